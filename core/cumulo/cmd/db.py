@@ -1,0 +1,31 @@
+"""``cumulo db sync|version``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cliff.command import Command
+from cliff.lister import Lister
+
+from cumulo import db
+from cumulo.db import migrate
+
+
+class DbSync(Command):
+    """Create or upgrade the database schema (kernel and plugins) to the latest revision."""
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        migrate.sync()
+        self.app.stdout.write(f"Database {db.get_engine().url.render_as_string(hide_password=True)} is at "
+                              f"{', '.join(sorted(migrate.current()))}\n")
+
+
+class DbVersion(Lister):
+    """Show the schema revision of each migration branch, and the latest available."""
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        current, heads = migrate.current(), migrate.heads()
+        rows = [(h, "yes" if h in current else "no") for h in sorted(heads)]
+        rows += [(c, "yes (unknown head)") for c in sorted(current - heads)]
+        return ("Head revision", "Applied"), rows

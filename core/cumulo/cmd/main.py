@@ -1,0 +1,57 @@
+"""The ``cumulo`` operator CLI: a cliff app whose commands are ``cumulo.cli`` entry points."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from cliff.app import App
+from cliff.commandmanager import CommandManager
+from oslo_config import cfg
+
+import cumulo
+from cumulo import conf as cumulo_conf
+from cumulo.conf import CONF
+
+
+class CumuloApp(App):
+    # One line on error: cliff prints "message"; our errors carry no traceback.
+    CONSOLE_MESSAGE_FORMAT = "%(message)s"
+
+    def __init__(self) -> None:
+        super().__init__(
+            description="Cumulo cloud operator CLI",
+            version=cumulo.__version__,
+            command_manager=CommandManager("cumulo.cli"),
+            deferred_help=True,
+        )
+
+    def build_option_parser(self, description: str | None, version: str | None,
+                            argparse_kwargs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+        parser = super().build_option_parser(description, version, argparse_kwargs)
+        parser.add_argument("--config-file", action="append", default=[], metavar="PATH",
+                            help="Configuration file; repeat to layer them (later files override). "
+                                 "Default: cumulo.conf in ~/.cumulo, ~/, /etc/cumulo, /etc.")
+        return parser
+
+    def initialize_app(self, argv: list[str]) -> None:
+        files = self.options.config_file or cfg.find_config_files(project="cumulo")
+        cumulo_conf.load(config_files=files)
+        logging.getLogger("cumulo").setLevel(logging.DEBUG if CONF.debug else logging.INFO)
+        for chatty in ("alembic", "stevedore", "kombu", "amqp", "urllib3", "cheroot"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return CumuloApp().run(argv)
+    except cfg.Error as err:  # config files that do not parse: one line, not a traceback
+        print(f"cumulo: configuration error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""``cumulo up``: the whole cloud in one process, with embedded defaults.
+
+SQLite in the state path, the in-process transport, every enabled API
+frontend on one port (each under its own path), the kernel services and the
+local storage nodes. Admin credentials go into ``<state_path>/clouds.yaml``
+(and, unless ``--no-user-clouds-yaml``, the ``cumulo`` entry of
+``~/.config/openstack/clouds.yaml``). Ctrl-C stops it cleanly; state persists,
+so a restart keeps everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+import yaml
+from cliff.command import Command
+
+from cumulo import exception, registry
+from cumulo.conf import CONF
+from cumulo.db import migrate
+from cumulo.services import AREAS, ServiceHub
+from cumulo.wsgi.server import PathDispatcher, Server
+
+LOG = logging.getLogger(__name__)
+CLOUD_NAME = "cumulo"
+
+
+def _index_app(frontends: list[Any], base_url: str) -> Any:
+    body = json.dumps({"cumulo": {"apis": [
+        {"service_type": f.service_type, "url": f.endpoint_url(base_url)} for f in frontends]}}).encode()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app
+
+
+def write_clouds_yaml(path: str, creds: dict[str, Any]) -> None:
+    """Add or replace the ``cumulo`` cloud in a clouds.yaml, keeping other clouds."""
+    data: dict[str, Any] = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    data.setdefault("clouds", {})[CLOUD_NAME] = {
+        "auth": {k: creds[k] for k in ("auth_url", "username", "password", "project_name",
+                                       "user_domain_name", "project_domain_name")},
+        "region_name": creds["region_name"],
+        "identity_api_version": 3,
+        "interface": "public",
+    }
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        yaml.safe_dump(data, f, default_flow_style=False)
+    os.replace(tmp, path)
+
+
+class AllInOne:
+    """The running cloud: start() then stop(). Used by ``cumulo up`` and tests."""
+
+    def __init__(self, areas: tuple[str, ...] = AREAS, serve_api: bool = True) -> None:
+        self.areas, self.serve_api = areas, serve_api
+        self.hub = ServiceHub(CONF)
+        self.stoppables: list[Any] = []
+        self.server: Server | None = None
+        self.base_url = ""
+        self.creds: dict[str, Any] | None = None
+
+    def start(self) -> None:
+        os.makedirs(CONF.state_path, exist_ok=True)
+        migrate.sync()
+        frontends = registry.load_named("api", CONF.api.frontends, conf=CONF) if self.serve_api else []
+        if self.serve_api:
+            self.server = Server(PathDispatcher({}), CONF.api.bind_host, CONF.api.port, CONF.api.threads)
+            self.server.bind()
+            self.base_url = (CONF.api.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+        self.stoppables.extend(self.hub.start_all(self.areas))
+        identity = self.hub.area_module("identity") if "identity" in self.areas else None
+        if self.serve_api and identity is not None and hasattr(identity, "Service"):
+            self.creds = self.hub.identity.bootstrap(None, self.base_url, frontends)
+        if self.server is not None:
+            mounts = {f.path_prefix: f.build_app(self.hub) for f in frontends}
+            mounts[""] = _index_app(frontends, self.base_url)
+            self.server.server.wsgi_app = PathDispatcher(mounts)
+            self.server.start()
+            self.stoppables.append(self.server)
+
+    def stop(self) -> None:
+        for s in reversed(self.stoppables):
+            try:
+                s.stop()
+            except Exception:
+                LOG.exception("Stopping %s failed", s)
+        self.stoppables.clear()
+
+
+class Up(Command):
+    """Run the all-in-one cloud in this process until interrupted."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--state-path", help="Where state lives (default [DEFAULT] state_path, ~/.cumulo)")
+        parser.add_argument("--host", help="Address to listen on (default [api] bind_host, 127.0.0.1)")
+        parser.add_argument("--port", type=int, help="Port of the API server (default [api] port, 8800; 0 = any)")
+        parser.add_argument("--services", help=f"Comma-separated kernel areas to run (default all: {','.join(AREAS)})")
+        parser.add_argument("--no-api", action="store_true", help="Run services only (a multi-node worker)")
+        parser.add_argument("--no-user-clouds-yaml", action="store_true",
+                            help="Do not add the 'cumulo' cloud to ~/.config/openstack/clouds.yaml")
+        return parser
+
+    def _apply_args(self, args: argparse.Namespace) -> None:
+        if args.state_path:
+            CONF.set_override("state_path", os.path.abspath(args.state_path))
+        if args.host:
+            CONF.set_override("bind_host", args.host, group="api")
+        if args.port is not None:
+            CONF.set_override("port", args.port, group="api")
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        self._apply_args(parsed_args)
+        areas = tuple(a.strip() for a in parsed_args.services.split(",")) if parsed_args.services else AREAS
+        unknown = [a for a in areas if a not in AREAS]
+        if unknown:
+            raise exception.ConfigError(reason=f"Unknown service area(s) {', '.join(unknown)}; "
+                                               f"areas are {', '.join(AREAS)}")
+        os.makedirs(CONF.state_path, exist_ok=True)
+        _setup_logging()
+        cloud = AllInOne(areas, serve_api=not parsed_args.no_api)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        try:
+            cloud.start()
+            self._announce(cloud, parsed_args)
+            stop.wait()
+        finally:
+            self.app.stdout.write("Stopping...\n")
+            self.app.stdout.flush()
+            cloud.stop()
+            _remove(os.path.join(CONF.state_path, "up.json"))
+        self.app.stdout.write("Stopped.\n")
+        return 0
+
+    def _announce(self, cloud: AllInOne, args: argparse.Namespace) -> None:
+        out = self.app.stdout
+        clouds_path = os.path.join(CONF.state_path, "clouds.yaml")
+        if cloud.creds and cloud.creds.get("password"):
+            write_clouds_yaml(clouds_path, cloud.creds)
+            if not args.no_user_clouds_yaml:
+                write_clouds_yaml(os.path.expanduser("~/.config/openstack/clouds.yaml"), cloud.creds)
+            out.write(f"Admin password (shown once): {cloud.creds['password']}\n")
+        elif cloud.creds:
+            _refresh_auth_url(clouds_path, cloud.creds["auth_url"])
+        if cloud.server is not None:
+            out.write(f"Cumulo is up at {cloud.base_url}\n")
+            for f in registry.load_named("api", CONF.api.frontends):
+                out.write(f"  {f.service_type:<14} {f.endpoint_url(cloud.base_url)}\n")
+        if os.path.exists(clouds_path):
+            out.write(f"Credentials: {clouds_path} (cloud '{CLOUD_NAME}'); try:\n"
+                      f"  OS_CLIENT_CONFIG_FILE={clouds_path} openstack --os-cloud {CLOUD_NAME} catalog list\n")
+        out.write(f"State: {CONF.state_path}; logs: {os.path.join(CONF.state_path, 'cumulo.log')}. "
+                  "Ctrl-C stops.\n")
+        out.flush()
+        status = {"pid": os.getpid(), "url": cloud.base_url, "clouds_yaml": clouds_path, "cloud": CLOUD_NAME}
+        with open(os.path.join(CONF.state_path, "up.json"), "w") as f:
+            json.dump(status, f)
+
+
+def _refresh_auth_url(path: str, auth_url: str) -> None:
+    """After a restart on another port, keep the stored credentials pointing at us."""
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        data = yaml.safe_load(f) or {}
+    entry = data.get("clouds", {}).get(CLOUD_NAME)
+    if entry and entry.get("auth", {}).get("auth_url") != auth_url:
+        entry["auth"]["auth_url"] = auth_url
+        write_clouds_yaml(path, {**entry["auth"], "region_name": entry.get("region_name", CONF.region_name)})
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _setup_logging() -> None:
+    root = logging.getLogger()
+    handler = logging.FileHandler(CONF.log_file or os.path.join(CONF.state_path, "cumulo.log"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if CONF.debug else logging.INFO)
+    for noisy in ("cheroot", "urllib3", "kombu", "amqp", "stevedore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

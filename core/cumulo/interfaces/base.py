@@ -1,0 +1,50 @@
+"""What every plugin interface shares: a version contract and its options.
+
+Every plugin kind has one interface: an abstract base class in its own module
+under :mod:`cumulo.interfaces`. The class docstring and the abstract methods'
+docstrings are the contract.
+
+Versioning
+----------
+An interface carries ``INTERFACE_VERSION`` (``"MAJOR.MINOR"``), the version
+the kernel implements now. A plugin declares ``interface_version``, the version
+it was written for. The registry accepts a plugin when the majors are equal and
+the plugin's minor is not newer than the kernel's: minors only add optional
+methods with defaults, majors change or remove something.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+from oslo_config import cfg
+
+
+def parse_version(text: str) -> tuple[int, int]:
+    """``"1.2"`` -> ``(1, 2)``; raises ValueError for anything else."""
+    major, _, minor = str(text).partition(".")
+    return int(major), int(minor or 0)
+
+
+class Plugin(abc.ABC):
+    """Base of every interface.
+
+    Subclasses of an interface set ``interface_version`` in their own class
+    body; the registry refuses a plugin that does not.
+    """
+
+    #: Set by each interface: the version the kernel implements.
+    INTERFACE_VERSION: ClassVar[str] = "1.0"
+    #: Set by each plugin: the interface version it was written for.
+    interface_version: ClassVar[str | None] = None
+
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        """Options this plugin reads, as ``[(group, [opts])]``.
+
+        The registry registers them before the plugin is instantiated, and
+        ``cumulo plugin show`` and the sample-config generator list them.
+        Group names are the plugin's own (by convention ``<kind>_<name>``).
+        """
+        return []

@@ -1,0 +1,238 @@
+"""The plugin registry: the one table of plugin kinds, and loading through stevedore.
+
+The kernel reaches plugins only through this module. Each kind names an
+entry-point namespace and the interface class its plugins implement::
+
+    driver = registry.load_driver("hypervisor", "fake", host="node1")
+    filters = registry.load_named("scheduler.filters", ["ram", "az"])
+    for info in registry.installed("hypervisor"): ...
+
+Every failure raises a :class:`PluginError` whose message is one line that
+says what to do: an unknown name lists the names available for the kind; an
+import failure names the distribution and the cause; a class that misses
+interface methods or declares an incompatible interface version is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.metadata
+import inspect
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+import stevedore
+from oslo_config import cfg
+
+from cumulo import exception
+from cumulo.interfaces.base import Plugin, parse_version
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginKind:
+    """One row of the kinds table."""
+
+    name: str
+    namespace: str
+    interface: str  # "module:Class", imported on first use
+    description: str
+
+    def interface_class(self) -> type[Plugin]:
+        module, _, attr = self.interface.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def _kind(name: str, namespace: str, interface: str, description: str) -> PluginKind:
+    return PluginKind(name, namespace, f"cumulo.interfaces.{interface}", description)
+
+
+#: The plugin kinds. Adding a kind is adding a row here and an interface module.
+KINDS: dict[str, PluginKind] = {
+    k.name: k
+    for k in (
+        _kind("api", "cumulo.api", "api:APIFrontend", "REST API frontends"),
+        _kind("auth", "cumulo.auth", "auth:IdentityBackend", "identity backends"),
+        _kind("token", "cumulo.auth.token", "auth:TokenProvider", "token providers"),
+        _kind("scheduler", "cumulo.scheduler", "scheduler:Scheduler", "schedulers"),
+        _kind("scheduler.filters", "cumulo.scheduler.filters", "scheduler:HostFilter", "scheduler host filters"),
+        _kind("scheduler.weighers", "cumulo.scheduler.weighers", "scheduler:HostWeigher", "scheduler host weighers"),
+        _kind("hypervisor", "cumulo.hypervisor", "hypervisor:HypervisorDriver", "hypervisor drivers"),
+        _kind("network", "cumulo.network", "network:NetworkDriver", "network drivers"),
+        _kind("volume", "cumulo.volume", "volume:VolumeDriver", "volume drivers"),
+        _kind("image", "cumulo.image", "image:ImageStore", "image stores"),
+        _kind("object", "cumulo.object", "object:ObjectBackend", "object storage backends"),
+        _kind("cli", "cumulo.cli", "cli:Command", "operator CLI commands"),
+    )
+}
+
+
+class PluginError(exception.CumuloError):
+    """A plugin cannot be found, imported or accepted."""
+
+    msg_fmt = "%(reason)s"
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginInfo:
+    """What is installed: one entry point of one kind."""
+
+    kind: str
+    name: str
+    target: str
+    distribution: str
+    version: str
+
+
+def get_kind(kind: str) -> PluginKind:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise PluginError(f"Unknown plugin kind '{kind}'; kinds are: {', '.join(sorted(KINDS))}") from None
+
+
+def _entry_points(kind: PluginKind) -> list[Any]:
+    # importlib's entry points know their distribution (stevedore's cache does not).
+    seen: dict[str, Any] = {}
+    for ep in importlib.metadata.entry_points(group=kind.namespace):
+        seen.setdefault(ep.name, ep)  # first on sys.path wins, as stevedore does
+    return list(seen.values())
+
+
+def _dist_of(ep: Any) -> tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "unknown", "unknown"
+    return dist.metadata["Name"] or dist.name, dist.version
+
+
+def installed(kind: str | None = None) -> list[PluginInfo]:
+    """Every installed plugin of a kind (or of all kinds), without importing any."""
+    kinds = [get_kind(kind)] if kind else list(KINDS.values())
+    found = []
+    for k in kinds:
+        for ep in _entry_points(k):
+            dist, version = _dist_of(ep)
+            found.append(PluginInfo(k.name, ep.name, ep.value, dist, version))
+    return sorted(found, key=lambda p: (p.kind, p.name))
+
+
+def names(kind: str) -> list[str]:
+    return sorted({ep.name for ep in _entry_points(get_kind(kind))})
+
+
+def _unknown(kind: PluginKind, name: str) -> PluginError:
+    available = names(kind.name)
+    listing = ", ".join(available) if available else "none installed"
+    return PluginError(f"No {kind.name} plugin named '{name}'; available: {listing}")
+
+
+def check_class(kind: str, cls: Any, name: str = "?") -> None:
+    """Refuse a class that does not implement the kind's interface or version."""
+    k = get_kind(kind)
+    iface = k.interface_class()
+    label = f"{k.name} plugin '{name}' ({getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', cls)})"
+    if not inspect.isclass(cls):
+        raise PluginError(f"{label} is not a class")
+    required = sorted(iface.__abstractmethods__)
+    missing = [m for m in required if not callable(getattr(cls, m, None)) or m in getattr(cls, "__abstractmethods__", ())]
+    if missing:
+        raise PluginError(f"{label} does not implement {iface.__name__}: missing {', '.join(missing)}")
+    declared = cls.__dict__.get("interface_version") or getattr(cls, "interface_version", None)
+    if declared is None:
+        raise PluginError(f"{label} does not declare interface_version (kernel has {iface.__name__} {iface.INTERFACE_VERSION})")
+    try:
+        want = parse_version(declared)
+    except ValueError:
+        raise PluginError(f"{label} declares an unreadable interface_version {declared!r}") from None
+    have = parse_version(iface.INTERFACE_VERSION)
+    if want[0] != have[0] or want[1] > have[1]:
+        raise PluginError(
+            f"{label} was written for {iface.__name__} {declared}, "
+            f"but this kernel provides {iface.INTERFACE_VERSION}"
+        )
+
+
+def _load_entry_point(kind: PluginKind, name: str) -> Any:
+    failures: list[tuple[Any, BaseException]] = []
+    manager = stevedore.NamedExtensionManager(
+        kind.namespace,
+        names=[name],
+        invoke_on_load=False,
+        on_load_failure_callback=lambda _mgr, ep, err: failures.append((ep, err)),
+    )
+    if failures:
+        ep, err = failures[0]
+        dist, version = next(
+            (_dist_of(e) for e in _entry_points(kind) if e.name == name), ("unknown", "unknown")
+        )
+        cause = f"{type(err).__name__}: {err}".splitlines()[0]
+        raise PluginError(
+            f"{kind.name} plugin '{name}' from {dist} {version} failed to import ({ep.value}): {cause}"
+        ) from err
+    if name not in manager.names():
+        raise _unknown(kind, name)
+    return manager[name].plugin
+
+
+def load_class(kind: str, name: str) -> type:
+    """Import and check one plugin class, without instantiating it."""
+    k = get_kind(kind)
+    cls = _load_entry_point(k, name)
+    check_class(kind, cls, name)
+    return cls
+
+
+def register_plugin_opts(cls: type, conf: cfg.ConfigOpts) -> None:
+    for group, opts in cls.list_opts():
+        for opt in opts:
+            try:
+                conf.register_opt(opt, group=None if group == "DEFAULT" else group)
+            except cfg.DuplicateOptError:
+                pass  # a same-named opt with other settings is the plugin's bug; keep first
+
+
+def load_driver(kind: str, name: str, *args: Any, conf: cfg.ConfigOpts | None = None, **kwargs: Any) -> Any:
+    """Load one plugin by name and return an instance built with ``args``/``kwargs``.
+
+    When ``conf`` is given, the plugin's options are registered on it first.
+    """
+    cls = load_class(kind, name)
+    if conf is not None:
+        register_plugin_opts(cls, conf)
+    return cls(*args, **kwargs)
+
+
+def load_named(
+    kind: str, names_: Iterable[str], *args: Any, conf: cfg.ConfigOpts | None = None, **kwargs: Any
+) -> list[Any]:
+    """Load a list of plugins in the order named (filters, frontends...)."""
+    return [load_driver(kind, n, *args, conf=conf, **kwargs) for n in names_]
+
+
+def describe(kind: str, name: str) -> dict[str, Any]:
+    """What ``cumulo plugin show`` prints: class, distribution, interface version, options."""
+    k = get_kind(kind)
+    info = next((p for p in installed(kind) if p.name == name), None)
+    if info is None:
+        raise _unknown(k, name)
+    cls = load_class(kind, name)
+    opts = [
+        {"group": group, "name": o.dest, "type": type(o.type).__name__ if o.type else "str",
+         "default": o.default, "help": o.help or ""}
+        for group, group_opts in cls.list_opts() for o in group_opts
+    ]
+    return {
+        "kind": kind,
+        "name": name,
+        "class": info.target,
+        "distribution": info.distribution,
+        "version": info.version,
+        "interface": k.interface,
+        "interface_version": getattr(cls, "interface_version", None),
+        "kernel_interface_version": k.interface_class().INTERFACE_VERSION,
+        "description": (inspect.getdoc(cls) or "").split("\n")[0],
+        "options": opts,
+    }

@@ -1,0 +1,1 @@
+"""SQL identity backend: users, groups and memberships in Cumulo's database."""

@@ -1,0 +1,1 @@
+"""Fernet token provider: tokens are encrypted, authenticated payloads; nothing is stored."""
