@@ -86,6 +86,12 @@ class PluginInfo:
     version: str
 
 
+def refresh() -> None:
+    """Forget cached entry points (after installing a plugin into a running process)."""
+    stevedore.ExtensionManager.ENTRY_POINT_CACHE.clear()
+    importlib.invalidate_caches()
+
+
 def get_kind(kind: str) -> PluginKind:
     try:
         return KINDS[kind]

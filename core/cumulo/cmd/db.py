@@ -25,7 +25,6 @@ class DbVersion(Lister):
     """Show the schema revision of each migration branch, and the latest available."""
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        current, heads = migrate.current(), migrate.heads()
-        rows = [(h, "yes" if h in current else "no") for h in sorted(heads)]
-        rows += [(c, "yes (unknown head)") for c in sorted(current - heads)]
+        pending = migrate.pending()
+        rows = [(h, "no" if h in pending else "yes") for h in sorted(migrate.heads())]
         return ("Head revision", "Applied"), rows

@@ -13,6 +13,7 @@ from oslo_config import cfg
 
 import cumulo
 from cumulo import conf as cumulo_conf
+from cumulo import exception
 from cumulo.conf import CONF
 
 
@@ -38,7 +39,10 @@ class CumuloApp(App):
 
     def initialize_app(self, argv: list[str]) -> None:
         files = self.options.config_file or cfg.find_config_files(project="cumulo")
-        cumulo_conf.load(config_files=files)
+        try:
+            cumulo_conf.load(config_files=files)
+        except cfg.Error as err:
+            raise exception.ConfigError(reason=f"configuration error: {err}") from None
         logging.getLogger("cumulo").setLevel(logging.DEBUG if CONF.debug else logging.INFO)
         for chatty in ("alembic", "stevedore", "kombu", "amqp", "urllib3", "cheroot"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -46,11 +50,7 @@ class CumuloApp(App):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        return CumuloApp().run(argv)
-    except cfg.Error as err:  # config files that do not parse: one line, not a traceback
-        print(f"cumulo: configuration error: {err}", file=sys.stderr)
-        return 2
+    return CumuloApp().run(argv)
 
 
 if __name__ == "__main__":

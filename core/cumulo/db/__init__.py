@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import random
 import threading
@@ -28,15 +29,43 @@ from cumulo.conf import CONF
 T = TypeVar("T")
 
 
+MAX_IDENTIFIER = 60  # PostgreSQL allows 63, MySQL/MariaDB 64
+
+
+def _short(name: str) -> str:
+    """Keep generated constraint names portable: long ones end in a stable hash."""
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name[:MAX_IDENTIFIER - 9]}_{digest}"
+
+
+def _fk_name(constraint: sa.ForeignKeyConstraint, table: sa.Table) -> str:
+    column = next(iter(constraint.column_keys), "col")
+    referred = constraint.elements[0].target_fullname.split(".")[0] if constraint.elements else "ref"
+    return _short(f"{table.name}_{column}_{referred}")
+
+
+def _uq_name(constraint: sa.UniqueConstraint, table: sa.Table) -> str:
+    return _short(f"{table.name}_{'_'.join(c.name for c in constraint.columns)}")
+
+
+def _ix_name(index: sa.Index, table: sa.Table) -> str:
+    return _short(f"{table.name}_{'_'.join(c.name for c in index.columns)}")
+
+
 class Base(orm.DeclarativeBase):
     """Declarative base of every table, the kernel's and the plugins'."""
 
     metadata = sa.MetaData(
         naming_convention={
-            "ix": "ix_%(column_0_label)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk_name": _fk_name,
+            "uq_name": _uq_name,
+            "ix_name": _ix_name,
+            "ix": "ix_%(ix_name)s",
+            "uq": "uq_%(uq_name)s",
             "ck": "ck_%(table_name)s_%(constraint_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "fk": "fk_%(fk_name)s",
             "pk": "pk_%(table_name)s",
         }
     )

@@ -59,3 +59,17 @@ def current(url: str | None = None) -> set[str]:
 
 def heads() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def pending(url: str | None = None) -> set[str]:
+    """Heads not yet applied (a head counts as applied when a later revision depends on it)."""
+    script = ScriptDirectory.from_config(alembic_config(url))
+    applied: set[str] = set()
+    stack = list(current(url))
+    while stack:
+        rev = script.get_revision(stack.pop())
+        if rev is None or rev.revision in applied:
+            continue
+        applied.add(rev.revision)
+        stack.extend(rev._all_down_revisions)  # down revisions and depends_on
+    return set(script.get_heads()) - applied

@@ -56,11 +56,29 @@ class HypervisorDriver(Plugin):
     def __init__(self, host: str, **kwargs: Any) -> None:
         self.host = host
 
+    @classmethod
+    def host_names(cls) -> list[str]:
+        """The compute hosts an all-in-one process runs with this driver.
+
+        Default: one host, ``[DEFAULT] host``. A driver that can present many
+        hosts from one process (the fake one) returns their names; the compute
+        service builds one driver instance per name (``cls(host=name)``).
+        """
+        from cumulo.conf import CONF
+
+        return [CONF.host]
+
     # -- host ------------------------------------------------------------
     @abc.abstractmethod
     def get_host_resources(self) -> dict[str, Any]:
         """``vcpus``, ``memory_mb``, ``local_gb``, ``hypervisor_type``,
-        ``hypervisor_version`` (int), ``hypervisor_hostname``, ``cpu_info``."""
+        ``hypervisor_version`` (int), ``hypervisor_hostname``, ``cpu_info`` (dict,
+        with ``arch`` when known).
+
+        Optional keys: ``vcpus_used``, ``memory_mb_used``, ``local_gb_used`` (as
+        the hypervisor sees them), ``supported_instances`` (``[[arch,
+        hypervisor_type, vm_mode], ...]``, for the image properties filter).
+        """
 
     @abc.abstractmethod
     def list_power_states(self) -> dict[str, PowerState]:

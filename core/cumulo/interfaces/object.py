@@ -34,7 +34,7 @@ class ObjectBackend(Plugin):
     """Every method raises :class:`ObjectNotFound` for a missing account/container/object,
     :class:`ObjectConflict` (409) and :class:`ObjectUnavailable` (503, quorum not reached)."""
 
-    INTERFACE_VERSION = "1.0"
+    INTERFACE_VERSION = "1.1"
 
     def start_local(self) -> list[Any]:
         """All-in-one hook: start the local servers this backend needs (storage nodes...).
@@ -89,6 +89,16 @@ class ObjectBackend(Plugin):
     def get_object(self, account: str, container: str, obj: str) -> ObjectInfo:
         """Metadata and a streaming ``body``."""
 
+    def get_object_range(self, account: str, container: str, obj: str, start: int, end: int) -> ObjectInfo:
+        """Like :meth:`get_object`, but ``body`` yields only bytes ``[start, end)`` (interface 1.1).
+
+        ``0 <= start <= end <= size`` is the caller's duty. The default reads and
+        discards the bytes before ``start``; backends that can seek override it.
+        """
+        info = self.get_object(account, container, obj)
+        info.body = _slice(info.body or iter(()), start, end)
+        return info
+
     @abc.abstractmethod
     def head_object(self, account: str, container: str, obj: str) -> ObjectInfo: ...
 
@@ -98,6 +108,22 @@ class ObjectBackend(Plugin):
 
     @abc.abstractmethod
     def delete_object(self, account: str, container: str, obj: str) -> None: ...
+
+
+def _slice(chunks: Iterator[bytes], start: int, end: int) -> Iterator[bytes]:
+    pos = 0
+    try:
+        for chunk in chunks:
+            lo, hi = max(start - pos, 0), min(end - pos, len(chunk))
+            pos += len(chunk)
+            if hi > lo:
+                yield chunk[lo:hi]
+            if pos >= end:
+                break
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 class ObjectError(Exception):

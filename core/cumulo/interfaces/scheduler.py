@@ -9,15 +9,41 @@ of preference. Filters (``cumulo.scheduler.filters``) and weighers
 from __future__ import annotations
 
 import abc
+import copy
 import dataclasses
 from typing import Any
 
+from oslo_config import cfg
+
+from cumulo import exception
 from cumulo.interfaces.base import Plugin
+
+
+def _from_dict(cls: type, d: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in names})
 
 
 @dataclasses.dataclass
 class RequestSpec:
-    """What to place: one or more servers of one flavor and image."""
+    """What to place: one or more servers of one flavor and image.
+
+    * ``flavor``: ``vcpus``, ``ram`` (MiB), ``disk`` (GiB, root; pass 0 for a
+      boot-from-volume server), ``ephemeral`` (GiB), ``extra_specs`` (dict).
+    * ``image``: the image's properties (``hw_architecture``/``architecture``,
+      ``img_hv_type``/``hypervisor_type``, ``hw_vm_mode``/``vm_mode``...).
+    * ``availability_zone``: ``"zone"``, or Nova's ``"zone:host"`` to ask for
+      one host (the host still has to pass the filters).
+    * ``scheduler_hints``: Nova's names: ``same_host`` / ``different_host``
+      (instance uuid or list of uuids), ``group`` (server group uuid).
+    * ``instance_group``: ``{"policy": "affinity" | "anti-affinity" |
+      "soft-affinity" | "soft-anti-affinity", "rules": {"max_server_per_host":
+      n}, "hosts": [host of each current member, repeated per member],
+      "members": [uuids]}``.
+    * ``ignore_hosts``: hosts where an earlier attempt for these instances failed.
+    * ``instance_uuids``: one per instance; the scheduler records its claims
+      under these ids until the host reports them in ``HostState.instances``.
+    """
 
     project_id: str
     flavor: dict[str, Any]  # vcpus, ram (MiB), disk (GiB), extra_specs
@@ -28,11 +54,40 @@ class RequestSpec:
     instance_group: dict[str, Any] | None = None  # {"policy": ..., "hosts": [...], "members": [...]}
     ignore_hosts: list[str] = dataclasses.field(default_factory=list)  # hosts that already failed
     instance_uuids: list[str] = dataclasses.field(default_factory=list)
+    requested_host: str | None = None  # Nova 2.74 ``host``: only this host (it must pass the filters)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (for RPC); :meth:`from_dict` reads it back, ignoring unknown keys."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RequestSpec:
+        return _from_dict(cls, d)
 
 
 @dataclasses.dataclass
 class HostState:
-    """A compute host as the scheduler sees it. Mutated by :meth:`consume`."""
+    """A compute host as the scheduler sees it.
+
+    Contract for whoever builds them (the compute service's ``host_states()``):
+
+    * ``*_used`` count every instance the host has claimed, and ``instances``
+      holds exactly the uuids of those instances. The scheduler keeps its own
+      claims for the instances it placed until they show up in ``instances``
+      (so placements made between two reports are not handed out twice).
+    * ``enabled`` is false when the compute service is disabled, ``up`` false
+      when its heartbeat is older than ``[service] service_down_time``.
+    * allocation ratios: the host's, by default ``[scheduler]
+      cpu_allocation_ratio``/``ram_allocation_ratio``/``disk_allocation_ratio``.
+    * ``availability_zone``: the host's zone (from its aggregates, else the default).
+    * ``aggregates``: ``[{"id", "name", "metadata": {key: value}}]``.
+    * ``capabilities``: what the driver reports, notably ``supported_instances``
+      (``[[arch, hypervisor_type, vm_mode], ...]``) and ``cpu_info``
+      (``{"arch": ...}``) for the image properties filter.
+
+    The scheduler never mutates a HostState it was given: it works on the
+    copies :meth:`claimed` returns. :meth:`consume` mutates in place.
+    """
 
     host: str
     hypervisor_type: str = ""
@@ -71,13 +126,53 @@ class HostState:
         if instance_uuid:
             self.instances.add(instance_uuid)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (for RPC; ``instances`` as a sorted list)."""
+        d = dataclasses.asdict(self)
+        d["instances"] = sorted(self.instances)
+        return d
 
-class NoValidHost(Exception):
-    """No host passed the filters; the message says which filter removed the last ones."""
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HostState:
+        host = _from_dict(cls, d)
+        host.instances = set(host.instances or ())
+        return host
+
+    def claimed(self, flavor: dict[str, Any], instance_uuid: str | None = None) -> HostState:
+        """A copy of this host with one instance of ``flavor`` consumed; ``self`` is unchanged."""
+        new = copy.copy(self)
+        new.instances = set(self.instances)
+        new.consume(flavor, instance_uuid)
+        return new
 
 
-class HostFilter(Plugin):
-    """Removes hosts that cannot take the request. Stateless; safe across threads."""
+class NoValidHost(exception.CumuloError):
+    """No host passed the filters; the message says which filter removed the last ones.
+
+    A :class:`~cumulo.exception.CumuloError` so that it crosses RPC as itself.
+    """
+
+    code = 500
+    msg_fmt = "No valid host was found. %(reason)s"
+
+
+class _Configured(Plugin):
+    """Scheduler plugins are built as ``cls(conf)``; ``conf`` defaults to the process CONF."""
+
+    def __init__(self, conf: cfg.ConfigOpts | None = None, **kwargs: Any) -> None:
+        if conf is None:
+            from cumulo.conf import CONF
+
+            conf = CONF
+        self.conf = conf
+
+
+class HostFilter(_Configured):
+    """Removes hosts that cannot take the request. Stateless; safe across threads.
+
+    Filters must not mutate hosts or ``spec``. The entry-point name is the name
+    operators list in ``[scheduler] enabled_filters``.
+    """
 
     INTERFACE_VERSION = "1.0"
 
@@ -86,12 +181,21 @@ class HostFilter(Plugin):
         """True when ``host`` can take one instance of ``spec``."""
 
     def filter_all(self, hosts: list[HostState], spec: RequestSpec) -> list[HostState]:
-        """Filter a list. Override to filter in bulk (faster for large host counts)."""
+        """Filter a list, keeping order; must equal ``[h for h in hosts if host_passes(h, spec)]``.
+
+        Override to filter in bulk (faster for large host counts), e.g. return
+        ``hosts`` itself when the request does not concern this filter.
+        """
         return [h for h in hosts if self.host_passes(h, spec)]
 
 
-class HostWeigher(Plugin):
-    """Scores hosts; higher is preferred. Scores are normalised to 0..1 and multiplied."""
+class HostWeigher(_Configured):
+    """Scores hosts; higher is preferred.
+
+    The scheduler normalises each weigher's raw scores over the candidate
+    hosts to 0..1 (all equal -> all 0), multiplies them by :meth:`multiplier`
+    and adds the weighers up. A negative multiplier reverses the preference.
+    """
 
     INTERFACE_VERSION = "1.0"
 
@@ -99,11 +203,17 @@ class HostWeigher(Plugin):
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         """The raw score of ``host`` for ``spec``."""
 
+    def weigh_all(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
+        """Raw scores of ``hosts`` in order; override to score in bulk."""
+        return [self.weigh(h, spec) for h in hosts]
+
     def multiplier(self) -> float:
         return 1.0
 
 
-class Scheduler(Plugin):
+class Scheduler(_Configured):
+    """Chooses hosts. Built once per process as ``cls(conf)``; called from many threads."""
+
     INTERFACE_VERSION = "1.0"
 
     @abc.abstractmethod
@@ -111,5 +221,9 @@ class Scheduler(Plugin):
         """Hosts for ``spec.num_instances`` servers, one per instance, in order.
 
         Raises :class:`NoValidHost` when fewer hosts than instances fit. Must
-        account for earlier picks in the same call (``HostState.consume``).
+        account for earlier picks in the same call, without mutating ``hosts``:
+        each returned host is ``HostState.claimed(flavor, uuid)`` of the chosen
+        one (so a host picked twice appears as two successive copies, the second
+        one having consumed both instances). The caller has already removed
+        ``spec.ignore_hosts`` and hosts other than ``spec.requested_host``.
         """

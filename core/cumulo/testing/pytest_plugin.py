@@ -45,7 +45,7 @@ def _reset_kernel_state() -> None:
 @pytest.fixture
 def cumulo_conf(tmp_path: Any) -> Iterator[ConfFixture]:
     """An isolated configuration: state in a temp dir, defaults otherwise."""
-    if not CONF._args and not CONF.config_file:
+    if CONF._args is None:  # never parsed in this process
         CONF(args=[], project="cumulo", default_config_files=[])
     fixture = ConfFixture()
     state = os.path.join(str(tmp_path), "state")

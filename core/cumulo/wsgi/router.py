@@ -8,7 +8,6 @@ from typing import Any
 import routes
 import routes.middleware
 import webob
-import webob.dec
 import webob.exc
 
 from cumulo.wsgi.request import Request, json_response
@@ -53,8 +52,9 @@ class Router:
             return None
         return self._methods.get(match["path_key"])
 
-    @webob.dec.wsgify(RequestClass=Request)
-    def _dispatch(self, req: Request) -> webob.Response:
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        # Errors propagate (not rendered here) so the frontend's FaultWrapper renders them its way.
+        req = Request(environ)
         match = req.environ["wsgiorg.routing_args"][1]
         if not match:
             allowed = self._allowed(req.path_info)
@@ -65,7 +65,7 @@ class Router:
                     headers={"Allow": allow})
             raise webob.exc.HTTPNotFound(detail=f"The resource {req.path_info} could not be found.")
         params = {k: v for k, v in match.items() if k not in ("handler", "controller", "action")}
-        return to_response(match["handler"](req, **params))
+        return to_response(match["handler"](req, **params))(environ, start_response)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO", "") == "":

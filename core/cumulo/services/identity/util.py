@@ -33,9 +33,9 @@ def iso(ts: float | datetime.datetime | None) -> str | None:
     if ts is None:
         return None
     if isinstance(ts, datetime.datetime):
-        dt = ts if ts.tzinfo else ts.replace(tzinfo=datetime.timezone.utc)
+        dt = ts if ts.tzinfo else ts.replace(tzinfo=datetime.UTC)
     else:
-        dt = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+        dt = datetime.datetime.fromtimestamp(ts, datetime.UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -46,7 +46,7 @@ def parse_time(text: str) -> datetime.datetime:
         value = value[:-1] + "+00:00"
     dt = datetime.datetime.fromisoformat(value)
     if dt.tzinfo is not None:
-        dt = dt.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(datetime.UTC).replace(tzinfo=None)
     return dt
 
 

@@ -1,0 +1,143 @@
+"""Per-project quotas enforced with atomic conditional UPDATEs.
+
+``reserve(project, {"instances": 1, "cores": 2, "ram": 512})`` runs, in one
+transaction, one ``UPDATE compute_quota_usages SET in_use = in_use + n WHERE
+project_id = p AND resource = r AND in_use + n <= limit`` per resource. The
+row lock the UPDATE takes (PostgreSQL, MariaDB) or the database write lock
+(SQLite, BEGIN IMMEDIATE) serialises concurrent reservations, and the WHERE
+clause is evaluated on the locked row, so concurrent requests cannot overshoot.
+A zero row count means over quota: the transaction rolls back and the 403 names
+the resource. ``release`` gives usage back (never below zero).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_config import cfg
+
+from cumulo import conf, db, exception
+from cumulo.db.models.compute import Quota, QuotaUsage
+
+RESOURCES = ("instances", "cores", "ram", "key_pairs", "server_groups", "server_group_members",
+             "metadata_items", "injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
+#: Resources counted through usage rows (the others are per-request limits).
+COUNTED = ("instances", "cores", "ram", "key_pairs", "server_groups")
+
+quota_opts = [
+    cfg.IntOpt("instances", default=10, min=-1, help="Servers per project (-1: unlimited)."),
+    cfg.IntOpt("cores", default=20, min=-1, help="vCPUs per project."),
+    cfg.IntOpt("ram", default=51200, min=-1, help="MiB of RAM per project."),
+    cfg.IntOpt("key_pairs", default=100, min=-1, help="Key pairs per user."),
+    cfg.IntOpt("server_groups", default=10, min=-1, help="Server groups per project."),
+    cfg.IntOpt("server_group_members", default=10, min=-1, help="Servers per server group."),
+    cfg.IntOpt("metadata_items", default=128, min=-1, help="Metadata items per server."),
+    cfg.IntOpt("injected_files", default=5, min=-1, help="Injected files per server (not used: personality is gone)."),
+    cfg.IntOpt("injected_file_content_bytes", default=10240, min=-1, help="Bytes per injected file."),
+    cfg.IntOpt("injected_file_path_bytes", default=255, min=-1, help="Bytes per injected file path."),
+]
+conf.extend("quota", quota_opts)
+
+
+def default_limits() -> dict[str, int]:
+    return {r: int(getattr(conf.CONF.quota, r)) for r in RESOURCES}
+
+
+def get_limits(project_id: str) -> dict[str, int]:
+    limits = default_limits()
+    with db.transaction() as s:
+        for q in s.scalars(sa.select(Quota).where(Quota.project_id == project_id)):
+            if q.resource in limits:
+                limits[q.resource] = q.hard_limit
+    return limits
+
+
+def get_usage(owner_id: str) -> dict[str, int]:
+    with db.transaction() as s:
+        rows = s.scalars(sa.select(QuotaUsage).where(QuotaUsage.project_id == owner_id)).all()
+        return {r.resource: r.in_use for r in rows}
+
+
+@db.retry_on_deadlock
+def set_limits(project_id: str, values: dict[str, int]) -> dict[str, int]:
+    with db.transaction() as s:
+        for resource, limit in values.items():
+            if resource not in RESOURCES:
+                raise exception.ValidationError(field=resource, reason="unknown quota resource")
+            row = s.scalar(sa.select(Quota).where(Quota.project_id == project_id, Quota.resource == resource))
+            if row is None:
+                s.add(Quota(project_id=project_id, resource=resource, hard_limit=int(limit)))
+            else:
+                row.hard_limit = int(limit)
+    return get_limits(project_id)
+
+
+def delete_limits(project_id: str) -> None:
+    with db.transaction() as s:
+        s.execute(sa.delete(Quota).where(Quota.project_id == project_id))
+
+
+def _ensure_rows(owner_id: str, resources: list[str]) -> None:
+    with db.transaction() as s:
+        have = set(s.scalars(sa.select(QuotaUsage.resource).where(
+            QuotaUsage.project_id == owner_id, QuotaUsage.resource.in_(resources))))
+    for r in resources:
+        if r in have:
+            continue
+        try:
+            with db.transaction() as s:
+                s.add(QuotaUsage(project_id=owner_id, resource=r, in_use=0))
+        except sa.exc.IntegrityError:
+            pass  # created concurrently
+
+
+def reserve(owner_id: str, deltas: dict[str, int], limits_project: str | None = None) -> None:
+    """Add ``deltas`` to the usage of ``owner_id`` or raise QuotaExceeded (403) naming the resource.
+
+    Limits are those of ``limits_project`` (default ``owner_id``). Negative or
+    zero deltas always succeed.
+    """
+    deltas = {r: int(n) for r, n in deltas.items() if n}
+    if not deltas:
+        return
+    limits = get_limits(limits_project or owner_id)
+    _ensure_rows(owner_id, list(deltas))
+    _reserve(owner_id, deltas, limits)
+
+
+@db.retry_on_deadlock
+def _reserve(owner_id: str, deltas: dict[str, int], limits: dict[str, int]) -> None:
+    with db.transaction() as s:
+        for resource in sorted(deltas):  # fixed order: no lock-order deadlocks
+            n = deltas[resource]
+            limit = limits.get(resource, -1)
+            stmt = (sa.update(QuotaUsage)
+                    .where(QuotaUsage.project_id == owner_id, QuotaUsage.resource == resource)
+                    .values(in_use=QuotaUsage.in_use + n)
+                    .execution_options(synchronize_session=False))
+            if n > 0 and limit >= 0:
+                stmt = stmt.where(QuotaUsage.in_use + n <= limit)
+            if s.execute(stmt).rowcount == 0:
+                used = s.scalar(sa.select(QuotaUsage.in_use).where(
+                    QuotaUsage.project_id == owner_id, QuotaUsage.resource == resource)) or 0
+                raise exception.QuotaExceeded(resource=resource, requested=n, used=used, limit=limit)
+
+
+@db.retry_on_deadlock
+def release(owner_id: str, deltas: dict[str, int]) -> None:
+    """Give back usage (clamped at zero)."""
+    deltas = {r: int(n) for r, n in deltas.items() if n}
+    if not deltas:
+        return
+    with db.transaction() as s:
+        for resource in sorted(deltas):
+            n = deltas[resource]
+            s.execute(sa.update(QuotaUsage)
+                      .where(QuotaUsage.project_id == owner_id, QuotaUsage.resource == resource)
+                      .values(in_use=sa.case((QuotaUsage.in_use - n < 0, 0), else_=QuotaUsage.in_use - n))
+                      .execution_options(synchronize_session=False))
+
+
+def instance_deltas(flavor: dict[str, Any], count: int = 1) -> dict[str, int]:
+    return {"instances": count, "cores": int(flavor["vcpus"]) * count, "ram": int(flavor["ram"]) * count}

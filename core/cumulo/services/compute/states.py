@@ -1,0 +1,114 @@
+"""The instance state machine: vm_state (stable) + task_state (in progress).
+
+A server's API ``status`` is derived from the pair (Nova's mapping). Every
+action names the vm_states it may start from and the task_state it sets; the
+API moves the instance with one conditional UPDATE so two racing actions
+cannot both start (the loser gets 409).
+"""
+
+from __future__ import annotations
+
+# vm_states
+BUILDING = "building"
+ACTIVE = "active"
+STOPPED = "stopped"
+PAUSED = "paused"
+SUSPENDED = "suspended"
+RESCUED = "rescued"
+RESIZED = "resized"
+ERROR = "error"
+DELETED = "deleted"
+
+# task_states
+SCHEDULING = "scheduling"
+NETWORKING = "networking"
+SPAWNING = "spawning"
+DELETING = "deleting"
+REBOOTING = "rebooting"
+REBOOTING_HARD = "rebooting_hard"
+POWERING_OFF = "powering-off"
+POWERING_ON = "powering-on"
+PAUSING = "pausing"
+UNPAUSING = "unpausing"
+SUSPENDING = "suspending"
+RESUMING = "resuming"
+RESCUING = "rescuing"
+UNRESCUING = "unrescuing"
+RESIZE_PREP = "resize_prep"
+RESIZE_MIGRATING = "resize_migrating"
+RESIZE_FINISH = "resize_finish"
+RESIZE_REVERTING = "resize_reverting"
+RESIZE_CONFIRMING = "resize_confirming"
+REBUILDING = "rebuilding"
+IMAGE_SNAPSHOT = "image_snapshot"
+UPDATING_PASSWORD = "updating_password"
+
+_STATUS = {
+    BUILDING: {None: "BUILD"},
+    ACTIVE: {None: "ACTIVE", REBOOTING: "REBOOT", REBOOTING_HARD: "HARD_REBOOT", REBUILDING: "REBUILD",
+             RESIZE_PREP: "RESIZE", RESIZE_MIGRATING: "RESIZE", RESIZE_FINISH: "RESIZE",
+             UPDATING_PASSWORD: "PASSWORD"},
+    STOPPED: {None: "SHUTOFF", RESIZE_PREP: "RESIZE", RESIZE_MIGRATING: "RESIZE", RESIZE_FINISH: "RESIZE",
+              REBUILDING: "REBUILD"},
+    PAUSED: {None: "PAUSED"},
+    SUSPENDED: {None: "SUSPENDED"},
+    RESCUED: {None: "RESCUE"},
+    RESIZED: {None: "VERIFY_RESIZE", RESIZE_REVERTING: "REVERT_RESIZE"},
+    ERROR: {None: "ERROR", REBUILDING: "REBUILD"},
+    DELETED: {None: "DELETED"},
+}
+
+#: API status -> (vm_state, task_state or ...) for the ``status`` list filter.
+STATUS_FILTER = {
+    "BUILD": [(BUILDING, ...)],
+    "ACTIVE": [(ACTIVE, None), (ACTIVE, IMAGE_SNAPSHOT), (ACTIVE, DELETING), (ACTIVE, POWERING_OFF),
+               (ACTIVE, PAUSING), (ACTIVE, SUSPENDING), (ACTIVE, RESCUING)],
+    "SHUTOFF": [(STOPPED, None), (STOPPED, POWERING_ON), (STOPPED, DELETING)],
+    "PAUSED": [(PAUSED, ...)],
+    "SUSPENDED": [(SUSPENDED, ...)],
+    "RESCUE": [(RESCUED, ...)],
+    "VERIFY_RESIZE": [(RESIZED, None)],
+    "ERROR": [(ERROR, ...)],
+    "DELETED": [(DELETED, ...)],
+    "REBOOT": [(ACTIVE, REBOOTING)],
+    "HARD_REBOOT": [(ACTIVE, REBOOTING_HARD)],
+    "RESIZE": [(ACTIVE, RESIZE_PREP), (ACTIVE, RESIZE_MIGRATING), (ACTIVE, RESIZE_FINISH),
+               (STOPPED, RESIZE_PREP), (STOPPED, RESIZE_MIGRATING), (STOPPED, RESIZE_FINISH)],
+    "REBUILD": [(ACTIVE, REBUILDING), (STOPPED, REBUILDING), (ERROR, REBUILDING)],
+}
+
+
+def status(vm_state: str, task_state: str | None) -> str:
+    """The API ``status`` of a server."""
+    table = _STATUS.get(vm_state, {})
+    return table.get(task_state, table.get(None, "UNKNOWN"))
+
+
+#: action -> (allowed vm_states, task_state it sets)
+ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "reboot": ((ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, ERROR), REBOOTING),
+    "reboot_hard": ((ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, ERROR), REBOOTING_HARD),
+    "stop": ((ACTIVE, RESCUED, ERROR), POWERING_OFF),
+    "start": ((STOPPED,), POWERING_ON),
+    "pause": ((ACTIVE,), PAUSING),
+    "unpause": ((PAUSED,), UNPAUSING),
+    "suspend": ((ACTIVE,), SUSPENDING),
+    "resume": ((SUSPENDED,), RESUMING),
+    "rescue": ((ACTIVE, STOPPED, ERROR), RESCUING),
+    "unrescue": ((RESCUED,), UNRESCUING),
+    "resize": ((ACTIVE, STOPPED), RESIZE_PREP),
+    "confirmResize": ((RESIZED,), RESIZE_CONFIRMING),
+    "revertResize": ((RESIZED,), RESIZE_REVERTING),
+    "rebuild": ((ACTIVE, STOPPED, ERROR), REBUILDING),
+    "createImage": ((ACTIVE, STOPPED, PAUSED, SUSPENDED), IMAGE_SNAPSHOT),
+    "changePassword": ((ACTIVE,), UPDATING_PASSWORD),
+}
+
+#: Capabilities (cumulo.interfaces.hypervisor.CAPABILITIES) an action needs.
+CAPABILITY_OF = {
+    "pause": "pause", "unpause": "pause", "suspend": "suspend", "resume": "suspend",
+    "rescue": "rescue", "unrescue": "rescue", "resize": "resize", "confirmResize": "resize",
+    "revertResize": "resize", "rebuild": "rebuild", "createImage": "snapshot",
+    "changePassword": "set_admin_password", "reboot": None, "console_output": "console_output",
+    "remote_console": "remote_console",
+}

@@ -1,0 +1,9 @@
+"""The kernel identity service: domains, projects, roles, assignments, catalog, credentials,
+application credentials, and tokens (through the ``auth`` and ``token`` plugins).
+
+``Service(hub)`` is ``hub.identity``; every other API validates tokens with
+``hub.identity.validate_token(token) -> RequestContext``.
+"""
+
+from cumulo.services.identity import conf as _conf  # noqa: F401
+from cumulo.services.identity.manager import Service  # noqa: F401

@@ -1,0 +1,285 @@
+"""Security groups and rules; the per-project default group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc, orm
+
+from cumulo import db
+from cumulo.context import RequestContext
+from cumulo.db.models import network as models
+from cumulo.services.network import common as c
+from cumulo.services.network import exceptions as nexc
+from cumulo.services.network import ipam
+
+PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "ipv6-icmp": 58, "sctp": 132, "gre": 47, "esp": 50,
+             "ah": 51, "igmp": 2, "dccp": 33, "ipip": 4, "ospf": 89, "pgm": 113, "vrrp": 112, "udplite": 136}
+PORT_PROTOCOLS = ("tcp", "udp", "sctp", "dccp", "udplite", "6", "17", "132", "33", "136")
+ICMP_PROTOCOLS = ("icmp", "icmpv6", "ipv6-icmp", "1", "58")
+RULE_ATTRS = ("security_group_id", "direction", "ethertype", "protocol", "port_range_min", "port_range_max",
+              "remote_ip_prefix", "remote_group_id", "description", "project_id", "tenant_id",
+              "remote_address_group_id")
+
+
+class SecurityGroupMixin:
+    """Mixed into :class:`cumulo.services.network.Service`."""
+
+    def _rule_views(self, rules: list[models.SecurityGroupRule]) -> list[dict[str, Any]]:
+        return [{"id": r.id, "security_group_id": r.security_group_id, "direction": r.direction,
+                 "ethertype": r.ethertype, "protocol": r.protocol, "port_range_min": r.port_range_min,
+                 "port_range_max": r.port_range_max, "remote_ip_prefix": r.remote_ip_prefix,
+                 "remote_group_id": r.remote_group_id, "remote_address_group_id": None,
+                 "normalized_cidr": r.remote_ip_prefix, "description": r.description, "tenant_id": r.project_id,
+                 "project_id": r.project_id, "created_at": c.timestamp(r.created_at),
+                 "updated_at": c.timestamp(r.updated_at or r.created_at), "revision_number": r.revision_number,
+                 "tags": []} for r in rules]
+
+    def _sg_views(self, s: orm.Session, groups: list[models.SecurityGroup]) -> list[dict[str, Any]]:
+        ids = [g.id for g in groups]
+        rules: dict[str, list[models.SecurityGroupRule]] = {i: [] for i in ids}
+        for (r,) in c.in_chunks(s, lambda ch: sa.select(models.SecurityGroupRule).where(
+                models.SecurityGroupRule.security_group_id.in_(ch)).order_by(models.SecurityGroupRule.created_at), ids):
+            rules[r.security_group_id].append(r)
+        tags = c.tags_of(s, ids)
+        out = []
+        for g in groups:
+            view = c.standard(g, tags[g.id])
+            view.update({"stateful": g.stateful, "shared": False, "security_group_rules": self._rule_views(rules[g.id])})
+            out.append(view)
+        return out
+
+    def _ensure_default_sg(self, s: orm.Session, project_id: str) -> str:
+        """The id of the project's default group, created (race-free) on first use."""
+        row = s.get(models.DefaultSecurityGroup, project_id)
+        if row is not None:
+            return row.security_group_id
+        group = models.SecurityGroup(project_id=project_id, name="default", revision_number=0, stateful=True,
+                                     description="Default security group")
+        try:
+            with s.begin_nested():
+                s.add(group)
+                s.flush()
+                s.add(models.DefaultSecurityGroup(project_id=project_id, security_group_id=group.id))
+                s.flush()
+                for ethertype in ("IPv4", "IPv6"):
+                    s.add(models.SecurityGroupRule(project_id=project_id, security_group_id=group.id,
+                                                   direction="egress", ethertype=ethertype, revision_number=0))
+                    s.add(models.SecurityGroupRule(project_id=project_id, security_group_id=group.id,
+                                                   direction="ingress", ethertype=ethertype,
+                                                   remote_group_id=group.id, revision_number=0))
+                s.flush()
+        except exc.IntegrityError as err:
+            if not db.is_duplicate(err):
+                raise
+            row = s.get(models.DefaultSecurityGroup, project_id)
+            assert row is not None
+            return row.security_group_id
+        return group.id
+
+    def ensure_default_security_group(self, project_id: str) -> str:
+        with db.transaction() as s:
+            return self._ensure_default_sg(s, project_id)
+
+    def list_security_groups(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        if ctx.project_id:
+            self.ensure_default_security_group(ctx.project_id)
+        with db.transaction() as s:
+            q = sa.select(models.SecurityGroup)
+            if not ctx.is_admin:
+                q = q.where(models.SecurityGroup.project_id == (ctx.project_id or ""))
+            return self._sg_views(s, list(s.execute(q.order_by(models.SecurityGroup.created_at)).scalars()))
+
+    def get_security_group(self, ctx: RequestContext, group_id: str) -> dict[str, Any]:
+        with db.transaction() as s:
+            return self._sg_views(s, [c.get_owned(s, ctx, models.SecurityGroup, group_id,
+                                                  nexc.SecurityGroupNotFound)])[0]
+
+    def _notify_sg(self, action: str, group_id: str, view: dict[str, Any] | None = None) -> None:
+        if view is None:
+            with db.transaction() as s:
+                group = s.get(models.SecurityGroup, group_id)
+                if group is None:
+                    return
+                view = self._sg_views(s, [group])[0]
+                view["port_ids"] = sorted(s.execute(sa.select(models.PortSecurityGroup.port_id).where(
+                    models.PortSecurityGroup.security_group_id == group_id)).scalars())
+        self._call_driver("security_group_changed", action, view)
+
+    def create_security_group(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
+        body = c.check_keys(body, "security_group", ("name", "description", "project_id", "tenant_id", "stateful"))
+        project = c.owner_project(ctx, body)
+        name = c.to_str(body.get("name"), "name") or ""
+        if name == "default":
+            raise nexc.conflict("Default security group already exists.")
+        with db.transaction() as s:
+            self._ensure_default_sg(s, project)
+            self._check_quota(s, project, "security_group", 1)
+            group = models.SecurityGroup(project_id=project, name=name, revision_number=0,
+                                         description=c.to_str(body.get("description"), "description"),
+                                         stateful=c.to_bool(body.get("stateful", True), "stateful"))
+            s.add(group)
+            s.flush()
+            for ethertype in ("IPv4", "IPv6"):
+                s.add(models.SecurityGroupRule(project_id=project, security_group_id=group.id, direction="egress",
+                                               ethertype=ethertype, revision_number=0))
+            s.flush()
+            view = self._sg_views(s, [group])[0]
+        self._notify_sg("create", group.id)
+        return view
+
+    def update_security_group(self, ctx: RequestContext, group_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        body = c.check_keys(body, "security_group", ("name", "description", "stateful"))
+        with db.transaction() as s:
+            group = c.get_owned(s, ctx, models.SecurityGroup, group_id, nexc.SecurityGroupNotFound)
+            is_default = s.execute(sa.select(models.DefaultSecurityGroup.project_id).where(
+                models.DefaultSecurityGroup.security_group_id == group.id)).first() is not None
+            if "name" in body:
+                name = c.to_str(body["name"], "name") or ""
+                if is_default and name != "default":
+                    raise nexc.conflict("Updating default security group not allowed.")
+                if not is_default and name == "default":
+                    raise nexc.conflict("Default security group already exists.")
+                group.name = name
+            if "description" in body:
+                group.description = c.to_str(body["description"], "description") or ""
+            if "stateful" in body:
+                stateful = c.to_bool(body["stateful"], "stateful")
+                if stateful != group.stateful and s.execute(sa.select(models.PortSecurityGroup.port_id).where(
+                        models.PortSecurityGroup.security_group_id == group.id)).first():
+                    raise nexc.SecurityGroupInUse(id=group.id, reason="is in use by ports; 'stateful' cannot change")
+                group.stateful = stateful
+            c.bump(group)
+            s.flush()
+            view = self._sg_views(s, [group])[0]
+        self._notify_sg("update", group_id)
+        return view
+
+    def delete_security_group(self, ctx: RequestContext, group_id: str) -> None:
+        with db.transaction() as s:
+            group = c.get_owned(s, ctx, models.SecurityGroup, group_id, nexc.SecurityGroupNotFound)
+            default = s.execute(sa.select(models.DefaultSecurityGroup).where(
+                models.DefaultSecurityGroup.security_group_id == group.id)).scalar()
+            if default is not None and not ctx.is_admin:
+                raise nexc.SecurityGroupCannotRemoveDefault()
+            if s.execute(sa.select(models.PortSecurityGroup.port_id).where(
+                    models.PortSecurityGroup.security_group_id == group.id)).first():
+                raise nexc.SecurityGroupInUse(id=group.id, reason="in use: one or more ports are members of it")
+            view = self._sg_views(s, [group])[0]
+            view["port_ids"] = []
+            others = set(s.execute(sa.select(models.SecurityGroupRule.security_group_id).where(
+                models.SecurityGroupRule.remote_group_id == group.id,
+                models.SecurityGroupRule.security_group_id != group.id)).scalars())
+            s.execute(sa.delete(models.SecurityGroupRule).where(sa.or_(
+                models.SecurityGroupRule.security_group_id == group.id,
+                models.SecurityGroupRule.remote_group_id == group.id)))
+            if default is not None:
+                s.delete(default)
+            s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == group.id))
+            s.delete(group)
+        self._notify_sg("delete", group_id, view)
+        for other in others:
+            self._notify_sg("update", other)
+
+    # -------------------------------------------------------------------- rules
+    def list_security_group_rules(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        with db.transaction() as s:
+            q = sa.select(models.SecurityGroupRule)
+            if not ctx.is_admin:
+                q = q.where(models.SecurityGroupRule.project_id == (ctx.project_id or ""))
+            return self._rule_views(list(s.execute(q.order_by(models.SecurityGroupRule.created_at)).scalars()))
+
+    def get_security_group_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
+        with db.transaction() as s:
+            return self._rule_views([c.get_owned(s, ctx, models.SecurityGroupRule, rule_id,
+                                                 nexc.SecurityGroupRuleNotFound)])[0]
+
+    @staticmethod
+    def _protocol(value: Any) -> str | None:
+        if value is None or value == "" or (isinstance(value, str) and value.lower() == "any"):
+            return None
+        text = str(value).lower()
+        if text in PROTOCOLS:
+            return text
+        if text.isdigit() and 0 <= int(text) <= 255:
+            return text
+        raise nexc.InvalidInput(error_message=f"Security group rule protocol {value} not supported. Only protocol "
+                                              f"values {sorted(PROTOCOLS)} and integer representations [0 to 255] "
+                                              "are supported")
+
+    def create_security_group_rule(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
+        body = c.check_keys(body, "security_group_rule", RULE_ATTRS)
+        if not body.get("security_group_id"):
+            raise nexc.BadRequest(reason="Failed to parse request. Required attribute 'security_group_id' "
+                                         "not specified")
+        direction = body.get("direction")
+        if direction not in ("ingress", "egress"):
+            raise nexc.InvalidInput(error_message=f"{direction} is not in ['ingress', 'egress'] for direction")
+        ethertype = body.get("ethertype") or "IPv4"
+        if str(ethertype).lower() not in ("ipv4", "ipv6"):
+            raise nexc.InvalidInput(error_message=f"{ethertype} is not in ['IPv4', 'IPv6'] for ethertype")
+        ethertype = "IPv4" if str(ethertype).lower() == "ipv4" else "IPv6"
+        protocol = self._protocol(body.get("protocol"))
+        pmin = c.to_int(body.get("port_range_min"), "port_range_min", 0, 65535, allow_none=True)
+        pmax = c.to_int(body.get("port_range_max"), "port_range_max", 0, 65535, allow_none=True)
+        if (pmin is not None or pmax is not None) and protocol is None:
+            raise nexc.InvalidInput(error_message="Must also specify protocol if port range is given.")
+        if protocol in PORT_PROTOCOLS:
+            if pmin is not None and pmax is None or pmax is not None and pmin is None:
+                pmin = pmax = pmin if pmin is not None else pmax
+            if pmin is not None and pmax is not None:
+                if pmin == 0 or pmax == 0:
+                    raise nexc.InvalidInput(error_message="Invalid port range: port 0 is not allowed for "
+                                                          f"protocol {protocol}")
+                if pmin > pmax:
+                    raise nexc.InvalidInput(error_message="For TCP/UDP protocols, port_range_min must be <= "
+                                                          "port_range_max")
+        elif protocol in ICMP_PROTOCOLS:
+            if pmin is not None and pmin > 255 or pmax is not None and pmax > 255:
+                raise nexc.InvalidInput(error_message="ICMP type (port-range-min) and code (port-range-max) must "
+                                                      "be 0-255")
+        elif pmin is not None or pmax is not None:
+            raise nexc.InvalidInput(error_message=f"Port ranges are not supported for protocol {protocol}")
+        prefix = body.get("remote_ip_prefix")
+        remote_group = body.get("remote_group_id")
+        if prefix and remote_group:
+            raise nexc.BadRequest(reason="Only remote_ip_prefix or remote_group_id may be provided.")
+        if prefix:
+            net = ipam.parse_cidr(prefix if "/" in str(prefix) else f"{prefix}/{32 if ':' not in str(prefix) else 128}",
+                                  "remote_ip_prefix")
+            if (net.version == 4) != (ethertype == "IPv4"):
+                raise nexc.BadRequest(reason=f"Conflicting value ethertype {ethertype} for CIDR {prefix}")
+            prefix = str(net.cidr)
+        with db.transaction() as s:
+            group = c.get_owned(s, ctx, models.SecurityGroup, body["security_group_id"], nexc.SecurityGroupNotFound)
+            if remote_group:
+                c.get_owned(s, ctx, models.SecurityGroup, remote_group, nexc.SecurityGroupNotFound)
+            project = group.project_id
+            for r in s.execute(sa.select(models.SecurityGroupRule).where(
+                    models.SecurityGroupRule.security_group_id == group.id)).scalars():
+                if (r.direction, r.ethertype, r.protocol, r.port_range_min, r.port_range_max, r.remote_ip_prefix
+                        or None, r.remote_group_id) == (direction, ethertype, protocol, pmin, pmax, prefix or None,
+                                                        remote_group or None):
+                    raise nexc.SecurityGroupRuleExists(rule_id=r.id)
+            self._check_quota(s, project, "security_group_rule", 1)
+            rule = models.SecurityGroupRule(project_id=project, security_group_id=group.id, direction=direction,
+                                            ethertype=ethertype, protocol=protocol, port_range_min=pmin,
+                                            port_range_max=pmax, remote_ip_prefix=prefix or None,
+                                            remote_group_id=remote_group or None, revision_number=0,
+                                            description=c.to_str(body.get("description"), "description") or "")
+            s.add(rule)
+            c.bump(group)
+            s.flush()
+            view = self._rule_views([rule])[0]
+        self._notify_sg("update", group.id)
+        return view
+
+    def delete_security_group_rule(self, ctx: RequestContext, rule_id: str) -> None:
+        with db.transaction() as s:
+            rule = c.get_owned(s, ctx, models.SecurityGroupRule, rule_id, nexc.SecurityGroupRuleNotFound)
+            group_id = rule.security_group_id
+            s.delete(rule)
+        self._notify_sg("update", group_id)
+
+

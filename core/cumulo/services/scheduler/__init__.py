@@ -1,0 +1,313 @@
+"""The scheduler service (``hub.scheduler``): chooses a compute host for each new server.
+
+The compute service calls :meth:`Service.select_destinations` (in process, or
+over RPC on topic ``scheduler`` through :class:`SchedulerClient`). The service
+
+1. reads the current :class:`~cumulo.interfaces.scheduler.HostState` of every
+   compute host from its *host state source* (``hub.compute.host_states()``
+   unless another callable is injected),
+2. adds its own *claims*: placements it made that the host has not reported
+   yet (an instance uuid missing from ``HostState.instances``), so that
+   concurrent boots do not all land on the host that looked emptiest,
+3. removes ``spec.ignore_hosts`` and, for a requested host (``spec.requested_host``
+   or an availability zone written ``zone:host``), every other host,
+4. asks the scheduler plugin (``[scheduler] driver``, ``cumulo.scheduler``) for
+   one host per instance, and records the picks as claims.
+
+Steps 1-4 run under one lock, so two requests never both take the last room
+of a host. A claim ends when the host reports the instance, when the same
+instance is scheduled again (a reschedule after a failed build), when
+:meth:`Service.release` is called, or after ``[scheduler] claim_timeout``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Callable
+from typing import Any
+
+from oslo_config import cfg
+
+from cumulo import exception, registry
+from cumulo import conf as cumulo_conf
+from cumulo.conf import CONF
+from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec
+
+LOG = logging.getLogger(__name__)
+
+TOPIC = "scheduler"
+BINARY = "cumulo-scheduler"
+
+DEFAULT_FILTERS = [
+    "availability_zone", "compute", "ram", "vcpu", "disk", "image_properties",
+    "server_group_affinity", "server_group_anti_affinity", "same_host", "different_host",
+    "aggregate_instance_extra_specs",
+]
+DEFAULT_WEIGHERS = ["ram", "cpu", "disk", "soft_affinity", "soft_anti_affinity"]
+
+scheduler_opts = [
+    cfg.StrOpt("driver", default="filter",
+               help="Scheduler plugin (entry point in cumulo.scheduler): filter, chance, ..."),
+    cfg.ListOpt("enabled_filters", default=DEFAULT_FILTERS,
+                help="Host filters (entry points in cumulo.scheduler.filters) the filter scheduler "
+                     "applies, in this order."),
+    cfg.ListOpt("weighers", default=DEFAULT_WEIGHERS,
+                help="Host weighers (entry points in cumulo.scheduler.weighers) the filter scheduler "
+                     "adds up; multipliers are options of the plugin that provides them."),
+    cfg.IntOpt("host_subset_size", default=1, min=1,
+               help="Pick at random among this many best-weighed hosts (1: always the best). "
+                    "Larger values spread concurrent schedulers over more hosts."),
+    cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0,
+                 help="Virtual CPUs per physical CPU a compute host hands out (the compute service "
+                      "puts it in HostState; the vcpu filter reads it from there)."),
+    cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0,
+                 help="Virtual RAM per physical RAM a compute host hands out."),
+    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0,
+                 help="Virtual disk per physical disk a compute host hands out."),
+    cfg.FloatOpt("claim_timeout", default=120.0, min=0.0,
+                 help="Seconds the scheduler keeps counting an instance it placed on a host that has "
+                      "not reported it yet."),
+    cfg.IntOpt("max_attempts", default=3, min=1,
+               help="Hosts the compute service tries for one server before it gives up "
+                    "(a failed build is rescheduled with the failed host in ignore_hosts)."),
+]
+
+cumulo_conf.extend("scheduler", scheduler_opts)
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register the ``[scheduler]`` options on another ConfigOpts (tests)."""
+    try:
+        conf.register_opts(scheduler_opts, group="scheduler")
+    except cfg.DuplicateOptError:
+        pass
+
+
+HostStateSource = Callable[[], list[HostState]]
+
+
+@dataclasses.dataclass
+class _Claim:
+    host: str
+    instance_uuid: str
+    flavor: dict[str, Any]
+    expires: float
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple | set | frozenset):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _validate(spec: RequestSpec) -> None:
+    if not isinstance(spec, RequestSpec):
+        raise exception.Invalid(reason=f"a RequestSpec is required, not {type(spec).__name__}")
+    if not isinstance(spec.flavor, dict):
+        raise exception.Invalid(reason="the request spec has no flavor")
+    if not isinstance(spec.num_instances, int) or spec.num_instances < 1:
+        raise exception.Invalid(reason=f"num_instances must be a positive integer, not {spec.num_instances!r}")
+    for key in ("vcpus", "ram", "disk", "ephemeral"):
+        value = spec.flavor.get(key) or 0
+        try:
+            if int(value) < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise exception.Invalid(reason=f"flavor {key} must be a non-negative integer, not {value!r}") from None
+
+
+class Service:
+    """The scheduler manager.
+
+    ``host_state_source``: a callable returning the current host states; by
+    default ``hub.compute.host_states``. ``conf``: defaults to ``hub.conf``.
+    """
+
+    def __init__(self, hub: Any = None, host_state_source: HostStateSource | None = None,
+                 conf: cfg.ConfigOpts | None = None) -> None:
+        self.hub = hub
+        self.conf = conf if conf is not None else getattr(hub, "conf", None) or CONF
+        if self.conf is not CONF:
+            register_opts(self.conf)
+        self._source = host_state_source
+        self._lock = threading.Lock()
+        self._driver: Any = None
+        self._claims: dict[str, dict[str, _Claim]] = {}  # host -> instance uuid -> claim
+        self._claim_host: dict[str, str] = {}  # instance uuid -> host
+
+    # -- plumbing ------------------------------------------------------------
+    @property
+    def driver(self) -> Any:
+        """The scheduler plugin, loaded on first use (a PluginError names what is installed)."""
+        if self._driver is None:
+            name = self.conf.scheduler.driver
+            self._driver = registry.load_driver("scheduler", name, self.conf, conf=self.conf)
+        return self._driver
+
+    def host_states(self) -> list[HostState]:
+        """The hosts as the source reports them (without this scheduler's pending claims)."""
+        if self._source is not None:
+            return list(self._source())
+        if self.hub is None:
+            raise exception.ServiceUnavailable(reason="The scheduler has no source of compute host states")
+        return list(self.hub.compute.host_states())
+
+    # -- claims --------------------------------------------------------------
+    def _drop(self, instance_uuid: str) -> None:
+        host = self._claim_host.pop(instance_uuid, None)
+        if host is not None:
+            claims = self._claims.get(host)
+            if claims is not None:
+                claims.pop(instance_uuid, None)
+                if not claims:
+                    del self._claims[host]
+
+    def _expire(self, now: float) -> None:
+        for host in list(self._claims):
+            for claim in list(self._claims[host].values()):
+                if claim.expires <= now:
+                    self._drop(claim.instance_uuid)
+
+    def _with_claims(self, hosts: list[HostState]) -> list[HostState]:
+        """Hosts with pending claims replaced by copies that consumed them."""
+        if not self._claims:
+            return hosts
+        claims = self._claims
+        out = []
+        for h in hosts:
+            pending = claims.get(h.host)
+            if pending:
+                for claim in list(pending.values()):
+                    if claim.instance_uuid in h.instances:
+                        self._drop(claim.instance_uuid)  # the host counts it now
+                    else:
+                        h = h.claimed(claim.flavor, claim.instance_uuid)
+            out.append(h)
+        return out
+
+    def pending_claims(self) -> dict[str, list[str]]:
+        """host -> instance uuids placed there and not reported by the host yet."""
+        with self._lock:
+            return {host: sorted(c) for host, c in self._claims.items()}
+
+    def release(self, ctx: Any, instance_uuids: list[str] | str) -> None:
+        """Forget the claims of these instances (their build failed for good, or they were deleted)."""
+        with self._lock:
+            for u in _as_list(instance_uuids):
+                self._drop(u)
+
+    # -- scheduling ------------------------------------------------------------
+    @staticmethod
+    def _split_zone(spec: RequestSpec) -> RequestSpec:
+        """``zone:host[:node]`` -> zone + requested_host (Nova's forced-host syntax)."""
+        az = spec.availability_zone
+        if not az or ":" not in az:
+            return spec
+        zone, _, rest = az.partition(":")
+        host = rest.split(":", 1)[0] or None
+        return dataclasses.replace(spec, availability_zone=zone or None,
+                                   requested_host=spec.requested_host or host)
+
+    @staticmethod
+    def _restrict(hosts: list[HostState], spec: RequestSpec) -> list[HostState]:
+        if not hosts:
+            raise NoValidHost(reason="There are no compute hosts.")
+        if spec.requested_host:
+            wanted = spec.requested_host
+            hosts = [h for h in hosts if h.host == wanted]
+            if not hosts:
+                raise NoValidHost(reason=f"Requested host {wanted} is not a known compute host.")
+        if spec.ignore_hosts:
+            ignore = set(spec.ignore_hosts)
+            before = len(hosts)
+            hosts = [h for h in hosts if h.host not in ignore]
+            if not hosts:
+                raise NoValidHost(reason=f"All {before} candidate host(s) were excluded because earlier "
+                                         f"attempts failed there ({', '.join(sorted(ignore))}).")
+        return hosts
+
+    def select_destinations(self, ctx: Any, spec: RequestSpec) -> list[HostState]:
+        """One host per instance of ``spec``, in instance order.
+
+        Raises :class:`~cumulo.interfaces.scheduler.NoValidHost` naming the
+        filter that removed the last hosts, :class:`~cumulo.exception.Invalid`
+        for a malformed spec.
+        """
+        _validate(spec)
+        work = self._split_zone(spec)
+        started = time.monotonic()
+        with self._lock:
+            now = time.monotonic()
+            self._expire(now)
+            for u in work.instance_uuids:
+                self._drop(u)  # scheduled again: its earlier claim (a failed host) no longer counts
+            hosts = self._with_claims(self.host_states())
+            hosts = self._restrict(hosts, work)
+            picks = self.driver.select_destinations(work, hosts)
+            if len(picks) != work.num_instances:
+                raise NoValidHost(reason=f"The {self.conf.scheduler.driver} scheduler returned {len(picks)} "
+                                         f"host(s) for {work.num_instances} instance(s).")
+            expires = now + float(self.conf.scheduler.claim_timeout)
+            for i, pick in enumerate(picks):
+                u = work.instance_uuids[i] if i < len(work.instance_uuids) else f"claim-{uuidlib.uuid4()}"
+                self._drop(u)
+                self._claims.setdefault(pick.host, {})[u] = _Claim(pick.host, u, dict(work.flavor), expires)
+                self._claim_host[u] = pick.host
+        LOG.info("Scheduled %d instance(s) of project %s on %s in %.1f ms", work.num_instances,
+                 work.project_id, ", ".join(p.host for p in picks), (time.monotonic() - started) * 1000)
+        return picks
+
+
+# -- RPC ----------------------------------------------------------------------
+
+class SchedulerEndpoint:
+    """What the ``scheduler`` RPC server dispatches to: JSON in, JSON out."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def select_destinations(self, ctx: Any, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        if not isinstance(spec, dict):
+            raise exception.Invalid(reason="spec must be an object")
+        picks = self.service.select_destinations(ctx, RequestSpec.from_dict(spec))
+        return [p.to_dict() for p in picks]
+
+    def release(self, ctx: Any, instance_uuids: list[str]) -> None:
+        self.service.release(ctx, instance_uuids)
+
+
+class SchedulerClient:
+    """Calls a scheduler over RPC with the same methods as :class:`Service`."""
+
+    def __init__(self, transport: Any, timeout: float | None = None) -> None:
+        from cumulo.messaging.rpc import RPCClient
+
+        self._client = RPCClient(transport, TOPIC, timeout=timeout)
+
+    def select_destinations(self, ctx: Any, spec: RequestSpec) -> list[HostState]:
+        result = self._client.call(ctx, "select_destinations", spec=spec.to_dict())
+        return [HostState.from_dict(d) for d in result]
+
+    def release(self, ctx: Any, instance_uuids: list[str]) -> None:
+        self._client.cast(ctx, "release", instance_uuids=_as_list(instance_uuids))
+
+
+def start(hub: Any) -> list[Any]:
+    """All-in-one / ``cumulo-scheduler``: serve topic ``scheduler`` and heartbeat as ``cumulo-scheduler``."""
+    from cumulo import service as service_fw
+    from cumulo.messaging.rpc import RPCServer
+
+    server = RPCServer(hub.transport, TOPIC, server=hub.conf.host,
+                       endpoints=[SchedulerEndpoint(hub.scheduler)]).start()
+    try:
+        runner = service_fw.ServiceRunner(hub.conf.host, BINARY, TOPIC, children=[server]).start()
+    except Exception:
+        server.stop()
+        raise
+    return [runner]

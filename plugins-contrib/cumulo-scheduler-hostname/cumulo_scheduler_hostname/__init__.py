@@ -1,0 +1,1 @@
+"""cumulo-scheduler-hostname: an example third-party scheduler filter."""

@@ -1,0 +1,1 @@
+"""OpenStack Identity v3 API frontend for Cumulo."""

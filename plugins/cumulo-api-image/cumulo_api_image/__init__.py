@@ -1,0 +1,1 @@
+"""OpenStack Image API v2 frontend (``image``), mounted at ``/image``."""

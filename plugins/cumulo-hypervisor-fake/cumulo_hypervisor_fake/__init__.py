@@ -1,0 +1,1 @@
+"""The fake hypervisor: instances that live in memory, for development and tests."""

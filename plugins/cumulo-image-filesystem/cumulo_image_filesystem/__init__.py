@@ -1,0 +1,1 @@
+"""Filesystem image store: one file per image under ``[image_filesystem] datadir``."""

@@ -1,0 +1,1 @@
+"""Read-only HTTP image store: image data that already lives on a web server."""

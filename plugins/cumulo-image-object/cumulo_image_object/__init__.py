@@ -1,0 +1,1 @@
+"""Object-storage image store: image data as objects in Cumulo's Object Storage."""

@@ -1,0 +1,1 @@
+"""Object storage backend "dir": a single-directory store for development and small clouds."""

@@ -1,0 +1,240 @@
+"""A storage node process: its devices, its WSGI server, its background daemons.
+
+Run one per server::
+
+    python -m cumulo_object_ring.node --config-file node.conf     (or: cumulo-object-node ...)
+
+It serves ``[object_node] bind_ip:bind_port``, stores under
+``[object_node] devices`` and runs the replicator, auditor, expirer and
+updater every ``[object_ring] *_interval`` seconds (``daemons = false`` turns
+that off; ``POST /_admin/<daemon>`` runs one pass at once either way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import webob
+from oslo_config import cfg
+
+from cumulo_object_ring import client, daemons, opts
+from cumulo_object_ring.db import Broker
+from cumulo_object_ring.diskfile import Device, now_ts
+from cumulo_object_ring.ring import Ring, RingError, hash_path, ring_paths
+from cumulo_object_ring.server import HTTPError, NodeApp
+
+LOG = logging.getLogger(__name__)
+
+
+class Node:
+    """Everything one storage node holds; :meth:`start` serves and runs daemons."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+        rc, nc = conf.object_ring, conf.object_node
+        self.ip, self.port = nc.bind_ip, nc.bind_port
+        self.root = nc.devices or os.path.join(conf.state_path, "devices")
+        os.makedirs(self.root, exist_ok=True)
+        self.ring_dir = opts.ring_dir(conf)
+        self.hash_suffix = rc.hash_path_suffix
+        self.chunk_size = rc.chunk_size
+        self.reclaim_age = rc.reclaim_age
+        self.conn_timeout, self.node_timeout = rc.conn_timeout, rc.node_timeout
+        self._rings: dict[str, Ring] = {}
+        self._devices: dict[str, Device] = {}
+        self._lock = threading.Lock()
+        self.daemons = {
+            "replicate": daemons.Replicator(self), "audit": daemons.Auditor(self),
+            "expire": daemons.Expirer(self), "update": daemons.Updater(self),
+        }
+        self._run_locks = {name: threading.Lock() for name in self.daemons}
+        self.intervals = {"replicate": rc.replicator_interval, "audit": rc.auditor_interval,
+                          "expire": rc.expirer_interval, "update": rc.updater_interval}
+        self.server: Any = None
+        self._tasks: list[Any] = []
+
+    # -- rings and devices -----------------------------------------------------------------
+    def ring(self, name: str) -> Ring:
+        with self._lock:
+            if name not in self._rings:
+                self._rings[name] = Ring(ring_paths(self.ring_dir, name)[1], self.hash_suffix)
+            ring = self._rings[name]
+        ring.maybe_reload()
+        return ring
+
+    @property
+    def devices(self) -> dict[str, Device]:
+        """Devices this node serves: those the rings place here, plus any directory already present."""
+        names: set[str] = set()
+        for name in ("account", "container", "object"):
+            try:
+                names.update(d["device"] for d in self.ring(name).local_devices(self.ip, self.port))
+            except RingError:
+                continue
+        names.update(n for n in os.listdir(self.root) if os.path.isdir(os.path.join(self.root, n)))
+        with self._lock:
+            for n in names:
+                if n not in self._devices:
+                    self._devices[n] = Device(self.root, n)
+            return dict(self._devices)
+
+    def device(self, name: str) -> Device:
+        devs = self.devices
+        if name not in devs:
+            raise HTTPError(507, f"No device {name!r} on this node")
+        return devs[name]
+
+    def is_local(self, dev: dict[str, Any]) -> bool:
+        return dev["ip"] == self.ip and dev["port"] == self.port
+
+    def request(self, node: dict[str, Any], method: str, path: str, **kw: Any) -> client.Response:
+        kw.setdefault("conn_timeout", self.conn_timeout)
+        kw.setdefault("node_timeout", self.node_timeout)
+        return client.request(node, method, path, **kw)
+
+    # -- updates to other servers ----------------------------------------------------------
+    def container_update(self, req: webob.Request, device: Device, op: str, account: str, container: str,
+                         obj: str, ts: str, size: int = 0, etag: str = "", content_type: str = "") -> None:
+        """Tell the container server(s) the proxy named; on failure leave an async pending file."""
+        hosts = [h for h in (req.headers.get("X-Container-Host") or "").split(",") if h]
+        devs = [d for d in (req.headers.get("X-Container-Device") or "").split(",") if d]
+        part = req.headers.get("X-Container-Partition")
+        if not hosts or part is None:
+            return
+        nodes = []
+        for host, dev in zip(hosts, devs, strict=False):
+            ip, _, port = host.rpartition(":")
+            nodes.append({"ip": ip, "port": int(port), "device": dev})
+        update = {"op": op, "account": account, "container": container, "obj": obj, "part": int(part),
+                  "headers": {"X-Timestamp": ts, "X-Size": str(size), "X-Etag": etag,
+                              "X-Content-Type": content_type, "X-Backend-Server-Type": "container"}}
+        failed = [n for n in nodes if not self.send_container_update(n, update)]
+        if failed:
+            daemons.write_async_pending(device, {**update, "nodes": failed}, self.hash_suffix)
+
+    def send_container_update(self, node: dict[str, Any], update: dict[str, Any]) -> bool:
+        path = client.node_path(node["device"], update["part"], update["account"], update["container"],
+                                update["obj"])
+        try:
+            resp = self.request(node, update["op"], path, headers=update["headers"])
+        except client.NodeError:
+            return False
+        return 200 <= resp.status < 300
+
+    def account_update(self, req: webob.Request, broker: Broker) -> None:
+        """Report a container's state to the account server the proxy named (the updater retries)."""
+        host = req.headers.get("X-Account-Host")
+        dev = req.headers.get("X-Account-Device")
+        part = req.headers.get("X-Account-Partition")
+        if not host or not dev or part is None:
+            return
+        ip, _, port = host.rpartition(":")
+        self.report_container(broker, [{"ip": ip, "port": int(port), "device": dev}], int(part), quorum=1,
+                              mark=False)
+
+    def report_container(self, broker: Broker, nodes: list[dict[str, Any]], part: int, quorum: int,
+                         mark: bool = True) -> bool:
+        with broker.conn() as c:
+            info = broker.get_info(c)
+            count, used = broker.stats(c)  # type: ignore[attr-defined]
+        stats_ts = now_ts()
+        headers = {"X-Put-Timestamp": info["put_timestamp"], "X-Delete-Timestamp": info["delete_timestamp"],
+                   "X-Object-Count": str(count), "X-Bytes-Used": str(used), "X-Stats-Timestamp": stats_ts,
+                   "X-Backend-Server-Type": "account"}
+        path = client.node_path(nodes[0]["device"], part, info["account"], info["container"]) if nodes else ""
+        ok = 0
+        for n in nodes:
+            path = client.node_path(n["device"], part, info["account"], info["container"])
+            try:
+                if 200 <= self.request(n, "PUT", path, headers=headers).status < 300:
+                    ok += 1
+            except client.NodeError:
+                continue
+        if ok >= quorum and mark:
+            with broker.conn() as c:
+                broker.set_info(c, reported=json.dumps([info["put_timestamp"], info["delete_timestamp"],
+                                                        count, used]))
+        return ok >= quorum
+
+    def account_nodes(self, account: str) -> tuple[int, list[dict[str, Any]]]:
+        ring = self.ring("account")
+        part = ring.get_part(account)
+        return part, ring.get_part_nodes(part)
+
+    def container_nodes(self, account: str, container: str) -> tuple[int, list[dict[str, Any]]]:
+        ring = self.ring("container")
+        part = ring.get_part(account, container)
+        return part, ring.get_part_nodes(part)
+
+    def hash_of(self, account: str, container: str | None = None, obj: str | None = None) -> str:
+        return hash_path(account, container, obj, self.hash_suffix)
+
+    # -- daemons ---------------------------------------------------------------------------
+    def run_once(self, name: str) -> dict[str, Any]:
+        with self._run_locks[name]:
+            started = time.time()
+            stats = self.daemons[name].run_once()
+            stats["seconds"] = round(time.time() - started, 3)
+            return stats
+
+    def start(self, serve: bool = True, run_daemons: bool = True) -> Node:
+        from cumulo.service import PeriodicTask
+        from cumulo.wsgi.server import Server
+
+        if serve:
+            self.server = Server(NodeApp(self), self.ip, self.port, self.conf.object_node.threads,
+                                 name=f"cumulo-object-node-{self.port}")
+            self.server.start()
+            self.port = self.server.port
+        if run_daemons:
+            for name, interval in self.intervals.items():
+                self._tasks.append(PeriodicTask(lambda n=name: self.run_once(n), interval,
+                                                f"object-{name}-{self.port}").start())
+        return self
+
+    def stop(self) -> None:
+        for t in self._tasks:
+            t.stop()
+        if self.server is not None:
+            self.server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cumulo-object-node", description="Cumulo object storage node")
+    parser.add_argument("--config-file", "--config", action="append", default=[], dest="config_files",
+                        help="Configuration file (repeatable)")
+    args = parser.parse_args(argv)
+    conf = cfg.ConfigOpts()
+    from cumulo import conf as cumulo_conf
+
+    cumulo_conf.register(conf)
+    opts.register(conf)
+    conf(args=[], project="cumulo", default_config_files=args.config_files)
+    log_file = conf.log_file
+    logging.basicConfig(level=logging.DEBUG if conf.debug else logging.INFO, filename=log_file,
+                        format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s")
+    node = Node(conf)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    node.start(run_daemons=conf.object_node.daemons)
+    LOG.info("Object node listening on %s:%s, devices under %s", node.ip, node.port, node.root)
+    print(f"listening {node.ip}:{node.port}", flush=True)
+    try:
+        while not stop.wait(1):
+            pass
+    finally:
+        node.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

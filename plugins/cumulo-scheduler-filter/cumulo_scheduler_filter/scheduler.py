@@ -1,0 +1,128 @@
+"""The ``filter`` scheduler: filters, then weighers, one instance at a time.
+
+For each instance of a request: run the enabled filters in order over the
+candidates (a filter that empties the list is named in the NoValidHost
+message), score the survivors with the weighers, take the best (or one of the
+``host_subset_size`` best at random), and account for the pick: the chosen
+host is replaced by a copy that consumed the instance, and the request's
+server group gains the host, so later instances of the same request see it
+(anti-affinity across one multi-create works).
+
+Filters only narrow as resources get used, so instance *n+1* is filtered
+from the survivors of instance *n*, not from every host again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import random
+from typing import Any
+
+from oslo_config import cfg
+
+from cumulo import registry
+from cumulo.interfaces.scheduler import HostFilter, HostState, HostWeigher, NoValidHost, RequestSpec, Scheduler
+from cumulo.services import scheduler as scheduler_service
+from cumulo_scheduler_filter import weighers as weighers_mod
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """``oslo.config.opts`` entry point: the multipliers of this distribution's weighers."""
+    return FilterScheduler.list_opts()
+
+
+class FilterScheduler(Scheduler):
+    """Filter and weigh hosts (``[scheduler] enabled_filters`` and ``weighers``)."""
+
+    interface_version = "1.0"
+
+    def __init__(self, conf: cfg.ConfigOpts | None = None,
+                 filters: list[tuple[str, HostFilter]] | None = None,
+                 weighers: list[tuple[str, HostWeigher]] | None = None, **kwargs: Any) -> None:
+        super().__init__(conf)
+        scheduler_service.register_opts(self.conf)
+        opts = self.conf.scheduler
+        if filters is None:
+            names = list(opts.enabled_filters)
+            filters = list(zip(names, registry.load_named("scheduler.filters", names, self.conf, conf=self.conf),
+                               strict=True))
+        if weighers is None:
+            names = list(opts.weighers)
+            weighers = list(zip(names, registry.load_named("scheduler.weighers", names, self.conf, conf=self.conf),
+                                strict=True))
+        self.filters = filters
+        self.weighers = weighers
+
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        group = weighers_mod.GROUP
+        opts = [w.option for w in (weighers_mod.RamWeigher, weighers_mod.CpuWeigher, weighers_mod.DiskWeigher,
+                                   weighers_mod.SoftAffinityWeigher, weighers_mod.SoftAntiAffinityWeigher)]
+        return [(group, opts)]
+
+    # -- one instance ----------------------------------------------------------
+    def _filter(self, hosts: list[HostState], spec: RequestSpec, instance: int) -> list[HostState]:
+        trail = []
+        for name, f in self.filters:
+            before = len(hosts)
+            hosts = f.filter_all(hosts, spec)
+            trail.append(f"{name} {before}->{len(hosts)}")
+            if not hosts:
+                which = f" for instance {instance + 1} of {spec.num_instances}" if spec.num_instances > 1 else ""
+                raise NoValidHost(reason=f"Filter '{name}' removed the last {before} host(s){which} "
+                                         f"(filters: {', '.join(trail)}).")
+        return hosts
+
+    def _choose(self, hosts: list[HostState], spec: RequestSpec) -> int:
+        """Index of the chosen host in ``hosts``."""
+        n = len(hosts)
+        if n == 1:
+            return 0
+        total: list[float] | None = None
+        for _name, w in self.weighers:
+            m = float(w.multiplier())
+            if not m:
+                continue
+            raw = w.weigh_all(hosts, spec)
+            lo, hi = min(raw), max(raw)
+            if hi == lo:
+                continue  # no opinion: every host normalises to 0
+            scale = m / (hi - lo)
+            if total is None:
+                total = [(x - lo) * scale for x in raw]
+            else:
+                total = [t + (x - lo) * scale for t, x in zip(total, raw, strict=True)]
+        subset = min(int(self.conf.scheduler.host_subset_size), n)
+        if total is None:
+            return random.randrange(subset) if subset > 1 else 0
+        if subset == 1:
+            return max(range(n), key=total.__getitem__)
+        return random.choice(heapq.nlargest(subset, range(n), key=total.__getitem__))
+
+    # -- the request ------------------------------------------------------------
+    def select_destinations(self, spec: RequestSpec, hosts: list[HostState]) -> list[HostState]:
+        flavor = spec.flavor
+        uuids = spec.instance_uuids
+        work = spec
+        candidates = hosts
+        picks: list[HostState] = []
+        for i in range(spec.num_instances):
+            candidates = self._filter(candidates, work, i)
+            idx = self._choose(candidates, work)
+            chosen = candidates[idx]
+            uuid = uuids[i] if i < len(uuids) else None
+            picked = chosen.claimed(flavor, uuid)
+            picks.append(picked)
+            if i + 1 == spec.num_instances:
+                break
+            if candidates is hosts:
+                candidates = list(hosts)  # never modify the caller's list
+            candidates[idx] = picked
+            if work.instance_group is not None:
+                group = dict(work.instance_group)
+                group["hosts"] = [*(group.get("hosts") or []), picked.host]
+                if uuid:
+                    group["members"] = [*(group.get("members") or []), uuid]
+                work = dataclasses.replace(work, instance_group=group)
+        return picks

@@ -1,0 +1,86 @@
+"""Transport selection and caching, the serializer, and URL handling."""
+
+import datetime
+import uuid
+
+import pytest
+
+from cumulo import exception, messaging
+from cumulo.conf import CONF
+from cumulo.messaging import serializer
+from cumulo.messaging.inprocess import InProcessTransport
+from cumulo.messaging.rabbit import RabbitTransport, to_kombu_url
+from cumulo.messaging.transport import mask_url
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    yield
+    messaging.reset()
+
+
+def test_default_url_comes_from_config_and_is_cached():
+    t = messaging.get_transport()
+    assert isinstance(t, InProcessTransport) and t.url == CONF.messaging.transport_url == "inprocess://"
+    assert messaging.get_transport() is t and messaging.get_transport("inprocess://") is t
+    assert messaging.get_transport("inprocess://other") is not t
+
+
+def test_reset_closes_and_forgets(servers):
+    t = messaging.get_transport("inprocess://r")
+
+    class E:
+        def ping(self, ctx):
+            return "pong"
+
+    s = messaging.RPCServer(t, "t", server="h", endpoints=[E()]).start()
+    servers.append(s)
+    assert messaging.RPCClient(t, "t").call(None, "ping") == "pong"
+    messaging.reset()
+    assert t.closed
+    t2 = messaging.get_transport("inprocess://r")
+    assert t2 is not t
+    with pytest.raises(exception.MessagingTimeout):  # the old server is not on the new bus
+        messaging.RPCClient(t2, "t").call(None, "ping", timeout=0.05)
+
+
+def test_rabbit_urls_make_a_rabbit_transport_without_connecting():
+    t = messaging.get_transport("rabbit://guest:secret@192.0.2.1:5672/")
+    assert isinstance(t, RabbitTransport) and "secret" not in repr(t)
+
+
+def test_unknown_scheme_is_a_config_error():
+    with pytest.raises(exception.ConfigError) as err:
+        messaging.get_transport("zmq://u:pw@host/")
+    assert "zmq" in str(err.value) and "pw" not in str(err.value)
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("rabbit://u:p@h:5672/", "amqp://u:p@h:5672/"),
+    ("rabbit://u:p@h:5672/vh", "amqp://u:p@h:5672/vh"),
+    ("rabbit://u:p@h1:5672,u:p@h2:5673/vh", "amqp://u:p@h1:5672/vh;amqp://u:p@h2:5673/vh"),
+    ("rabbit://u:p@h", "amqp://u:p@h/"),
+])
+def test_rabbit_url_translation(url, expected):
+    assert to_kombu_url(url) == expected
+
+
+def test_mask_url_hides_passwords():
+    assert mask_url("rabbit://u:pw@h1:5672,v:pw2@h2/x") == "rabbit://u:***@h1:5672,v:***@h2/x"
+    assert mask_url("inprocess://") == "inprocess://"
+
+
+def test_serializer_extras_and_failures():
+    when = datetime.datetime(2026, 5, 6, 7, 8, 9)
+    uid = uuid.uuid4()
+    assert serializer.to_primitive({"w": when, "u": uid, "s": frozenset({3, 1}), "m": {1, "a"}})["s"] == [1, 3]
+    assert serializer.loads(serializer.dumps({"w": when, "u": uid})) == {"w": when.isoformat(), "u": str(uid)}
+    assert serializer.loads(b'{"a": "\xc3\xa9"}') == {"a": "\u00e9"}
+    for bad in (object(), {uid: 1}, b"bytes", 1j):
+        with pytest.raises(messaging.SerializationError) as err:
+            serializer.dumps({"x": bad}, what="payload")
+        assert "payload" in str(err.value) and err.value.code == 500
+    loop = []
+    loop.append(loop)
+    with pytest.raises(messaging.SerializationError):
+        serializer.dumps(loop)

@@ -1,0 +1,102 @@
+"""The ``cumulo`` CLI as an operator runs it: one clear line and a non-zero exit on errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def cumulo(tmp_path, *args, env=None):
+    conf = tmp_path / "cumulo.conf"
+    if not conf.exists():
+        conf.write_text(f"[DEFAULT]\nstate_path = {tmp_path / 'state'}\n")
+    return subprocess.run([sys.executable, "-m", "cumulo.cmd.main", "--config-file", str(conf), *args],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+def assert_one_line_error(proc, *fragments):
+    assert proc.returncode != 0
+    err = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr and len(err.splitlines()) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in err
+
+
+def test_plugin_list_json_includes_kernel_commands(tmp_path):
+    proc = cumulo(tmp_path, "plugin", "list", "--kind", "cli", "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert {"Kind": "cli", "Name": "plugin_list", "Distribution": "cumulo"}.items() <= rows[0].items() or any(
+        r["Name"] == "plugin_list" and r["Distribution"] == "cumulo" for r in rows)
+
+
+def test_plugin_show_unknown_name(tmp_path):
+    proc = cumulo(tmp_path, "plugin", "show", "hypervisor", "no-such-driver")
+    assert_one_line_error(proc, "No hypervisor plugin named 'no-such-driver'", "available:")
+
+
+def test_plugin_show_unknown_kind(tmp_path):
+    proc = cumulo(tmp_path, "plugin", "show", "teleporter", "x")
+    assert_one_line_error(proc, "Unknown plugin kind 'teleporter'")
+
+
+def test_db_sync_then_service_list(tmp_path):
+    proc = cumulo(tmp_path, "db", "sync")
+    assert proc.returncode == 0, proc.stderr
+    proc = cumulo(tmp_path, "db", "version", "-f", "json")
+    assert proc.returncode == 0 and all(r["Applied"] == "yes" for r in json.loads(proc.stdout))
+    proc = cumulo(tmp_path, "service", "list", "-f", "json")
+    assert proc.returncode == 0 and json.loads(proc.stdout) == []
+    proc = cumulo(tmp_path, "service", "disable", "nohost", "cumulo-compute")
+    assert_one_line_error(proc, "Service cumulo-compute on nohost could not be found.")
+
+
+def test_config_sample_is_complete_and_commented(tmp_path):
+    proc = cumulo(tmp_path, "config", "sample")
+    assert proc.returncode == 0, proc.stderr
+    for group in ("[DEFAULT]", "[database]", "[messaging]", "[api]", "[service]", "[oslo_policy]"):
+        assert group in proc.stdout
+    assert "#transport_url = inprocess://" in proc.stdout
+
+
+def test_config_check_bad_value_exits_nonzero(tmp_path):
+    (tmp_path / "cumulo.conf").write_text(f"[DEFAULT]\nstate_path = {tmp_path}\n[api]\nthreads = many\n")
+    proc = cumulo(tmp_path, "config", "check")
+    assert proc.returncode != 0
+    assert "ERROR: [api] threads: invalid value" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_unparseable_config_file_is_one_line(tmp_path):
+    (tmp_path / "cumulo.conf").write_text("this is not ini\n")
+    proc = cumulo(tmp_path, "plugin", "list")
+    assert_one_line_error(proc, "configuration error")
+
+
+def test_up_rejects_unknown_area(tmp_path):
+    proc = cumulo(tmp_path, "up", "--services", "teleport", "--no-user-clouds-yaml")
+    assert_one_line_error(proc, "Unknown service area(s) teleport")
+
+
+@pytest.mark.parametrize("kind", ["hypervisor", "image", "scheduler.filters"])
+def test_plugin_new_scaffold_is_discovered_without_kernel_change(tmp_path, kind):
+    path = tmp_path / "myplugin"
+    proc = cumulo(tmp_path, "plugin", "new", kind, "mine", "--path", str(path))
+    assert proc.returncode == 0, proc.stderr
+    target = tmp_path / "site"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                          "--target", str(target), str(path)], capture_output=True, text=True, timeout=300)
+    assert pip.returncode == 0, pip.stderr
+    env = {"PYTHONPATH": str(target)}
+    proc = cumulo(tmp_path, "plugin", "show", kind, "mine", "-f", "json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)
+    assert shown["distribution"] == f"cumulo-{kind.replace('.', '-')}-mine"
+    assert shown["interface_version"] == shown["kernel_interface_version"] == "1.0"
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(path)], capture_output=True,
+                          text=True)
+    assert lint.returncode == 0, lint.stdout

@@ -1,0 +1,139 @@
+"""The plugin registry: discovery, loading, and every error path the kernel issue names."""
+
+from __future__ import annotations
+
+import pytest
+
+from cumulo import registry
+from cumulo.interfaces.scheduler import HostFilter
+
+GOOD = """
+from cumulo.interfaces.scheduler import HostFilter
+
+class EvenFilter(HostFilter):
+    interface_version = "1.0"
+    def host_passes(self, host, spec):
+        return True
+"""
+
+
+def _dist(fake_distribution, source, target="mod:EvenFilter", name="even", dist="demo-plugins"):
+    return fake_distribution(dist, {"cumulo.scheduler.filters": {name: target}}, {"mod": source})
+
+
+def test_every_kind_has_a_namespace_and_an_interface():
+    expected = {"cumulo.api", "cumulo.auth", "cumulo.scheduler", "cumulo.scheduler.filters",
+                "cumulo.scheduler.weighers", "cumulo.hypervisor", "cumulo.network", "cumulo.volume",
+                "cumulo.image", "cumulo.object", "cumulo.cli"}
+    assert expected <= {k.namespace for k in registry.KINDS.values()}
+    for kind in registry.KINDS.values():
+        iface = kind.interface_class()
+        assert iface.INTERFACE_VERSION.count(".") == 1
+
+
+def test_load_driver_and_listing_with_distribution(fake_distribution):
+    _dist(fake_distribution, GOOD)
+    plugin = registry.load_driver("scheduler.filters", "even")
+    assert isinstance(plugin, HostFilter)
+    info = [p for p in registry.installed("scheduler.filters") if p.name == "even"]
+    assert info and info[0].distribution == "demo-plugins" and info[0].version == "0.1"
+    assert info[0].target == "mod:EvenFilter"
+
+
+def test_load_named_keeps_order(fake_distribution):
+    source = GOOD + "\nclass OddFilter(EvenFilter):\n    interface_version = '1.0'\n"
+    fake_distribution("demo-two", {"cumulo.scheduler.filters": {"even": "mod:EvenFilter", "odd": "mod:OddFilter"}},
+                      {"mod": source})
+    loaded = registry.load_named("scheduler.filters", ["odd", "even"])
+    assert [type(p).__name__ for p in loaded] == ["OddFilter", "EvenFilter"]
+
+
+def test_unknown_name_lists_available(fake_distribution):
+    _dist(fake_distribution, GOOD)
+    with pytest.raises(registry.PluginError) as err:
+        registry.load_driver("scheduler.filters", "nope")
+    message = str(err.value)
+    assert "No scheduler.filters plugin named 'nope'" in message and "even" in message
+    assert "\n" not in message
+
+
+def test_unknown_kind_lists_kinds():
+    with pytest.raises(registry.PluginError, match="Unknown plugin kind 'teleporter'.*hypervisor"):
+        registry.installed("teleporter")
+
+
+def test_import_failure_names_distribution_and_cause(fake_distribution):
+    _dist(fake_distribution, "import module_that_does_not_exist_anywhere\n")
+    with pytest.raises(registry.PluginError) as err:
+        registry.load_driver("scheduler.filters", "even")
+    message = str(err.value)
+    assert "demo-plugins 0.1" in message
+    assert "module_that_does_not_exist_anywhere" in message and "ModuleNotFoundError" in message
+
+
+def test_missing_methods_are_named(fake_distribution):
+    source = """
+from cumulo.interfaces.scheduler import HostFilter
+
+class EvenFilter(HostFilter):
+    interface_version = "1.0"
+"""
+    _dist(fake_distribution, source)
+    with pytest.raises(registry.PluginError, match="does not implement HostFilter: missing host_passes"):
+        registry.load_driver("scheduler.filters", "even")
+
+
+def test_duck_typed_class_missing_methods_is_refused(fake_distribution):
+    _dist(fake_distribution, "class EvenFilter:\n    interface_version = '1.0'\n")
+    with pytest.raises(registry.PluginError, match="missing host_passes"):
+        registry.load_class("scheduler.filters", "even")
+
+
+@pytest.mark.parametrize("declared, accepted", [("1.0", True), ("1.9", False), ("2.0", False), ("0.9", False)])
+def test_interface_version_compatibility(fake_distribution, declared, accepted):
+    _dist(fake_distribution, GOOD.replace('interface_version = "1.0"', f'interface_version = "{declared}"'))
+    if accepted:
+        registry.load_class("scheduler.filters", "even")
+    else:
+        with pytest.raises(registry.PluginError, match=f"written for HostFilter {declared}, but this kernel provides 1.0"):
+            registry.load_class("scheduler.filters", "even")
+
+
+def test_undeclared_version_is_refused(fake_distribution):
+    _dist(fake_distribution, GOOD.replace('    interface_version = "1.0"\n', ""))
+    with pytest.raises(registry.PluginError, match="does not declare interface_version"):
+        registry.load_class("scheduler.filters", "even")
+
+
+def test_describe_shows_options_and_versions(fake_distribution):
+    source = GOOD + """
+from oslo_config import cfg
+
+class Configured(EvenFilter):
+    interface_version = "1.0"
+    @classmethod
+    def list_opts(cls):
+        return [("filter_even", [cfg.IntOpt("modulus", default=2, help="Divide by this.")])]
+"""
+    _dist(fake_distribution, source, target="mod:Configured")
+    d = registry.describe("scheduler.filters", "even")
+    assert d["distribution"] == "demo-plugins" and d["interface_version"] == "1.0"
+    assert d["options"] == [{"group": "filter_even", "name": "modulus", "type": "Integer", "default": 2,
+                             "help": "Divide by this."}]
+
+
+def test_plugin_options_registered_on_load(fake_distribution, cumulo_conf):
+    from cumulo.conf import CONF
+
+    source = GOOD + """
+from oslo_config import cfg
+
+class Configured(EvenFilter):
+    interface_version = "1.0"
+    @classmethod
+    def list_opts(cls):
+        return [("filter_even2", [cfg.IntOpt("modulus", default=3, help="Divide by this.")])]
+"""
+    _dist(fake_distribution, source, target="mod:Configured")
+    registry.load_driver("scheduler.filters", "even", conf=CONF)
+    assert CONF.filter_even2.modulus == 3
