@@ -78,5 +78,8 @@ def authorize(context: RequestContext, action: str, target: dict[str, Any] | Non
 
 
 def list_rules() -> list[policy.RuleDefault]:
-    """``oslo.policy.policies`` entry point."""
+    """``oslo.policy.policies`` entry point: the base rules and every kernel area's."""
+    from cumulo.conf import check
+
+    check._import_areas()  # areas register their rules on import
     return list(_rules)

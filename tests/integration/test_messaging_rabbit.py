@@ -258,3 +258,79 @@ def test_reconnect_after_connection_drop(bus, how):
     # notifications flow again too
     messaging.Notifier(client_side, "p", topics=["n"]).info(None, "after.drop", {})
     assert events.get(timeout=10)["event_type"] == "after.drop"
+
+
+def test_busy_server_keeps_its_connection_and_queues_requests(bus):
+    """With every worker busy for longer than the heartbeat timeout, the server still
+    heartbeats, and the requests waiting for a worker run afterwards."""
+    CONF.set_override("rabbit_heartbeat", 1, group="messaging")
+    try:
+        server_side = bus()
+        calc = Calc("busy")
+        serve(bus, "calc", "h1", calc, transport=server_side, workers=1)
+        client = messaging.RPCClient(bus(False), "calc", timeout=15)
+        with ThreadPoolExecutor(3) as pool:
+            slow = pool.submit(client.call, None, "sleep", seconds=3)
+            time.sleep(0.2)
+            queued = [pool.submit(client.call, None, "add", a=i, b=1) for i in range(2)]
+            assert slow.result(timeout=15) == "busy"
+            assert [f.result(timeout=15) for f in queued] == [1, 2]
+        assert [c.connects for c in server_side.consumers()] == [1]
+    finally:
+        CONF.clear_override("rabbit_heartbeat", group="messaging")
+
+
+def test_refused_credentials_are_reported(bus):
+    parts = urllib.parse.urlsplit(URL)
+    bad = urllib.parse.urlunsplit((parts.scheme, f"nobody-{uuid.uuid4().hex[:6]}:wrong@{parts.hostname}:"
+                                                 f"{parts.port or 5672}", parts.path, "", ""))
+    t = RabbitTransport(bad)
+    try:
+        with pytest.raises(exception.ServiceUnavailable):
+            messaging.RPCClient(t, "calc").cast(None, "record", value=1)
+    finally:
+        t.close()
+
+
+def _delete_entities_with_prefix(prefix: str) -> None:
+    """Delete the queues and exchanges whose names start with ``prefix`` (needs rabbitmqctl)."""
+    ctl = shutil.which("rabbitmqctl")
+    if not ctl:
+        return
+    found = {}
+    for kind in ("queues", "exchanges"):
+        out = subprocess.run([ctl, "-q", f"list_{kind}", "--no-table-headers", "name"], capture_output=True,
+                             text=True, timeout=60)
+        found[kind] = [n.strip() for n in out.stdout.splitlines() if n.strip().startswith(prefix)]
+    conn = RabbitTransport(URL).new_connection("cleanup")
+    try:
+        channel = conn.channel()
+        for name in found["queues"]:
+            channel.queue_delete(name)
+        for name in found["exchanges"]:
+            channel.exchange_delete(name)
+    finally:
+        conn.release()
+
+
+def test_all_in_one_cloud_runs_on_rabbitmq(tmp_path):
+    """The whole cloud with [messaging] transport_url = rabbit://: the openstack client boots and
+    deletes a server (API -> scheduler -> compute host over the broker)."""
+    from cumulo.testing.cloud import CumuloCloud
+
+    exchange = f"cumulo-aio-{uuid.uuid4().hex[:8]}"
+    cloud = CumuloCloud(tmp_path, config={"messaging": {"transport_url": URL, "control_exchange": exchange}})
+    image = tmp_path / "tiny.raw"
+    image.write_bytes(b"\0" * 65536)
+    try:
+        cloud.start()
+        cloud.openstack("image", "create", "--file", str(image), "--disk-format", "raw",
+                        "--container-format", "bare", "tiny", "-f", "json")
+        server = cloud.openstack("server", "create", "--flavor", "m1.tiny", "--image", "tiny", "--wait",
+                                 "vm1", "-f", "json")
+        assert server["status"] == "ACTIVE" and server["name"] == "vm1"
+        cloud.openstack("server", "delete", "--wait", "vm1")
+        assert cloud.openstack("server", "list", "-f", "json") == []
+    finally:
+        cloud.stop()
+        _delete_entities_with_prefix(exchange)

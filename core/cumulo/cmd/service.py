@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 from typing import Any
 
 from cliff.lister import Lister
 from cliff.show import ShowOne
 
 from cumulo import service
+
+def _cell(value: Any) -> Any:
+    return value.isoformat(timespec="seconds") if isinstance(value, datetime.datetime) else value
+
 
 _COLUMNS = ("id", "binary", "host", "availability_zone", "status", "state", "last_seen_up", "disabled_reason")
 
@@ -24,7 +29,7 @@ class ServiceList(Lister):
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         rows = service.list_services(parsed_args.binary, parsed_args.host)
-        return tuple(c.replace("_", " ").title() for c in _COLUMNS), [tuple(r.get(c) for c in _COLUMNS) for r in rows]
+        return tuple(c.replace("_", " ").title() for c in _COLUMNS), [tuple(_cell(r.get(c)) for c in _COLUMNS) for r in rows]
 
 
 class _SetDisabled(ShowOne):
@@ -41,7 +46,7 @@ class _SetDisabled(ShowOne):
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         row = service.set_disabled(parsed_args.host, parsed_args.binary, self.disabled,
                                    getattr(parsed_args, "reason", None))
-        return _COLUMNS, tuple(row.get(c) for c in _COLUMNS)
+        return _COLUMNS, tuple(_cell(row.get(c)) for c in _COLUMNS)
 
 
 class ServiceEnable(_SetDisabled):

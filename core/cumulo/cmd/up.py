@@ -99,6 +99,9 @@ class AllInOne:
             except Exception:
                 LOG.exception("Stopping %s failed", s)
         self.stoppables.clear()
+        from cumulo import messaging
+
+        messaging.reset()  # close broker connections cleanly
 
 
 class Up(Command):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import configparser
-import re
 import importlib
+import re
 
 from oslo_config import cfg
 
@@ -29,6 +29,7 @@ PLUGIN_OPTIONS: list[tuple[str, str, str]] = [
 
 def _import_areas() -> None:
     """Kernel areas register their options on import."""
+    import cumulo.messaging  # noqa: F401  (registers the [messaging] options it adds)
     from cumulo.services import AREAS
 
     for area in AREAS:

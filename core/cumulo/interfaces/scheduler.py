@@ -77,8 +77,8 @@ class HostState:
       (so placements made between two reports are not handed out twice).
     * ``enabled`` is false when the compute service is disabled, ``up`` false
       when its heartbeat is older than ``[service] service_down_time``.
-    * allocation ratios: the host's, by default ``[scheduler]
-      cpu_allocation_ratio``/``ram_allocation_ratio``/``disk_allocation_ratio``.
+    * allocation ratios: the host's (the compute service's ``[compute]
+      cpu_allocation_ratio``/``ram_allocation_ratio``/``disk_allocation_ratio``).
     * ``availability_zone``: the host's zone (from its aggregates, else the default).
     * ``aggregates``: ``[{"id", "name", "metadata": {key: value}}]``.
     * ``capabilities``: what the driver reports, notably ``supported_instances``

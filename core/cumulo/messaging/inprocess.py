@@ -102,7 +102,7 @@ class InProcessTransport(Transport):
     def _route(self, key: tuple[str, ...], env: _Envelope) -> None:
         with self._lock:
             if self.closed:
-                return
+                raise RuntimeError(f"{self!r} is closed")
             targets = self._targets.get(key)
             if targets:
                 targets[next(self._rr[key]) % len(targets)].deliver(env)
@@ -129,6 +129,8 @@ class InProcessTransport(Transport):
 
     def fanout(self, topic: str, body: str) -> None:
         with self._lock:
+            if self.closed:
+                raise RuntimeError(f"{self!r} is closed")
             for listener in self._targets.get(("topic", topic), ()):
                 listener.deliver(_Envelope(body, None, None))
 
@@ -157,6 +159,8 @@ class InProcessTransport(Transport):
     # -- notifications -----------------------------------------------------
     def notify(self, topic: str, priority: str, body: str) -> None:
         with self._lock:
+            if self.closed:
+                raise RuntimeError(f"{self!r} is closed")
             for pool, listeners in self._notify.get(topic, {}).items():
                 if listeners:
                     rr = self._notify_rr.setdefault((topic, pool), itertools.count())

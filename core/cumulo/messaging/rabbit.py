@@ -25,15 +25,19 @@ deadline, or ``rpc_timeout`` for casts and notifications.
 
 Consumers run one thread per server/listener with its own connection and
 heartbeats; on any connection error they reconnect (``ensure_connection``
-with back-off), re-declare their queues and carry on. A message is acknowledged
-when a worker is free and its dispatch starts, so a crash of the process loses
-at most the requests being executed; messages prefetched but not started are
-redelivered to another server. An RPC may therefore run twice only if the
-connection drops between delivery and acknowledgement.
+with back-off), re-declare their queues and carry on. At most ``workers``
+messages are unacknowledged per server (the prefetch count). A message is
+acknowledged when a worker is free and its dispatch starts, so a crash of the
+process loses at most the requests it was executing; messages delivered but not
+started are not acknowledged, and the broker redelivers them to another server
+of the topic (or to the same server when it comes back). A publish whose
+confirmation is lost with its connection is sent again, so in that rare case a
+request can arrive twice.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import itertools
@@ -183,36 +187,39 @@ class _ProducerPool:
 # -- consuming ----------------------------------------------------------------
 
 class _Consumer:
-    """A thread consuming ``queues()`` on its own connection, reconnecting for ever until stopped."""
+    """A thread consuming ``queues()`` on its own connection, reconnecting for ever until stopped.
 
-    def __init__(self, transport: RabbitTransport, role: str, queues: Callable[[], list[kombu.Queue]],
-                 on_message: Callable[[_Consumer, kombu.Message], None], prefetch: int | None = None,
-                 no_ack: bool = False) -> None:
+    With a ``dispatcher``, messages are buffered (at most the prefetch count, i.e. the
+    worker count, is unacknowledged) and each one is acknowledged and handed to
+    ``work(message, body)`` when a worker is free; otherwise ``on_message(message)``
+    runs in the consumer thread.
+    """
+
+    def __init__(self, transport: RabbitTransport, role: str, queues: Callable[[], list[kombu.Queue]], *,
+                 on_message: Callable[[kombu.Message], None] | None = None,
+                 dispatcher: Dispatcher | None = None,
+                 work: Callable[[kombu.Message, str], None] | None = None, no_ack: bool = False) -> None:
         self.transport, self.role, self.queues = transport, role, queues
-        self.on_message, self.prefetch, self.no_ack = on_message, prefetch, no_ack
+        self.dispatcher, self.work, self.no_ack = dispatcher, work, no_ack
+        self.on_message = on_message if dispatcher is None else self._buffer
+        self.prefetch = dispatcher.workers if dispatcher is not None else None
         self.ready = threading.Event()  # set once the queues have been declared
         self.connects = 0  # successful (re)connections, for tests and logs
         self.conn: kombu.Connection | None = None
+        self._backlog: collections.deque[kombu.Message] = collections.deque()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"amqp-{role}", daemon=True)
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     def start(self) -> _Consumer:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0, wait: bool = True) -> None:
+        """Ask the thread to stop (it notices within POLL seconds, or about a second while
+        reconnecting) and, with ``wait``, join it."""
         self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+        if wait and self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
-
-    def heartbeat(self) -> None:
-        """Keep the connection alive while the consumer thread waits (call from that thread only)."""
-        if self.conn is not None:
-            self.conn.heartbeat_check()
 
     def _check_stop(self) -> None:
         if self._stop.is_set():
@@ -222,6 +229,22 @@ class _Consumer:
         self._check_stop()
         LOG.warning("%s: cannot connect to %s (%s); retrying in %.1fs",
                     self.role, mask_url(self.transport.url), exc, interval)
+
+    def _buffer(self, message: kombu.Message) -> None:
+        self._backlog.append(message)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Acknowledge and dispatch buffered messages while workers are free."""
+        dispatcher = self.dispatcher
+        while self._backlog and dispatcher is not None and dispatcher.wait_slot(0):
+            message = self._backlog.popleft()
+            try:
+                message.ack()
+            except BaseException:  # not acknowledged: the broker redelivers it
+                dispatcher.release_slot()
+                raise
+            dispatcher.submit(self.work, message, _text(message.body), slot=True)
 
     def _run(self) -> None:
         delay = 0.0
@@ -236,7 +259,7 @@ class _Consumer:
                 if self.prefetch:
                     channel.basic_qos(prefetch_size=0, prefetch_count=self.prefetch, a_global=False)
                 consumer = kombu.Consumer(channel, queues=self.queues(), no_ack=self.no_ack,
-                                          on_message=functools.partial(self.on_message, self))
+                                          on_message=self.on_message)
                 consumer.consume()
                 self.connects += 1
                 if self.connects > 1:
@@ -245,9 +268,11 @@ class _Consumer:
                 delay = 0.0
                 while not self._stop.is_set():
                     try:
-                        conn.drain_events(timeout=POLL)
+                        # Poll quickly only while messages wait for a free worker.
+                        conn.drain_events(timeout=0.01 if self._backlog else POLL)
                     except TimeoutError:
                         pass
+                    self._pump()
                     conn.heartbeat_check()
                 with contextlib.suppress(Exception):
                     consumer.cancel()
@@ -261,6 +286,8 @@ class _Consumer:
                 self._stop.wait(delay)
                 delay = min(max(delay * 2, 0.25), CONF.messaging.rabbit_retry_interval_max)
             finally:
+                # Buffered messages were never acknowledged; the broker redelivers them.
+                self._backlog.clear()
                 self.conn = None
                 with contextlib.suppress(Exception):
                     conn.release()
@@ -273,25 +300,6 @@ class _ConsumerListener:
     def stop(self) -> None:
         self.consumer.stop()
         self.transport._forget(self.consumer)
-
-
-def _dispatching(dispatcher: Dispatcher, work: Callable[[kombu.Message, str], None]
-                 ) -> Callable[[_Consumer, kombu.Message], None]:
-    """on_message: wait for a free worker, acknowledge, then hand the message to it."""
-
-    def on_message(consumer: _Consumer, message: kombu.Message) -> None:
-        while not dispatcher.wait_slot(POLL):
-            if consumer.stopping:
-                return  # unacknowledged: the broker redelivers it when the channel closes
-            consumer.heartbeat()
-        try:
-            message.ack()
-        except BaseException:
-            dispatcher.release_slot()
-            raise
-        dispatcher.submit(work, message, _text(message.body), slot=True)
-
-    return on_message
 
 
 # -- the transport ------------------------------------------------------------
@@ -341,6 +349,9 @@ class RabbitTransport(Transport):
         except _GiveUp as err:
             LOG.error("Could not publish to %s on %s: %s", routing_key, mask_url(self.url), err)
             return False
+        except Exception:  # not retryable (e.g. access refused): report it like an unreachable broker
+            LOG.exception("Could not publish to %s on %s", routing_key, mask_url(self.url))
+            return False
 
     def _publish_or_raise(self, exchange: kombu.Exchange | str, routing_key: str, body: str, **props: Any) -> None:
         deadline = time.monotonic() + CONF.messaging.rpc_timeout
@@ -357,15 +368,17 @@ class RabbitTransport(Transport):
 
     def _start_reply_consumer(self) -> _Consumer:
         with self._lock:
+            if self.closed:
+                raise RuntimeError(f"{self!r} is closed")
             if self._reply_consumer is None:
                 ttl = max(CONF.messaging.rabbit_transient_queue_ttl, CONF.messaging.rpc_timeout * 2)
                 queue = kombu.Queue(self.reply_queue, exchange=kombu.Exchange(""), routing_key=self.reply_queue,
                                     durable=False, auto_delete=False, expires=ttl)
-                self._reply_consumer = _Consumer(self, "reply", lambda: [queue], self._on_reply,
+                self._reply_consumer = _Consumer(self, "reply", lambda: [queue], on_message=self._on_reply,
                                                  no_ack=True).start()
             return self._reply_consumer
 
-    def _on_reply(self, consumer: _Consumer, message: kombu.Message) -> None:
+    def _on_reply(self, message: kombu.Message) -> None:
         waiter = self._waiters.get(message.properties.get("correlation_id") or "")
         if waiter is not None:
             waiter.set(_text(message.body))
@@ -422,8 +435,7 @@ class RabbitTransport(Transport):
                      if reply_to else None)
             handler(body, reply)
 
-        consumer = _Consumer(self, f"rpc-{topic}.{server}", queues, _dispatching(dispatcher, work),
-                             prefetch=dispatcher.workers)
+        consumer = _Consumer(self, f"rpc-{topic}.{server}", queues, dispatcher=dispatcher, work=work)
         return self._run_consumer(consumer)
 
     def _run_consumer(self, consumer: _Consumer) -> Listener:
@@ -468,8 +480,7 @@ class RabbitTransport(Transport):
         def work(message: kombu.Message, body: str) -> None:
             handler(body)
 
-        consumer = _Consumer(self, f"notify-{','.join(topics)}", queues, _dispatching(dispatcher, work),
-                             prefetch=dispatcher.workers)
+        consumer = _Consumer(self, f"notify-{','.join(topics)}", queues, dispatcher=dispatcher, work=work)
         return self._run_consumer(consumer)
 
     # -- lifecycle ----------------------------------------------------------
@@ -483,7 +494,10 @@ class RabbitTransport(Transport):
             self.closed = True
             consumers, self._consumers = self._consumers, []
             reply, self._reply_consumer = self._reply_consumer, None
-        for consumer in [*consumers, *([reply] if reply else [])]:
+        everyone = [*consumers, *([reply] if reply else [])]
+        for consumer in everyone:
+            consumer.stop(wait=False)
+        for consumer in everyone:
             consumer.stop()
         self._pool.close()
 

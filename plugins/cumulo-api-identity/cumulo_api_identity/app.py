@@ -234,7 +234,8 @@ class IdentityAPI:
         return {**p, "links": self.link(req, f"projects/{p['id']}")}
 
     def list_projects(self, req: Request) -> Any:
-        self.authorize(req, "list_projects")
+        ctx = self.context(req)
+        own_only = not policy.check(ctx, "identity:list_projects", {})
         filters: dict[str, Any] = {"name": req.GET.get("name"), "domain_id": req.GET.get("domain_id"),
                                    "parent_id": req.GET.get("parent_id"), "enabled": self.bool_filter(req, "enabled")}
         if req.GET.get("tags"):
@@ -243,6 +244,8 @@ class IdentityAPI:
             filters["tags-any"] = req.GET["tags-any"].split(",")
         if self.bool_filter(req, "is_domain"):
             return self.collection(req, "projects", [], "projects")
+        if own_only:  # a non-admin sees the projects it has a role on, nothing else
+            filters["ids"] = [p["id"] for p in self.svc.list_user_projects(ctx.user_id)]
         items = self.svc.list_projects(filters)
         return self.collection(req, "projects", [self._project(req, p) for p in items], "projects")
 
@@ -286,9 +289,11 @@ class IdentityAPI:
         return {**user_api_dict(u), "links": self.link(req, f"users/{u['id']}")}
 
     def list_users(self, req: Request) -> Any:
-        self.authorize(req, "list_users")
+        ctx = self.context(req)
         items = self.svc.list_users({"name": req.GET.get("name"), "domain_id": req.GET.get("domain_id"),
                                      "enabled": self.bool_filter(req, "enabled")})
+        if not policy.check(ctx, "identity:list_users", {}):  # a non-admin sees only itself
+            items = [u for u in items if u["id"] == ctx.user_id]
         return self.collection(req, "users", [self._user(req, u) for u in items], "users")
 
     @staticmethod

@@ -95,7 +95,9 @@ def members_schema() -> dict[str, Any]:
 
 CREATE_MEMBER = {"type": "object", "properties": {"member": {"type": "string", "minLength": 1, "maxLength": 255}},
                  "required": ["member"], "additionalProperties": False}
-UPDATE_MEMBER = {"type": "object", "properties": {"status": {"type": "string", "enum": list(MEMBER_STATUSES)}},
+# Clients echo the member id back ("member"); only "status" changes.
+UPDATE_MEMBER = {"type": "object", "properties": {"status": {"type": "string", "enum": list(MEMBER_STATUSES)},
+                                                  "member": {"type": "string", "maxLength": 255}},
                  "required": ["status"], "additionalProperties": False}
 ADD_LOCATION = {"type": "object", "properties": {
     "url": {"type": "string", "minLength": 1, "maxLength": 2048},

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from cumulo_object_dir.backend import DirBackend
 
 from cumulo.testing.conformance.object import ObjectBackendConformance
-from cumulo_object_dir.backend import DirBackend
 
 
 class TestDirBackendConformance(ObjectBackendConformance):

@@ -186,7 +186,7 @@ class Replicator(Daemon):
                 continue
             try:
                 info = broker.get_info()
-            except (DatabaseNotFound, Exception) as err:  # noqa: BLE001 - a broken db is skipped, not fatal
+            except (DatabaseNotFound, Exception) as err:
                 LOG.warning("Cannot read %s: %s", broker.path, err)
                 stats["errors"] += 1
                 continue

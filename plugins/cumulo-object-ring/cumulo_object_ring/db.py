@@ -299,7 +299,8 @@ def list_items(c: sqlite3.Connection, select: str, prefix: str, delimiter: str, 
                 idx = name.find(delimiter, len(prefix))
                 if idx >= 0:
                     subdir = name[:idx + len(delimiter)]
-                    out.append({"subdir": subdir})
+                    if subdir != marker:  # the marker's own subdir was listed on the previous page
+                        out.append({"subdir": subdir})
                     if reverse:
                         hi = subdir  # everything under subdir is >= subdir
                     else:
@@ -307,8 +308,8 @@ def list_items(c: sqlite3.Connection, select: str, prefix: str, delimiter: str, 
                     jumped = True
                     break
             out.append(dict(row))
-            if len(out) >= limit:
-                return out
+        if len(out) >= limit:
+            return out
         if jumped:
             continue
         if len(batch) < want:

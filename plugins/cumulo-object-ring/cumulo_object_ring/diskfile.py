@@ -2,10 +2,11 @@
 
 File and directory names come only from the md5 of the object's path and
 from timestamps, never from the name itself, so no name can escape the
-device. A ``.data`` file starts with a header (``CUMO`` + 4-byte length +
-JSON metadata: name, etag, size, content type, user metadata) and holds the
-body after it; it is written to ``tmp/``, fsync'd and renamed into place, so
-a reader sees a whole object or none. ``.meta`` files carry newer user
+device. A ``.data`` file holds the body, then the metadata as JSON (name,
+etag, size, content type, user metadata), then a footer (4-byte JSON length
++ ``CUMO``), so the body is written once as it streams in. It is written to
+``tmp/``, fsync'd and renamed into place, so a reader sees a whole object or
+none. ``.meta`` files carry newer user
 metadata (POST), ``.ts`` files are tombstones. The newest ``.data``/``.ts``
 wins; older files are removed.
 """
@@ -16,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import struct
 import time
 import uuid
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 MAGIC = b"CUMO"
-HEADER = struct.Struct(">4sI")
+FOOTER = struct.Struct(">I4s")
 EXTS = (".data", ".meta", ".ts")
 
 
@@ -127,28 +127,39 @@ def cleanup(hash_dir: str, reclaim_age: float | None = None) -> list[str]:
 
 
 def read_header(f: BinaryIO) -> dict[str, Any]:
-    raw = f.read(HEADER.size)
-    if len(raw) != HEADER.size:
-        raise DiskFileError("truncated header")
-    magic, length = HEADER.unpack(raw)
+    """The metadata of a .data/.meta/.ts file (stored at its end); leaves ``f`` at offset 0."""
+    return read_layout(f)[0]
+
+
+def read_layout(f: BinaryIO) -> tuple[dict[str, Any], int]:
+    """``(metadata, bytes before it)``: the body length as stored; leaves ``f`` at offset 0."""
+    try:
+        f.seek(-FOOTER.size, os.SEEK_END)
+    except OSError:
+        raise DiskFileError("truncated file") from None
+    length, magic = FOOTER.unpack(f.read(FOOTER.size))
     if magic != MAGIC or length > 16 * 1024 * 1024:
-        raise DiskFileError("bad header")
-    blob = f.read(length)
-    if len(blob) != length:
+        raise DiskFileError("bad footer")
+    end = f.tell()
+    if end < FOOTER.size + length:
         raise DiskFileError("truncated metadata")
-    return json.loads(blob)
+    body_end = end - FOOTER.size - length
+    f.seek(body_end)
+    meta = json.loads(f.read(length))
+    f.seek(0)
+    return meta, body_end
 
 
-def header_bytes(meta: dict[str, Any]) -> bytes:
+def footer_bytes(meta: dict[str, Any]) -> bytes:
     blob = json.dumps(meta).encode()
-    return HEADER.pack(MAGIC, len(blob)) + blob
+    return blob + FOOTER.pack(len(blob), MAGIC)
 
 
 def write_small(device: Device, hash_dir: str, fname: str, meta: dict[str, Any]) -> None:
-    """Write a .meta or .ts file (header only) atomically."""
+    """Write a .meta or .ts file (metadata only) atomically."""
     tmp = device.tmp_path()
     with open(tmp, "wb") as f:
-        f.write(header_bytes(meta))
+        f.write(footer_bytes(meta))
         f.flush()
         os.fsync(f.fileno())
     os.makedirs(hash_dir, exist_ok=True)
@@ -157,15 +168,14 @@ def write_small(device: Device, hash_dir: str, fname: str, meta: dict[str, Any])
 
 
 class DataWriter:
-    """Stream a body into tmp/, then :meth:`commit` it into the hash dir."""
+    """Stream a body into tmp/, then :meth:`commit` it (metadata appended) into the hash dir."""
 
     def __init__(self, device: Device) -> None:
         self.device = device
         self.tmp = device.tmp_path()
-        self._f = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+        self._f = open(self.tmp, "wb")
         self._md5 = hashlib.md5()
         self.size = 0
-        self._f.write(HEADER.pack(MAGIC, 0))  # the real header is rewritten at commit
 
     def write(self, chunk: bytes) -> None:
         self._f.write(chunk)
@@ -177,24 +187,17 @@ class DataWriter:
         return self._md5.hexdigest()
 
     def commit(self, hash_dir: str, timestamp: str, meta: dict[str, Any]) -> None:
-        """Put the header in front (copying the body once into the final temp file), fsync, rename."""
-        self._f.flush()
-        self._f.close()
-        final = self.device.tmp_path()
+        """Append the metadata, fsync, rename into place, fsync the directory."""
         try:
-            with open(final, "wb") as out, open(self.tmp, "rb") as src:
-                out.write(header_bytes(meta))
-                src.seek(HEADER.size)
-                shutil.copyfileobj(src, out, 1024 * 1024)
-                out.flush()
-                os.fsync(out.fileno())
+            self._f.write(footer_bytes(meta))
+            self._f.flush()
+            os.fsync(self._f.fileno())
+            self._f.close()
             os.makedirs(hash_dir, exist_ok=True)
-            os.replace(final, os.path.join(hash_dir, timestamp + ".data"))
+            os.replace(self.tmp, os.path.join(hash_dir, timestamp + ".data"))
             fsync_dir(hash_dir)
         finally:
-            for p in (self.tmp, final):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(p)
+            self.abort()
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
@@ -214,7 +217,6 @@ class ObjectState:
         self.timestamp: str | None = None
         self.meta: dict[str, Any] = {}
         self.data_path: str | None = None
-        self.body_offset = 0
         self.exists = False
         if newest is None:
             return
@@ -226,7 +228,6 @@ class ObjectState:
         try:
             with open(path, "rb") as f:
                 self.meta = read_header(f)
-                self.body_offset = f.tell()
         except (FileNotFoundError, DiskFileError, ValueError):
             return
         self.data_path = path
@@ -249,15 +250,17 @@ class ObjectState:
 
     def open_body(self, chunk_size: int = 65536) -> Iterator[bytes]:
         assert self.data_path is not None
-        f = open(self.data_path, "rb")  # noqa: SIM115 - closed by the generator
-        f.seek(self.body_offset)
+        f = open(self.data_path, "rb")  # the generator closes it
+        remaining = int(self.meta["size"])
 
         def gen() -> Iterator[bytes]:
+            nonlocal remaining
             try:
-                while True:
-                    chunk = f.read(chunk_size)
+                while remaining > 0:
+                    chunk = f.read(min(chunk_size, remaining))
                     if not chunk:
                         return
+                    remaining -= len(chunk)
                     yield chunk
             finally:
                 f.close()
@@ -269,11 +272,11 @@ def verify_data_file(path: str) -> str | None:
     """None when the .data file's body matches its etag and size; else what is wrong."""
     try:
         with open(path, "rb") as f:
-            meta = read_header(f)
+            meta, body_end = read_layout(f)
             md5 = hashlib.md5()
             size = 0
-            while True:
-                chunk = f.read(1024 * 1024)
+            while size < body_end:
+                chunk = f.read(min(1024 * 1024, body_end - size))
                 if not chunk:
                     break
                 md5.update(chunk)

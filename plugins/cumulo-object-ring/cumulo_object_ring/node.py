@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 import webob
+from cheroot import wsgi
 from oslo_config import cfg
 
 from cumulo_object_ring import client, daemons, opts
@@ -59,7 +60,8 @@ class Node:
         self.intervals = {"replicate": rc.replicator_interval, "audit": rc.auditor_interval,
                           "expire": rc.expirer_interval, "update": rc.updater_interval}
         self.server: Any = None
-        self._tasks: list[Any] = []
+        self._tasks: list[threading.Thread] = []
+        self._stopping = threading.Event()
 
     # -- rings and devices -----------------------------------------------------------------
     def ring(self, name: str) -> Ring:
@@ -186,31 +188,43 @@ class Node:
             return stats
 
     def start(self, serve: bool = True, run_daemons: bool = True) -> Node:
-        from cumulo.service import PeriodicTask
-        from cumulo.wsgi.server import Server
-
+        # cheroot directly (as cumulo.wsgi.server does): a node process stays small and starts fast.
         if serve:
-            self.server = Server(NodeApp(self), self.ip, self.port, self.conf.object_node.threads,
-                                 name=f"cumulo-object-node-{self.port}")
-            self.server.start()
-            self.port = self.server.port
+            self.server = wsgi.Server((self.ip, self.port), NodeApp(self), numthreads=self.conf.object_node.threads,
+                                      server_name=f"cumulo-object-node-{self.port}", timeout=60,
+                                      request_queue_size=128)
+            self.server.max_request_body_size = 0
+            self.server.prepare()
+            self.port = self.server.bind_addr[1]
+            self._server_thread = threading.Thread(target=self.server.serve, daemon=True, name="object-node")
+            self._server_thread.start()
         if run_daemons:
             for name, interval in self.intervals.items():
-                self._tasks.append(PeriodicTask(lambda n=name: self.run_once(n), interval,
-                                                f"object-{name}-{self.port}").start())
+                t = threading.Thread(target=self._loop, args=(name, interval), daemon=True, name=f"object-{name}")
+                t.start()
+                self._tasks.append(t)
         return self
 
+    def _loop(self, name: str, interval: float) -> None:
+        while not self._stopping.wait(interval):
+            try:
+                self.run_once(name)
+            except Exception:
+                LOG.exception("Object %s pass failed", name)
+
     def stop(self) -> None:
-        for t in self._tasks:
-            t.stop()
+        self._stopping.set()
         if self.server is not None:
             self.server.stop()
+            self._server_thread.join(10)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cumulo-object-node", description="Cumulo object storage node")
     parser.add_argument("--config-file", "--config", action="append", default=[], dest="config_files",
                         help="Configuration file (repeatable)")
+    parser.add_argument("--parent-pid", type=int,
+                        help="Exit when this process (the all-in-one cloud that started us) is gone")
     args = parser.parse_args(argv)
     conf = cfg.ConfigOpts()
     from cumulo import conf as cumulo_conf
@@ -230,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"listening {node.ip}:{node.port}", flush=True)
     try:
         while not stop.wait(1):
-            pass
+            if args.parent_pid and os.getppid() != args.parent_pid:
+                LOG.info("Parent %s is gone; stopping", args.parent_pid)
+                break
     finally:
         node.stop()
     return 0

@@ -7,6 +7,8 @@ filter) and ``host_passes`` with the same meaning, for one host.
 
 from __future__ import annotations
 
+import operator
+import re
 from collections import Counter
 from typing import Any
 
@@ -114,6 +116,45 @@ def _canon(value: Any, aliases: dict[str, str]) -> str | None:
     return aliases.get(text, text)
 
 
+_VERSION_OPS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
+                ">=": operator.ge, ">": operator.gt}
+_PREDICATE = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*([0-9]+(?:\.[0-9]+)*)\s*$")
+
+
+def _version_tuple(value: Any) -> tuple[int, ...] | None:
+    """``1002003`` (Nova's int form: major*10^6 + minor*10^3 + patch) or ``"1.2.3"`` -> ``(1, 2, 3)``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        parts = []
+        while value:
+            parts.insert(0, value % 1000)
+            value //= 1000
+        return tuple(parts) or (0,)
+    try:
+        return tuple(int(p) for p in str(value).split("."))
+    except ValueError:
+        return None
+
+
+def _pad(a: tuple[int, ...], n: int) -> tuple[int, ...]:
+    return a + (0,) * (n - len(a))
+
+
+def version_satisfies(have: Any, requirement: str) -> bool:
+    """``requirement`` like ``">=1.0"`` or ``">= 2.1, < 3"`` against a host version (int or dotted)."""
+    version = _version_tuple(have)
+    if version is None:
+        return False
+    for clause in str(requirement).split(","):
+        m = _PREDICATE.match(clause)
+        if not m:
+            return False
+        want = tuple(int(p) for p in m.group(2).split("."))
+        n = max(len(want), len(version))
+        if not _VERSION_OPS[m.group(1)](_pad(version, n), _pad(want, n)):
+            return False
+    return True
+
+
 def image_props(image: dict[str, Any]) -> dict[str, Any]:
     """Image properties, flat (accepts a Glance image with a nested ``properties`` dict too)."""
     props = dict(image or {})
@@ -127,8 +168,9 @@ class ImagePropertiesFilter(_Filter):
     """``image_properties``: the image's architecture, hypervisor type and VM mode
     (``hw_architecture``/``architecture``, ``img_hv_type``/``hypervisor_type``,
     ``hw_vm_mode``/``vm_mode``) match one of the host's ``supported_instances``
-    triples, and ``img_hv_requested_version`` (e.g. ``>=6000``) matches the host's
-    ``hypervisor_version`` capability.
+    triples, and ``img_hv_requested_version`` (e.g. ``>=1.0``, ``>=2.1,<3``)
+    matches the host's ``hypervisor_version`` capability (an int in Nova's
+    form, 1002003 = 1.2.3, or a dotted string).
 
     A host that reports no ``supported_instances`` is judged on what it does
     report (``hypervisor_type``, ``capabilities["cpu_info"]["arch"]``); an
@@ -170,7 +212,7 @@ class ImagePropertiesFilter(_Filter):
                 return False
         if version:
             have = (host.capabilities or {}).get("hypervisor_version")
-            if have is not None and not extra_specs_ops.match(have, version):
+            if have is not None and not version_satisfies(have, version):
                 return False
         return True
 

@@ -38,6 +38,8 @@ def test_reset_closes_and_forgets(servers):
     assert messaging.RPCClient(t, "t").call(None, "ping") == "pong"
     messaging.reset()
     assert t.closed
+    with pytest.raises(RuntimeError):  # a stale transport fails fast instead of timing out
+        messaging.RPCClient(t, "t").call(None, "ping", timeout=5)
     t2 = messaging.get_transport("inprocess://r")
     assert t2 is not t
     with pytest.raises(exception.MessagingTimeout):  # the old server is not on the new bus
@@ -84,3 +86,19 @@ def test_serializer_extras_and_failures():
     loop.append(loop)
     with pytest.raises(messaging.SerializationError):
         serializer.dumps(loop)
+
+
+def test_unreachable_broker_gives_timeout_or_service_unavailable():
+    """Nothing listens on port 1: calls time out, casts and notifications raise 503 after the retries."""
+    CONF.set_override("rpc_timeout", 1, group="messaging")
+    try:
+        t = messaging.get_transport("rabbit://guest:guest@127.0.0.1:1/")
+        with pytest.raises(exception.MessagingTimeout):
+            messaging.RPCClient(t, "x").call(None, "m", timeout=0.5)
+        with pytest.raises(exception.ServiceUnavailable) as err:
+            messaging.RPCClient(t, "x").cast(None, "m")
+        assert err.value.code == 503 and "guest:***@" in str(err.value)
+        with pytest.raises(exception.ServiceUnavailable):
+            messaging.Notifier(t, "p", topics=["n"]).info(None, "e", {})
+    finally:
+        CONF.clear_override("rpc_timeout", group="messaging")

@@ -562,7 +562,11 @@ class ComputeManager:
             "local_gb": int(res.get("local_gb") or 0), "vcpus_used": used["vcpus"],
             "memory_mb_used": used["memory_mb"], "local_gb_used": used["local_gb"], "running_vms": running,
             "cpu_info": json.dumps(res.get("cpu_info")) if not isinstance(res.get("cpu_info"), str) else res["cpu_info"],
-            "capabilities_json": json.dumps(sorted(getattr(self.driver, "capabilities", ()) or ())),
+            "capabilities_json": json.dumps({
+                "driver": sorted(getattr(self.driver, "capabilities", ()) or ()),
+                "supported_instances": res.get("supported_instances") or [],
+                "cpu_info": res.get("cpu_info") if isinstance(res.get("cpu_info"), dict) else {},
+                "hypervisor_version": int(res.get("hypervisor_version") or 0)}, default=str),
         }
 
         @db.retry_on_deadlock

@@ -419,11 +419,12 @@ class Service(ResourceMixin, CatalogMixin, TokenMixin):
         return out
 
     def get_application_credential_row(self, cred_id: str) -> dict[str, Any]:
+        names = self._role_names()  # before the transaction: never nest them (SQLite locks)
         with db.transaction() as s:
             row = s.get(ApplicationCredential, cred_id)
             if row is None:
                 raise _not_found("application credential", cred_id)
-            return {**app_cred_dict(row, self._role_names()), "secret_hash": row.secret_hash,
+            return {**app_cred_dict(row, names), "secret_hash": row.secret_hash,
                     "expires_at": row.expires_at, "roles": loads(row.roles, [])}
 
     def get_application_credential_row_by_name(self, user_id: str, name: str) -> dict[str, Any]:
@@ -435,11 +436,12 @@ class Service(ResourceMixin, CatalogMixin, TokenMixin):
         return self.get_application_credential_row(cid)
 
     def get_application_credential(self, user_id: str, cred_id: str) -> dict[str, Any]:
+        names = self._role_names()
         with db.transaction() as s:
             row = s.get(ApplicationCredential, cred_id)
             if row is None or row.user_id != user_id:
                 raise _not_found("application credential", cred_id)
-            return app_cred_dict(row, self._role_names())
+            return app_cred_dict(row, names)
 
     def list_application_credentials(self, user_id: str, name: str | None = None) -> list[dict[str, Any]]:
         q = sa.select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)

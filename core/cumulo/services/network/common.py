@@ -83,9 +83,9 @@ def owner_project(ctx: RequestContext, body: dict[str, Any]) -> str:
     if project and project != ctx.project_id and not ctx.is_admin:
         raise nexc.PolicyNotAuthorized(action="create with another project_id")
     project = project or ctx.project_id
-    if not project:
+    if not project and not ctx.is_admin:
         raise nexc.BadRequest(reason="A project_id is required (the token is not scoped to a project).")
-    return to_str(project, "project_id") or ""
+    return to_str(project or "", "project_id") or ""  # an unscoped admin creates cloud-owned resources
 
 
 def require_admin(ctx: RequestContext, action: str) -> None:

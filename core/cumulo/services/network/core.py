@@ -33,7 +33,7 @@ ADMIN_PORT_ATTRS = ("binding:host_id", "binding:profile")
 
 
 def random_mac() -> str:
-    return "fa:16:3e:%02x:%02x:%02x" % (random.randint(0, 255), random.randint(0, 255), random.randint(0, 255))
+    return "fa:16:3e:" + ":".join(f"{random.randint(0, 255):02x}" for _ in range(3))
 
 
 class CoreMixin:
@@ -893,3 +893,27 @@ class CoreMixin:
         self._call_driver("port_changed", "delete", view)
         for fip_id in fips:
             self._notify_fip("update", fip_id)
+
+    # ------------------------------------------------------ IP availability
+    def _availability(self, s: orm.Session, net: models.Network) -> dict[str, Any]:
+        subnets = []
+        for sub in s.execute(sa.select(models.Subnet).where(models.Subnet.network_id == net.id)
+                             .order_by(models.Subnet.created_at)).scalars():
+            used = int(s.execute(sa.select(sa.func.count()).select_from(models.IPAllocation).where(
+                models.IPAllocation.subnet_id == sub.id)).scalar() or 0)
+            subnets.append({"subnet_id": sub.id, "subnet_name": sub.name, "cidr": sub.cidr,
+                            "ip_version": sub.ip_version, "total_ips": ipam.pool_size(sub), "used_ips": used})
+        return {"network_id": net.id, "network_name": net.name, "tenant_id": net.project_id,
+                "project_id": net.project_id, "subnet_ip_availability": subnets,
+                "total_ips": sum(x["total_ips"] for x in subnets), "used_ips": sum(x["used_ips"] for x in subnets)}
+
+    def list_network_ip_availabilities(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        c.require_admin(ctx, "get_network_ip_availability")
+        with db.transaction() as s:
+            return [self._availability(s, n) for n in s.execute(
+                sa.select(models.Network).order_by(models.Network.created_at)).scalars()]
+
+    def get_network_ip_availability(self, ctx: RequestContext, network_id: str) -> dict[str, Any]:
+        c.require_admin(ctx, "get_network_ip_availability")
+        with db.transaction() as s:
+            return self._availability(s, c.get_network(s, ctx, network_id))

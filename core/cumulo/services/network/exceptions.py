@@ -173,3 +173,11 @@ class NetworkAmbiguous(exception.Conflict):
 
 class SecurityGroupAmbiguous(exception.Conflict):
     msg_fmt = "Multiple security groups named '%(name)s' exist; use its ID."
+
+
+class GatewayConflictWithAllocationPools(exception.Conflict):
+    msg_fmt = "Gateway ip %(ip_address)s conflicts with allocation pool %(pool)s."
+
+
+class GatewayIpInUse(exception.Conflict):
+    msg_fmt = "IP address %(ip_address)s is the gateway of subnet %(subnet_id)s and cannot be used by this port."

@@ -104,7 +104,7 @@ def validate_pools(cidr: netaddr.IPNetwork, pools: Any, gateway: str | None) -> 
             if rng.first <= other.last and other.first <= rng.last:
                 raise nexc.BadRequest(reason=f"Found overlapping allocation pools: {rng} and {other} for subnet {cidr}.")
         if gateway and netaddr.IPAddress(gateway) in rng:
-            raise nexc.Conflict(reason=f"Gateway ip {gateway} conflicts with allocation pool {start}-{end}.")
+            raise nexc.GatewayConflictWithAllocationPools(ip_address=gateway, pool=f"{start}-{end}")
         seen.append(rng)
         out.append({"start": str(start), "end": str(end)})
     return out
@@ -186,5 +186,4 @@ def check_ip_in_subnet(subnet: models.Subnet, ip: str, allow_gateway: bool = Fal
     if addr not in cidr or rng is None or not (rng[0] <= int(addr) <= rng[1]):
         raise nexc.InvalidIpForSubnet(ip_address=ip)
     if not allow_gateway and subnet.gateway_ip and ip == subnet.gateway_ip:
-        raise nexc.Conflict(reason=f"IP address {ip} is the gateway of subnet {subnet.id} and cannot be used "
-                                   "by this port.")
+        raise nexc.GatewayIpInUse(ip_address=ip, subnet_id=subnet.id)

@@ -373,8 +373,8 @@ class L3Mixin:
             raise nexc.BadRequest(reason="Failed to parse request. Required attribute 'floating_network_id' "
                                          "not specified")
         project = c.owner_project(ctx, body)
-        from cumulo.services.network.core import random_mac
         from cumulo.db.models.base import new_id
+        from cumulo.services.network.core import random_mac
 
         with db.transaction() as s:
             net = c.get_network(s, ctx, body["floating_network_id"])

@@ -32,8 +32,8 @@ from typing import Any
 
 from oslo_config import cfg
 
-from cumulo import exception, registry
 from cumulo import conf as cumulo_conf
+from cumulo import exception, registry
 from cumulo.conf import CONF
 from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec
 
@@ -61,19 +61,9 @@ scheduler_opts = [
     cfg.IntOpt("host_subset_size", default=1, min=1,
                help="Pick at random among this many best-weighed hosts (1: always the best). "
                     "Larger values spread concurrent schedulers over more hosts."),
-    cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0,
-                 help="Virtual CPUs per physical CPU a compute host hands out (the compute service "
-                      "puts it in HostState; the vcpu filter reads it from there)."),
-    cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0,
-                 help="Virtual RAM per physical RAM a compute host hands out."),
-    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0,
-                 help="Virtual disk per physical disk a compute host hands out."),
     cfg.FloatOpt("claim_timeout", default=120.0, min=0.0,
                  help="Seconds the scheduler keeps counting an instance it placed on a host that has "
                       "not reported it yet."),
-    cfg.IntOpt("max_attempts", default=3, min=1,
-               help="Hosts the compute service tries for one server before it gives up "
-                    "(a failed build is rescheduled with the failed host in ignore_hosts)."),
 ]
 
 cumulo_conf.extend("scheduler", scheduler_opts)
@@ -127,19 +117,24 @@ class Service:
 
     ``host_state_source``: a callable returning the current host states; by
     default ``hub.compute.host_states``. ``conf``: defaults to ``hub.conf``.
+    ``driver``: a scheduler plugin instance; by default ``[scheduler] driver``
+    is loaded on first use.
     """
 
     def __init__(self, hub: Any = None, host_state_source: HostStateSource | None = None,
-                 conf: cfg.ConfigOpts | None = None) -> None:
+                 conf: cfg.ConfigOpts | None = None, driver: Any = None) -> None:
         self.hub = hub
         self.conf = conf if conf is not None else getattr(hub, "conf", None) or CONF
         if self.conf is not CONF:
             register_opts(self.conf)
         self._source = host_state_source
         self._lock = threading.Lock()
-        self._driver: Any = None
+        self._driver: Any = driver
         self._claims: dict[str, dict[str, _Claim]] = {}  # host -> instance uuid -> claim
         self._claim_host: dict[str, str] = {}  # instance uuid -> host
+        self._index: dict[str, int] = {}
+        self._index_of: list[HostState] | None = None
+        self._index_len = 0
 
     # -- plumbing ------------------------------------------------------------
     @property
@@ -150,13 +145,17 @@ class Service:
             self._driver = registry.load_driver("scheduler", name, self.conf, conf=self.conf)
         return self._driver
 
-    def host_states(self) -> list[HostState]:
-        """The hosts as the source reports them (without this scheduler's pending claims)."""
+    def _fetch(self) -> list[HostState]:
+        """The source's list itself (never mutated here; the compute service may cache it)."""
         if self._source is not None:
-            return list(self._source())
+            return self._source()
         if self.hub is None:
             raise exception.ServiceUnavailable(reason="The scheduler has no source of compute host states")
-        return list(self.hub.compute.host_states())
+        return self.hub.compute.host_states()
+
+    def host_states(self) -> list[HostState]:
+        """The hosts as the source reports them (without this scheduler's pending claims)."""
+        return list(self._fetch())
 
     # -- claims --------------------------------------------------------------
     def _drop(self, instance_uuid: str) -> None:
@@ -174,22 +173,43 @@ class Service:
                 if claim.expires <= now:
                     self._drop(claim.instance_uuid)
 
+    def _position(self, hosts: list[HostState], name: str) -> int | None:
+        """Index of host ``name`` in ``hosts``; the name map is kept while the source returns the same list."""
+        if self._index_of is not hosts or self._index_len != len(hosts):
+            self._index = {h.host: i for i, h in enumerate(hosts)}
+            self._index_of, self._index_len = hosts, len(hosts)  # a reference: the id cannot be reused
+        i = self._index.get(name)
+        if i is not None and hosts[i].host != name:  # the list changed in place: rebuild once
+            self._index_of = None
+            return self._position(hosts, name)
+        return i
+
     def _with_claims(self, hosts: list[HostState]) -> list[HostState]:
-        """Hosts with pending claims replaced by copies that consumed them."""
+        """``hosts`` with pending claims applied (a new list of copies where anything changed).
+
+        Costs a pass over the hosts only when the source hands a new list; else
+        one dictionary lookup per claimed host.
+        """
         if not self._claims:
             return hosts
-        claims = self._claims
-        out = []
-        for h in hosts:
-            pending = claims.get(h.host)
-            if pending:
-                for claim in list(pending.values()):
-                    if claim.instance_uuid in h.instances:
-                        self._drop(claim.instance_uuid)  # the host counts it now
-                    else:
-                        h = h.claimed(claim.flavor, claim.instance_uuid)
-            out.append(h)
-        return out
+        out: list[HostState] | None = None
+        for name in list(self._claims):
+            i = self._position(hosts, name)
+            if i is None:
+                continue  # not reported now (deleted, or a transient gap): the claim waits or expires
+            h = hosts[i]
+            changed = False
+            for claim in list(self._claims.get(name, {}).values()):
+                if claim.instance_uuid in h.instances:
+                    self._drop(claim.instance_uuid)  # the host counts it now
+                else:
+                    h = h.claimed(claim.flavor, claim.instance_uuid)
+                    changed = True
+            if changed:
+                if out is None:
+                    out = list(hosts)
+                out[i] = h
+        return out if out is not None else hosts
 
     def pending_claims(self) -> dict[str, list[str]]:
         """host -> instance uuids placed there and not reported by the host yet."""
@@ -247,7 +267,7 @@ class Service:
             self._expire(now)
             for u in work.instance_uuids:
                 self._drop(u)  # scheduled again: its earlier claim (a failed host) no longer counts
-            hosts = self._with_claims(self.host_states())
+            hosts = self._with_claims(self._fetch())
             hosts = self._restrict(hosts, work)
             picks = self.driver.select_destinations(work, hosts)
             if len(picks) != work.num_instances:

@@ -1,0 +1,147 @@
+"""The compute service: instance lifecycle across compute hosts.
+
+* :class:`Service` (``hub.compute``) is the API-side manager frontends call
+  (:class:`cumulo.services.compute.api.ComputeAPI`).
+* :func:`start` is what ``cumulo up`` runs: one :class:`ComputeManager` per
+  compute host, each an RPC server on topic ``compute`` (server = host) with
+  the hypervisor driver named by ``[compute] hypervisor_driver``, registered
+  and heartbeating as ``cumulo-compute``; plus the periodic tasks (resource
+  reports to ``compute_nodes``, power-state sync, the task-state sweeper).
+
+All-in-one with the fake driver runs ``[hypervisor_fake] host_count`` hosts
+named ``<host_prefix><n>``; any other driver runs one host, ``[DEFAULT] host``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from oslo_config import cfg
+
+from cumulo import conf
+from cumulo.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+compute_opts = [
+    cfg.StrOpt("hypervisor_driver", default="fake", help="Hypervisor driver (cumulo.hypervisor plugin) of this host."),
+    cfg.IntOpt("max_attempts", default=3, min=1,
+               help="Hosts a build is tried on before the server goes to ERROR."),
+    cfg.IntOpt("task_state_timeout", default=300, min=5,
+               help="Seconds an instance may stay in one task state before it is put in ERROR with a fault."),
+    cfg.IntOpt("sweep_interval", default=30, min=1, help="Seconds between task-state timeout sweeps."),
+    cfg.IntOpt("resource_report_interval", default=30, min=1,
+               help="Seconds between a host's resource reports to compute_nodes."),
+    cfg.IntOpt("sync_power_state_interval", default=60, min=1, help="Seconds between power-state syncs."),
+    cfg.FloatOpt("host_state_cache_seconds", default=2.0, min=0,
+                 help="How long host_states() serves its cached view to the scheduler."),
+    cfg.IntOpt("build_workers", default=32, min=1, help="Threads scheduling builds in the API process."),
+    cfg.BoolOpt("allow_resize_to_same_host", default=True,
+                help="Let a resize stay on its host when no other host fits (another host is preferred)."),
+    cfg.StrOpt("default_availability_zone", default="nova", help="Zone of hosts in no zoned aggregate."),
+    cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0, help="Virtual CPUs per physical CPU."),
+    cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0, help="Virtual RAM per physical RAM."),
+    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0, help="Virtual disk per physical disk."),
+    cfg.IntOpt("shutdown_timeout", default=60, min=0, help="Seconds a graceful stop waits before powering off."),
+    cfg.BoolOpt("enable_instance_password", default=True,
+                help="Return the generated admin password (adminPass) when creating or rebuilding a server."),
+]
+conf.extend("compute", compute_opts)
+
+from cumulo.db.models import compute as _models  # noqa: E402,F401  (the compute tables)
+from cumulo.services.compute import quota as _quota  # noqa: E402,F401  ([quota] options)
+from cumulo.services.compute.api import ComputeAPI  # noqa: E402
+from cumulo.services.compute.manager import ComputeManager  # noqa: E402
+
+
+class Service(ComputeAPI):
+    """``hub.compute``: see :class:`cumulo.services.compute.api.ComputeAPI`."""
+
+
+def compute_hosts(driver_name: str, cls: type | None = None) -> list[str]:
+    """Host names this process runs: many for the fake driver, else ``[DEFAULT] host``.
+
+    A driver class offering ``host_names(conf)`` names its hosts itself (the fake
+    driver: ``[hypervisor_fake] host_count`` names from ``host_prefix``).
+    """
+    if driver_name == "fake":
+        if cls is not None and hasattr(cls, "host_names"):
+            return list(cls.host_names(CONF))
+        try:
+            count = int(CONF.hypervisor_fake.host_count)
+            prefix = str(CONF.hypervisor_fake.host_prefix)
+            return [f"{prefix}-{i}" for i in range(1, count + 1)]
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
+            pass
+    return [CONF.host]
+
+
+class _Hosts:
+    """What :func:`start` returns: stops the periodic tasks, RPC servers and service runners."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+        self.managers: list[ComputeManager] = []
+        self.children: list[Any] = []
+
+    def stop(self) -> None:
+        for c in reversed(self.children):
+            try:
+                c.stop()
+            except Exception:
+                LOG.exception("Stopping %s failed", c)
+
+
+def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = None) -> list[Any]:
+    """Start the compute hosts of this process; returns what to stop."""
+    from cumulo import registry
+    from cumulo import service as service_mod
+    from cumulo.services.compute import rpc
+
+    driver_name = driver_name or CONF.compute.hypervisor_driver
+    cls = registry.load_class("hypervisor", driver_name)
+    registry.register_plugin_opts(cls, CONF)
+    hosts = hosts or compute_hosts(driver_name, cls)
+    api: ComputeAPI = hub.compute
+    group = _Hosts(hub)
+    for host in hosts:
+        driver = cls(host=host, conf=CONF) if _accepts_conf(cls) else cls(host=host)
+        manager = ComputeManager(host, driver, hub)
+        manager.tracker.load()
+        manager.report_resources()
+        group.managers.append(manager)
+        group.children.append(rpc.serve(hub, host, manager))
+        runner = service_mod.ServiceRunner(host, "cumulo-compute", "compute",
+                                           CONF.compute.default_availability_zone).start()
+        group.children.append(runner)
+    api.invalidate_host_states()
+
+    def report_all() -> None:
+        for m in group.managers:
+            m.report_resources()
+        api.invalidate_host_states()
+
+    def sync_all() -> None:
+        for m in group.managers:
+            m.sync_power_states()
+
+    group.children.append(service_mod.PeriodicTask(report_all, CONF.compute.resource_report_interval,
+                                                   "compute-resource-report").start())
+    group.children.append(service_mod.PeriodicTask(sync_all, CONF.compute.sync_power_state_interval,
+                                                   "compute-power-sync").start())
+    group.children.append(service_mod.PeriodicTask(api.sweep_task_states, CONF.compute.sweep_interval,
+                                                   "compute-task-sweeper").start())
+    LOG.info("Compute: %d host(s) with the %s driver", len(hosts), driver_name)
+    return [group]
+
+
+def _accepts_conf(cls: type) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+    return "conf" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+

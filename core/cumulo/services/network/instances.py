@@ -1,0 +1,395 @@
+"""What the compute service calls: ports for servers, their addresses and security groups,
+and the auto-allocated topology (``networks: auto``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import netaddr
+import sqlalchemy as sa
+from sqlalchemy import exc, orm
+
+from cumulo import db, exception
+from cumulo.context import RequestContext
+from cumulo.db.models import network as models
+from cumulo.services.network import common as c
+from cumulo.services.network import exceptions as nexc
+
+LOG = logging.getLogger(__name__)
+_topology_locks: dict[str, threading.Lock] = {}
+_topology_guard = threading.Lock()
+
+
+def _project_lock(project_id: str) -> threading.Lock:
+    with _topology_guard:
+        return _topology_locks.setdefault(project_id, threading.Lock())
+
+
+class InstanceMixin:
+    """Mixed into :class:`cumulo.services.network.Service`."""
+
+    # ------------------------------------------------------- requested networks
+    def _available_networks(self, s: orm.Session, ctx: RequestContext) -> list[models.Network]:
+        """Networks a server of the project may use without naming one: its own and shared ones."""
+        q = sa.select(models.Network).where(sa.or_(
+            sa.and_(models.Network.project_id == (ctx.project_id or ""), models.Network.external.is_(False)),
+            models.Network.shared.is_(True))).order_by(models.Network.created_at)
+        return list(s.execute(q).scalars())
+
+    def _resolve_requested(self, ctx: RequestContext, requested: Any,
+                           allow_auto_create: bool) -> list[dict[str, Any]]:
+        """Requested networks -> [{"network_id", "port_id"?, "fixed_ip"?}] (validated, nothing created)."""
+        if requested in ("none", []):
+            return []
+        if requested is None or requested == "auto":
+            with db.transaction() as s:
+                nets = self._available_networks(s, ctx)
+            if len(nets) > 1:
+                raise nexc.NetworkAmbiguous()
+            if len(nets) == 1:
+                return [{"network_id": nets[0].id}]
+            if requested is None:
+                return []
+            if not allow_auto_create:
+                self._default_external()  # raises when auto-allocation cannot work
+                return [{"network_id": None, "auto": True}]
+            topo = self.get_auto_allocated_topology(ctx, ctx.project_id or "")
+            return [{"network_id": topo["id"]}]
+        if not isinstance(requested, list):
+            raise exception.Invalid(reason=f"requested networks must be 'auto', 'none' or a list, not {requested!r}")
+        out = []
+        with db.transaction() as s:
+            for item in requested:
+                if not isinstance(item, dict):
+                    raise exception.Invalid(reason=f"Bad networks format: {item!r}")
+                port_id = item.get("port") or item.get("port_id")
+                net_id = item.get("uuid") or item.get("network_id")
+                fixed_ip = item.get("fixed_ip") or item.get("fixed_ip_address")
+                if port_id:
+                    port = self._get_port(s, ctx, port_id)
+                    if port.device_id:
+                        raise nexc.PortInUse(port_id=port.id, net_id=port.network_id, device_id=port.device_id)
+                    if port.binding_host_id:
+                        raise nexc.conflict(f"Port {port.id} is still bound to host {port.binding_host_id}.")
+                    out.append({"network_id": port.network_id, "port_id": port.id})
+                    continue
+                if not net_id:
+                    raise exception.Invalid(reason="Each requested network needs a 'uuid' or a 'port'.")
+                net = c.get_network(s, ctx, net_id)
+                if not (c.is_owner(ctx, net.project_id) or net.shared):
+                    raise nexc.NetworkNotFound(id=net_id)
+                subnets = list(s.execute(sa.select(models.Subnet).where(models.Subnet.network_id == net.id))
+                               .scalars())
+                if not subnets:
+                    raise exception.Invalid(reason=f"Network {net.id} requires a subnet in order to boot "
+                                                   "instances on.")
+                entry: dict[str, Any] = {"network_id": net.id}
+                if fixed_ip:
+                    try:
+                        ip = netaddr.IPAddress(fixed_ip)
+                    except (ValueError, netaddr.AddrFormatError):
+                        raise exception.Invalid(reason=f"Invalid fixed IP address {fixed_ip!r}") from None
+                    if not any(ip in netaddr.IPNetwork(x.cidr) for x in subnets):
+                        raise nexc.InvalidIpForNetwork(ip_address=str(ip))
+                    if s.execute(sa.select(models.IPAllocation.id).where(
+                            models.IPAllocation.network_id == net.id,
+                            models.IPAllocation.ip_address == str(ip))).first():
+                        raise nexc.conflict(f"Fixed IP address {ip} is already in use on network {net.id}.")
+                    entry["fixed_ip"] = str(ip)
+                out.append(entry)
+        return out
+
+    def validate_networks(self, ctx: RequestContext, requested_networks: Any, num_instances: int = 1) -> int:
+        """Check a server create's networks before the server exists; return how many instances fit.
+
+        Raises Invalid (bad format, network without subnet, several instances on one port or
+        fixed IP), NotFound (unknown network or port), Conflict (port in use, ambiguous
+        ``auto``, auto-allocation impossible) or QuotaExceeded (not enough ports left).
+        """
+        entries = self._resolve_requested(ctx, requested_networks, allow_auto_create=False)
+        if num_instances > 1 and any(e.get("port_id") for e in entries):
+            raise exception.Invalid(reason="Unable to launch multiple instances with a single configured port ID. "
+                                           "Please launch your instance one by one with different ports.")
+        if num_instances > 1 and any(e.get("fixed_ip") for e in entries):
+            raise exception.Invalid(reason="Unable to launch multiple instances with a single fixed IP address.")
+        new_ports = sum(1 for e in entries if not e.get("port_id")) * num_instances
+        if new_ports and ctx.project_id:
+            with db.transaction() as s:
+                limit = self._limits(s, ctx.project_id)["port"]
+                used = self._usage(s, ctx.project_id, "port")
+            if 0 <= limit < used + new_ports:
+                raise exception.QuotaExceeded(resource="ports", requested=new_ports, used=used, limit=limit)
+        return num_instances
+
+    def _resolve_groups(self, s: orm.Session, ctx: RequestContext, groups: list[str]) -> list[str]:
+        ids = []
+        for ref in groups:
+            ref = ref.get("name") if isinstance(ref, dict) else ref
+            if ref == "default" and ctx.project_id:
+                ids.append(self._ensure_default_sg(s, ctx.project_id))
+                continue
+            group = s.get(models.SecurityGroup, ref) if isinstance(ref, str) else None
+            if group is not None and c.is_owner(ctx, group.project_id):
+                ids.append(group.id)
+                continue
+            matches = list(s.execute(sa.select(models.SecurityGroup.id).where(
+                models.SecurityGroup.name == ref, models.SecurityGroup.project_id == (ctx.project_id or "")))
+                .scalars())
+            if not matches:
+                raise nexc.SecurityGroupNotFound(id=ref)
+            if len(matches) > 1:
+                raise nexc.SecurityGroupAmbiguous(name=ref)
+            ids.append(matches[0])
+        return list(dict.fromkeys(ids))
+
+    def allocate_for_instance(self, ctx: RequestContext, instance_uuid: str, host: str, requested_networks: Any,
+                              security_groups: list[str] | None = None,
+                              availability_zone: str = "nova") -> list[dict[str, Any]]:
+        """Create (or bind the user's) ports for a server on ``host``; returns the instance's nw info.
+
+        On failure everything done so far is undone before the error propagates.
+        """
+        entries = self._resolve_requested(ctx, requested_networks, allow_auto_create=True)
+        with db.transaction() as s:
+            group_ids = self._resolve_groups(s, ctx, security_groups or ["default"])
+        admin = ctx.elevated()
+        created: list[str] = []
+        bound: list[str] = []
+        try:
+            for entry in entries:
+                binding = {"device_id": instance_uuid, "device_owner": f"compute:{availability_zone}",
+                           "binding:host_id": host or ""}
+                if entry.get("port_id"):
+                    self.update_port(admin, entry["port_id"], binding)
+                    bound.append(entry["port_id"])
+                    continue
+                with db.transaction() as s:
+                    net = s.get(models.Network, entry["network_id"])
+                    psec = net.port_security_enabled if net is not None else True
+                body: dict[str, Any] = dict(binding, network_id=entry["network_id"],
+                                            project_id=ctx.project_id or "")
+                if entry.get("fixed_ip"):
+                    body["fixed_ips"] = [{"ip_address": entry["fixed_ip"]}]
+                body["security_groups"] = group_ids if psec else []
+                if not psec:
+                    body["port_security_enabled"] = False
+                created.append(self.create_port(admin, body, _instance=True)["id"])
+        except Exception:
+            for port_id in created:
+                self._quiet(self.delete_port, admin, port_id, _internal=True)
+            for port_id in bound:
+                self._quiet(self.update_port, admin, port_id,
+                            {"device_id": "", "device_owner": "", "binding:host_id": ""})
+            raise
+        return self.get_instance_nw_info(ctx, instance_uuid)
+
+    @staticmethod
+    def _quiet(fn: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception:  # cleanup after a failure: the first error is the one to report
+            LOG.exception("Cleanup step %s failed", getattr(fn, "__name__", fn))
+
+    def deallocate_for_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
+        """Delete the ports created for the server, unbind the ones the user passed. Idempotent."""
+        admin = ctx.elevated()
+        with db.transaction() as s:
+            ports = [(p.id, p.created_for_instance) for p in s.execute(sa.select(models.Port).where(
+                models.Port.device_id == instance_uuid, models.Port.device_owner.like("compute:%"))).scalars()]
+        for port_id, created in ports:
+            try:
+                if created:
+                    self.delete_port(admin, port_id, _internal=True)
+                else:
+                    self.update_port(admin, port_id, {"device_id": "", "device_owner": "", "binding:host_id": ""})
+            except nexc.PortNotFound:
+                pass
+
+    def get_instance_nw_info(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
+        """The server's ports with network name, versioned fixed IPs and floating IPs."""
+        with db.transaction() as s:
+            ports = list(s.execute(sa.select(models.Port).where(models.Port.device_id == instance_uuid)
+                                   .order_by(models.Port.created_at)).scalars())
+            views = self._port_views(s, ports)
+            names = {n.id: n.name for n in s.execute(sa.select(models.Network).where(
+                models.Network.id.in_([p.network_id for p in ports] or [""]))).scalars()}
+            fips: dict[str, list[dict[str, Any]]] = {}
+            for f in s.execute(sa.select(models.FloatingIP).where(
+                    models.FloatingIP.fixed_port_id.in_([p.id for p in ports] or [""]))).scalars():
+                fips.setdefault(f.fixed_port_id or "", []).append(
+                    {"id": f.id, "floating_ip_address": f.floating_ip_address,
+                     "fixed_ip_address": f.fixed_ip_address})
+        for view in views:
+            view["network_name"] = names.get(view["network_id"], "")
+            view["fixed_ips"] = [dict(ip, version=netaddr.IPAddress(ip["ip_address"]).version)
+                                 for ip in view["fixed_ips"]]
+            view["floating_ips"] = fips.get(view["id"], [])
+        return views
+
+    # ----------------------------------------------------------- security groups
+    def _instance_ports(self, s: orm.Session, ctx: RequestContext, instance_uuid: str) -> list[models.Port]:
+        ports = [p for p in s.execute(sa.select(models.Port).where(models.Port.device_id == instance_uuid))
+                 .scalars() if self._port_visible(s, ctx, p)]
+        if not ports:
+            raise exception.NotFound(f"No ports found for instance {instance_uuid}.")
+        return ports
+
+    def add_security_group_to_instance(self, ctx: RequestContext, instance_uuid: str, group: str) -> None:
+        with db.transaction() as s:
+            gid = self._resolve_groups(s, ctx, [group])[0]
+            ports = self._instance_ports(s, ctx, instance_uuid)
+            if any(not p.port_security_enabled for p in ports):
+                raise exception.Invalid(reason=f"Security group {group} cannot be applied: port security is "
+                                               "disabled on a port of the instance.")
+            members = set(s.execute(sa.select(models.PortSecurityGroup.port_id).where(
+                models.PortSecurityGroup.security_group_id == gid)).scalars())
+            todo = [p for p in ports if p.id not in members]
+            if not todo:
+                raise exception.Invalid(reason=f"Security group {group} is already associated with the instance "
+                                               f"{instance_uuid}.")
+            for p in todo:
+                s.add(models.PortSecurityGroup(port_id=p.id, security_group_id=gid))
+                c.bump(p)
+            port_ids = [p.id for p in todo]
+        self._after_membership(port_ids, gid)
+
+    def remove_security_group_from_instance(self, ctx: RequestContext, instance_uuid: str, group: str) -> None:
+        with db.transaction() as s:
+            gid = self._resolve_groups(s, ctx, [group])[0]
+            ports = self._instance_ports(s, ctx, instance_uuid)
+            rows = list(s.execute(sa.select(models.PortSecurityGroup).where(
+                models.PortSecurityGroup.security_group_id == gid,
+                models.PortSecurityGroup.port_id.in_([p.id for p in ports]))).scalars())
+            if not rows:
+                raise exception.Invalid(reason=f"Security group {group} is not associated with the instance "
+                                               f"{instance_uuid}.")
+            port_ids = [r.port_id for r in rows]
+            for r in rows:
+                s.delete(r)
+        self._after_membership(port_ids, gid)
+
+    def _after_membership(self, port_ids: list[str], group_id: str) -> None:
+        admin = RequestContext(roles=["admin"], is_admin=True)
+        for port_id in port_ids:
+            self._call_driver("port_changed", "update", self.get_port(admin, port_id))
+        self._notify_sg("update", group_id)
+
+    def list_instance_security_groups(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
+        with db.transaction() as s:
+            port_ids = [p.id for p in s.execute(sa.select(models.Port).where(
+                models.Port.device_id == instance_uuid)).scalars()]
+            gids = set(s.execute(sa.select(models.PortSecurityGroup.security_group_id).where(
+                models.PortSecurityGroup.port_id.in_(port_ids or [""]))).scalars())
+            groups = list(s.execute(sa.select(models.SecurityGroup).where(models.SecurityGroup.id.in_(
+                gids or {""})).order_by(models.SecurityGroup.name)).scalars())
+            return self._sg_views(s, groups)
+
+    # ------------------------------------------------- auto-allocated topology
+    def _default_external(self) -> models.Network:
+        with db.transaction() as s:
+            net = s.execute(sa.select(models.Network).where(models.Network.is_default.is_(True),
+                                                            models.Network.external.is_(True))).scalar()
+            if net is None:
+                raise nexc.AutoAllocationFailure(reason="No default router:external network. An administrator "
+                                                        "must mark an external network as default (is_default).")
+            s.expunge(net)
+            return net
+
+    def _topology_view(self, project_id: str, network_id: str) -> dict[str, Any]:
+        return {"id": network_id, "tenant_id": project_id, "project_id": project_id}
+
+    def get_auto_allocated_topology(self, ctx: RequestContext, project_id: str,
+                                    dry_run: bool = False) -> dict[str, Any]:
+        """The project's auto-allocated network, created (network, subnet, router, gateway) on first use."""
+        if not (ctx.is_admin or ctx.project_id == project_id) or not project_id:
+            raise nexc.PolicyNotAuthorized(action="get_auto_allocated_topology of another project")
+        with db.transaction() as s:
+            row = s.get(models.AutoAllocatedTopology, project_id)
+            if row is not None:
+                return self._topology_view(project_id, row.network_id)
+        public = self._default_external()
+        if dry_run:
+            return {"id": "dry-run=pass", "dry-run": "pass", "dry_run": "pass", "project_id": project_id,
+                    "tenant_id": project_id}
+        with _project_lock(project_id):
+            with db.transaction() as s:
+                row = s.get(models.AutoAllocatedTopology, project_id)
+                if row is not None:
+                    return self._topology_view(project_id, row.network_id)
+            return self._build_topology(project_id, public)
+
+    def _build_topology(self, project_id: str, public: models.Network) -> dict[str, Any]:
+        actx = RequestContext(project_id=project_id, roles=["admin", "member"], is_admin=True)
+        conf = self.conf.network
+        net = self.create_network(actx, {"name": "auto_allocated_network", "project_id": project_id})
+        router_id = None
+        try:
+            with db.transaction() as s:
+                has_pool = s.execute(sa.select(models.SubnetPool.id).where(
+                    models.SubnetPool.is_default.is_(True), models.SubnetPool.ip_version == 4)).first() is not None
+            body: dict[str, Any] = {"network_id": net["id"], "ip_version": 4, "name": "auto_allocated_subnet_v4",
+                                    "project_id": project_id,
+                                    "dns_nameservers": list(conf.auto_allocate_dns_nameservers)}
+            if has_pool:
+                body["use_default_subnetpool"] = True
+            else:
+                body["cidr"] = conf.auto_allocate_cidr
+            subnet = self.create_subnet(actx, body)
+            router = self.create_router(actx, {"name": "auto_allocated_router", "project_id": project_id,
+                                               "external_gateway_info": {"network_id": public.id}})
+            router_id = router["id"]
+            self.add_router_interface(actx, router_id, {"subnet_id": subnet["id"]})
+            with db.transaction() as s:
+                s.add(models.AutoAllocatedTopology(project_id=project_id, network_id=net["id"], router_id=router_id))
+        except exc.IntegrityError as err:
+            if not db.is_duplicate(err):
+                raise
+            self._teardown(actx, net["id"], router_id)
+            with db.transaction() as s:
+                row = s.get(models.AutoAllocatedTopology, project_id)
+                assert row is not None
+                return self._topology_view(project_id, row.network_id)
+        except Exception:
+            self._teardown(actx, net["id"], router_id)
+            raise
+        return self._topology_view(project_id, net["id"])
+
+    def _teardown(self, ctx: RequestContext, network_id: str, router_id: str | None) -> None:
+        if router_id:
+            with db.transaction() as s:
+                subnets = list(s.execute(sa.select(models.Subnet.id).where(models.Subnet.network_id == network_id))
+                               .scalars())
+            for sid in subnets:
+                try:
+                    self.remove_router_interface(ctx, router_id, {"subnet_id": sid})
+                except exception.NotFound:
+                    pass
+            self._quiet(self.delete_router, ctx, router_id)
+        self._quiet(self.delete_network, ctx, network_id)
+
+    def delete_auto_allocated_topology(self, ctx: RequestContext, project_id: str) -> None:
+        if not (ctx.is_admin or ctx.project_id == project_id) or not project_id:
+            raise nexc.PolicyNotAuthorized(action="delete_auto_allocated_topology of another project")
+        with db.transaction() as s:
+            row = s.get(models.AutoAllocatedTopology, project_id)
+            if row is None:
+                raise exception.NotFound(f"Auto-allocated topology of project {project_id} could not be found.")
+            network_id, router_id = row.network_id, row.router_id
+        actx = RequestContext(project_id=project_id, roles=["admin", "member"], is_admin=True)
+        with db.transaction() as s:
+            if s.execute(sa.select(models.Port.id).where(models.Port.network_id == network_id,
+                                                         models.Port.device_owner.notin_(c.SERVICE_OWNERS))).first():
+                raise nexc.NetworkInUse(net_id=network_id)
+        if router_id:
+            with db.transaction() as s:
+                subnets = list(s.execute(sa.select(models.Subnet.id).where(models.Subnet.network_id == network_id))
+                               .scalars())
+            for sid in subnets:
+                try:
+                    self.remove_router_interface(actx, router_id, {"subnet_id": sid})
+                except exception.NotFound:
+                    pass
+            self.delete_router(actx, router_id)
+        self.delete_network(actx, network_id)

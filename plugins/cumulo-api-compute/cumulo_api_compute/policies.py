@@ -1,0 +1,27 @@
+"""Policy rules of the compute API (defaults in code; override in the policy file)."""
+
+from __future__ import annotations
+
+from oslo_policy import policy
+
+from cumulo import policy as cumulo_policy
+
+ADMIN = "compute:admin"
+OWNER = "compute:owner"
+READER = "compute:reader"
+
+RULES = [
+    policy.RuleDefault(ADMIN, "rule:admin_required",
+                       "Administrative compute APIs: flavors manage, quotas update, hypervisors, services, "
+                       "aggregates, other projects' servers."),
+    policy.RuleDefault(OWNER, "rule:admin_or_member", "Create and change servers, key pairs and server groups."),
+    policy.RuleDefault(READER, "rule:admin_or_reader or rule:admin_or_member", "Read servers, flavors, limits."),
+]
+
+
+def register() -> None:
+    cumulo_policy.register_rules(RULES)
+
+
+def list_rules() -> list[policy.RuleDefault]:
+    return list(RULES)

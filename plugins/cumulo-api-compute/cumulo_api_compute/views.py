@@ -1,0 +1,258 @@
+"""Rendering: kernel dicts -> Nova JSON, by negotiated microversion."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from cumulo.wsgi.microversion import APIVersion
+
+
+def v(text: str) -> APIVersion:
+    return APIVersion.parse(text)
+
+
+def iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def iso_us(value: Any) -> str | None:
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return None if value is None else str(value)
+
+
+def links(base: str, collection: str, ident: str) -> list[dict[str, str]]:
+    root = base.rsplit("/v2.1", 1)[0]
+    return [{"rel": "self", "href": f"{base}/{collection}/{ident}"},
+            {"rel": "bookmark", "href": f"{root}/{collection}/{ident}"}]
+
+
+def addresses(ports: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for p in ports or []:
+        name = p.get("network_name") or p.get("network_id") or "network"
+        entries = out.setdefault(name, [])
+        for ip in p.get("fixed_ips") or []:
+            addr = ip.get("ip_address")
+            version = ip.get("version") or (6 if addr and ":" in addr else 4)
+            entries.append({"version": version, "addr": addr, "OS-EXT-IPS:type": "fixed",
+                            "OS-EXT-IPS-MAC:mac_addr": p.get("mac_address")})
+        for fip in p.get("floating_ips") or []:
+            addr = fip.get("floating_ip_address")
+            entries.append({"version": 6 if addr and ":" in addr else 4, "addr": addr,
+                            "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": p.get("mac_address")})
+    return out
+
+
+def server_brief(base: str, inst: dict[str, Any]) -> dict[str, Any]:
+    return {"id": inst["uuid"], "name": inst["display_name"], "links": links(base, "servers", inst["uuid"])}
+
+
+def flavor_in_server(base: str, inst: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
+    f = inst.get("flavor") or {}
+    if ver >= v("2.47"):
+        out = {"vcpus": f.get("vcpus", inst["vcpus"]), "ram": f.get("ram", inst["memory_mb"]),
+               "disk": f.get("disk", inst["root_gb"]), "ephemeral": f.get("ephemeral", 0),
+               "swap": f.get("swap", 0), "original_name": f.get("original_name") or f.get("name")}
+        out["extra_specs"] = dict(f.get("extra_specs") or {})
+        return out
+    fid = str(f.get("id", ""))
+    root = base.rsplit("/v2.1", 1)[0]
+    return {"id": fid, "links": [{"rel": "bookmark", "href": f"{root}/flavors/{fid}"}]}
+
+
+def server_detail(base: str, inst: dict[str, Any], ver: APIVersion, admin: bool,
+                  groups: list[str] | None = None) -> dict[str, Any]:
+    root = base.rsplit("/v2.1", 1)[0]
+    image = ({"id": inst["image_ref"], "links": [{"rel": "bookmark", "href": f"{root}/images/{inst['image_ref']}"}]}
+             if inst.get("image_ref") else "")
+    out: dict[str, Any] = {
+        "id": inst["uuid"], "name": inst["display_name"], "status": inst["status"],
+        "tenant_id": inst["project_id"], "user_id": inst["user_id"], "metadata": inst.get("metadata") or {},
+        "hostId": inst.get("host_id", ""), "image": image, "flavor": flavor_in_server(base, inst, ver),
+        "created": iso(inst["created_at"]), "updated": iso(inst.get("updated_at") or inst["created_at"]),
+        "addresses": addresses(inst.get("ports") or []), "accessIPv4": inst.get("access_ip_v4") or "",
+        "accessIPv6": inst.get("access_ip_v6") or "", "links": links(base, "servers", inst["uuid"]),
+        "OS-DCF:diskConfig": "MANUAL", "progress": inst.get("progress") or 0,
+        "OS-EXT-AZ:availability_zone": inst.get("availability_zone") or "",
+        "config_drive": inst.get("config_drive") or "", "key_name": inst.get("key_name"),
+        "OS-SRV-USG:launched_at": iso_us(inst.get("launched_at")),
+        "OS-SRV-USG:terminated_at": iso_us(inst.get("terminated_at")),
+        "security_groups": [{"name": n} for n in (inst.get("security_groups") or [])],
+        "OS-EXT-STS:task_state": inst.get("task_state"), "OS-EXT-STS:vm_state": inst["vm_state"],
+        "OS-EXT-STS:power_state": inst.get("power_state") or 0,
+        "os-extended-volumes:volumes_attached": [],
+    }
+    if admin:
+        out["OS-EXT-SRV-ATTR:host"] = inst.get("host")
+        out["OS-EXT-SRV-ATTR:instance_name"] = inst.get("name")
+        out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = inst.get("node")
+        if ver >= v("2.3"):
+            out.update({"OS-EXT-SRV-ATTR:reservation_id": inst.get("reservation_id"),
+                        "OS-EXT-SRV-ATTR:launch_index": inst.get("launch_index", 0),
+                        "OS-EXT-SRV-ATTR:hostname": inst.get("hostname"), "OS-EXT-SRV-ATTR:kernel_id": "",
+                        "OS-EXT-SRV-ATTR:ramdisk_id": "", "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+                        "OS-EXT-SRV-ATTR:user_data": inst.get("user_data")})
+    if ver >= v("2.9"):
+        out["locked"] = bool(inst.get("locked"))
+    if ver >= v("2.16") and admin:
+        out["host_status"] = inst.get("host_status", "")
+    if ver >= v("2.19"):
+        out["description"] = inst.get("display_description")
+    if ver >= v("2.26"):
+        out["tags"] = list(inst.get("tags") or [])
+    if ver >= v("2.63"):
+        out["trusted_image_certificates"] = None
+    if ver >= v("2.71"):
+        out["server_groups"] = list(groups or [])
+    if ver >= v("2.73"):
+        out["locked_reason"] = inst.get("locked_reason")
+    fault = inst.get("fault")
+    if fault and inst["vm_state"] in ("error", "deleted"):
+        f = {"code": fault["code"], "created": iso(fault["created"]), "message": fault["message"]}
+        if admin or fault["code"] != 500:
+            f["details"] = fault.get("details") or ""
+        out["fault"] = f
+    return out
+
+
+def flavor(base: str, f: dict[str, Any], ver: APIVersion, brief: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": f["id"], "name": f["name"], "links": links(base, "flavors", f["id"])}
+    if ver >= v("2.55"):
+        out["description"] = f.get("description")
+    if brief:
+        return out
+    out.update({"ram": f["ram"], "disk": f["disk"], "vcpus": f["vcpus"], "OS-FLV-EXT-DATA:ephemeral": f["ephemeral"],
+                "OS-FLV-DISABLED:disabled": f["disabled"], "rxtx_factor": f["rxtx_factor"],
+                "swap": f["swap"] if (f["swap"] or ver >= v("2.75")) else "",
+                "os-flavor-access:is_public": f["is_public"]})
+    if ver >= v("2.61"):
+        out["extra_specs"] = dict(f.get("extra_specs") or {})
+    return out
+
+
+def keypair(k: dict[str, Any], ver: APIVersion, full: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": k["name"], "public_key": k["public_key"], "fingerprint": k["fingerprint"]}
+    if ver >= v("2.2"):
+        out["type"] = k["type"]
+    if full:
+        out.update({"user_id": k["user_id"], "created_at": iso_us(k["created_at"]), "deleted": False,
+                    "deleted_at": None, "updated_at": iso_us(k.get("updated_at")), "id": k["id"]})
+    if "private_key" in k:
+        out["private_key"] = k["private_key"]
+        out["user_id"] = k["user_id"]
+    return out
+
+
+def server_group(g: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": g["id"], "name": g["name"], "members": g["members"]}
+    if ver >= v("2.64"):
+        out["policy"] = g["policy"]
+        out["rules"] = g["rules"] or {}
+    else:
+        out["policies"] = [g["policy"]]
+        out["metadata"] = {}
+    if ver >= v("2.13"):
+        out["project_id"] = g["project_id"]
+        out["user_id"] = g["user_id"]
+    return out
+
+
+LEGACY_QUOTAS = {"fixed_ips": -1, "floating_ips": -1, "security_group_rules": -1, "security_groups": -1}
+FILE_QUOTAS = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
+
+
+def quota_set(project_id: str, values: dict[str, Any], ver: APIVersion, with_id: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": project_id} if with_id else {}
+    for k, val in values.items():
+        if k in FILE_QUOTAS and ver >= v("2.57"):
+            continue
+        out[k] = val
+    if ver < v("2.36"):
+        detail = any(isinstance(x, dict) for x in values.values())
+        for k, lim in LEGACY_QUOTAS.items():
+            out[k] = {"limit": lim, "in_use": 0, "reserved": 0} if detail else lim
+    return out
+
+
+def hypervisor(h: dict[str, Any], ver: APIVersion, detail: bool, servers: list[dict[str, str]] | None = None,
+               index: int | None = None) -> dict[str, Any]:
+    hid: Any = h["id"] if ver >= v("2.53") else index
+    out: dict[str, Any] = {"id": hid, "hypervisor_hostname": h["hypervisor_hostname"], "state": h["state"],
+                           "status": h["status"]}
+    if detail:
+        out.update({"hypervisor_type": h["hypervisor_type"], "hypervisor_version": h["hypervisor_version"],
+                    "host_ip": h["host_ip"],
+                    "service": {"host": h["host"], "id": h["service"]["id"] if ver >= v("2.53") else index,
+                                "disabled_reason": h["service"]["disabled_reason"]}})
+        if ver < v("2.88"):
+            import json
+
+            cpu = h.get("cpu_info")
+            if ver >= v("2.28"):
+                try:
+                    cpu = json.loads(cpu) if isinstance(cpu, str) else cpu
+                except ValueError:
+                    pass
+            out.update({"vcpus": h["vcpus"], "memory_mb": h["memory_mb"], "local_gb": h["local_gb"],
+                        "vcpus_used": h["vcpus_used"], "memory_mb_used": h["memory_mb_used"],
+                        "local_gb_used": h["local_gb_used"], "free_ram_mb": h["memory_mb"] - h["memory_mb_used"],
+                        "free_disk_gb": h["local_gb"] - h["local_gb_used"], "current_workload": 0,
+                        "running_vms": h["running_vms"], "disk_available_least": h["local_gb"] - h["local_gb_used"],
+                        "cpu_info": cpu})
+        else:
+            out["uptime"] = None
+    if servers is not None:
+        out["servers"] = servers
+    return out
+
+
+def service(s: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
+    out = {"id": s["uuid"] if ver >= v("2.53") else s["id"], "binary": s["binary"], "host": s["host"],
+           "zone": s.get("availability_zone", "nova"), "status": s["status"], "state": s["state"],
+           "updated_at": iso_us(s.get("last_seen_up") or s.get("updated_at")),
+           "disabled_reason": s.get("disabled_reason")}
+    if ver >= v("2.11"):
+        out["forced_down"] = bool(s.get("forced_down"))
+    return out
+
+
+def aggregate(a: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
+    out = {"id": a["id"], "name": a["name"], "availability_zone": a["availability_zone"], "hosts": a["hosts"],
+           "metadata": a["metadata"], "created_at": iso_us(a["created_at"]), "updated_at": iso_us(a["updated_at"]),
+           "deleted": False, "deleted_at": None}
+    if ver >= v("2.41"):
+        out["uuid"] = a["uuid"]
+    return out
+
+
+def instance_action(a: dict[str, Any], ver: APIVersion, admin: bool, events: bool = False) -> dict[str, Any]:
+    out = {"action": a["action"], "instance_uuid": a["instance_uuid"], "request_id": a["request_id"],
+           "user_id": a["user_id"], "project_id": a["project_id"], "start_time": iso_us(a["start_time"]),
+           "message": a["message"]}
+    if ver >= v("2.58"):
+        out["updated_at"] = iso_us(a["updated_at"])
+    if events:
+        evs = []
+        for e in a.get("events", []):
+            ev = {"event": e["event"], "start_time": iso_us(e["start_time"]),
+                  "finish_time": iso_us(e["finish_time"]), "result": e["result"]}
+            if admin:
+                ev["traceback"] = e["traceback"]
+            if ver >= v("2.62"):
+                import hashlib
+
+                ev["hostId"] = hashlib.sha224(((a["project_id"] or "") + (e["host"] or "")).encode()).hexdigest() \
+                    if e["host"] else ""
+                if admin:
+                    ev["host"] = e["host"]
+            if ver >= v("2.84"):
+                ev["details"] = e.get("details")
+            evs.append(ev)
+        out["events"] = evs
+    return out

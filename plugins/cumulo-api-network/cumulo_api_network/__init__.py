@@ -1,0 +1,1 @@
+"""OpenStack Networking v2.0 API frontend."""

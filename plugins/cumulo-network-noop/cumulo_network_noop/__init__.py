@@ -1,0 +1,1 @@
+"""The model-only network driver."""

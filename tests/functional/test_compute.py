@@ -1,0 +1,177 @@
+"""Compute with the unmodified clients: python-openstackclient and openstacksdk
+against ``cumulo up`` (fake hypervisor, 4 fake hosts).
+
+``quota show/set`` are run with ``--compute``: without it OSC also queries the
+network and volume quota APIs.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from cumulo.testing.cloud import CommandFailed
+
+
+@pytest.fixture(scope="module")
+def image(cloud, tmp_path_factory):
+    path = tmp_path_factory.mktemp("img") / "disk.raw"
+    path.write_bytes(os.urandom(4096))
+    name = "cirros-" + uuid.uuid4().hex[:6]
+    cloud.openstack("image", "create", "--public", "--disk-format", "raw", "--container-format", "bare",
+                    "--file", str(path), name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def keypair(cloud):
+    name = "k-" + uuid.uuid4().hex[:6]
+    out = cloud.openstack("keypair", "create", name, json_out=False)
+    assert "PRIVATE KEY" in out
+    return name
+
+
+def _server(cloud, name):
+    return cloud.openstack("server", "show", name)
+
+
+def test_boot_show_list_delete(cloud, image, keypair):
+    s = cloud.openstack("server", "create", "--image", image, "--flavor", "c1.nano", "--key-name", keypair,
+                        "--wait", "fc-boot")
+    assert s["status"] == "ACTIVE" and s["key_name"] == keypair
+    assert s["OS-EXT-SRV-ATTR:host"].startswith("fake-")
+    names = [x["Name"] for x in cloud.openstack("server", "list")]
+    assert "fc-boot" in names
+    cloud.openstack("server", "delete", "--wait", "fc-boot")
+    assert "fc-boot" not in [x["Name"] for x in cloud.openstack("server", "list")]
+
+
+def test_boot_without_network(cloud, image):
+    s = cloud.openstack("server", "create", "--image", image, "--flavor", "c1.nano", "--nic", "none", "--wait",
+                        "fc-nonet")
+    assert s["status"] == "ACTIVE" and not s["addresses"]
+    cloud.openstack("server", "delete", "--wait", "fc-nonet")
+
+
+def test_power_and_rescue_actions(cloud, image):
+    cloud.openstack("server", "create", "--image", image, "--flavor", "c1.nano", "--nic", "none", "--wait",
+                    "fc-act")
+    cloud.openstack("server", "reboot", "--wait", "fc-act")
+    cloud.openstack("server", "stop", "fc-act")
+    _wait(cloud, "fc-act", "SHUTOFF")
+    cloud.openstack("server", "start", "fc-act")
+    _wait(cloud, "fc-act", "ACTIVE")
+    for action, state, undo in (("pause", "PAUSED", "unpause"), ("suspend", "SUSPENDED", "resume"),
+                                ("rescue", "RESCUE", "unrescue")):
+        cloud.openstack("server", action, "fc-act")
+        _wait(cloud, "fc-act", state)
+        cloud.openstack("server", undo, "fc-act")
+        _wait(cloud, "fc-act", "ACTIVE")
+    log = cloud.openstack("console", "log", "show", "--lines", "5", "fc-act", json_out=False)
+    assert "fake hypervisor" in log or "login" in log
+    url = cloud.openstack("console", "url", "show", "fc-act")
+    assert url["url"].startswith("http")
+    cloud.openstack("server", "set", "--property", "role=web", "--tag", "blue", "fc-act")
+    s = _server(cloud, "fc-act")
+    assert "role='web'" in str(s["properties"]) or s["properties"] == {"role": "web"}
+    assert "blue" in s["tags"]
+    events = [e["Action"] for e in cloud.openstack("server", "event", "list", "fc-act")]
+    assert events[0] == "unrescue" and "create" in events and "pause" in events
+    cloud.openstack("server", "delete", "--wait", "fc-act")
+
+
+def test_resize_rebuild_snapshot(cloud, image):
+    cloud.openstack("server", "create", "--image", image, "--flavor", "m1.tiny", "--nic", "none", "--wait",
+                    "fc-rs")
+    cloud.openstack("server", "resize", "--flavor", "m1.small", "--wait", "fc-rs")
+    assert _server(cloud, "fc-rs")["status"] == "VERIFY_RESIZE"
+    cloud.openstack("server", "resize", "confirm", "fc-rs")
+    s = _wait(cloud, "fc-rs", "ACTIVE")
+    assert "m1.small" in str(s["flavor"])
+    cloud.openstack("server", "resize", "--flavor", "m1.medium", "--wait", "fc-rs")
+    cloud.openstack("server", "resize", "revert", "fc-rs")
+    s = _wait(cloud, "fc-rs", "ACTIVE")
+    assert "m1.small" in str(s["flavor"])
+    cloud.openstack("server", "rebuild", "--image", image, "--wait", "fc-rs")
+    snap = cloud.openstack("server", "image", "create", "--name", "fc-snap", "--wait", "fc-rs")
+    assert snap["status"] == "active"
+    cloud.openstack("image", "delete", "fc-snap")
+    cloud.openstack("server", "delete", "--wait", "fc-rs")
+
+
+def test_server_group_anti_affinity(cloud, image):
+    g = cloud.openstack("server", "group", "create", "--policy", "anti-affinity", "fc-group")
+    hosts = set()
+    for i in range(2):
+        s = cloud.openstack("server", "create", "--image", image, "--flavor", "c1.nano", "--nic", "none",
+                            "--hint", f"group={g['id']}", "--wait", f"fc-aa{i}")
+        hosts.add(s["OS-EXT-SRV-ATTR:host"])
+    assert len(hosts) == 2
+    for i in range(2):
+        cloud.openstack("server", "delete", "--wait", f"fc-aa{i}")
+    cloud.openstack("server", "group", "delete", "fc-group")
+
+
+def test_flavors_keypairs(cloud, keypair):
+    f = cloud.openstack("flavor", "create", "--ram", "128", "--vcpus", "1", "--disk", "1", "fc-flavor")
+    assert f["ram"] == 128
+    assert "fc-flavor" in [x["Name"] for x in cloud.openstack("flavor", "list")]
+    cloud.openstack("flavor", "delete", "fc-flavor")
+    assert keypair in [k["Name"] for k in cloud.openstack("keypair", "list")]
+
+
+def test_quota_enforced(cloud, image):
+    project = "fcq-" + uuid.uuid4().hex[:6]
+    cloud.openstack("project", "create", project)
+    cloud.openstack("user", "create", "--password", "pw-" + project, "--project", project, project)
+    cloud.openstack("role", "add", "--project", project, "--user", project, "member")
+    cloud.add_user_cloud(project, project, "pw-" + project, project)
+    cloud.openstack("quota", "set", "--compute", "--instances", "1", project, json_out=False)
+    shown = cloud.openstack("quota", "show", "--compute", project)
+    assert {"Resource": "instances", "Limit": 1} in shown
+    cloud.openstack("server", "create", "--image", image, "--flavor", "c1.nano", "--nic", "none", "--wait",
+                    "fcq1", os_cloud=project)
+    with pytest.raises(CommandFailed) as err:
+        cloud.openstack("server", "create", "--image", image, "--flavor", "c1.nano", "--nic", "none", "fcq2",
+                        os_cloud=project)
+    assert "instances" in err.value.stderr.lower() and "quota" in err.value.stderr.lower()
+    cloud.openstack("server", "delete", "--wait", "fcq1", os_cloud=project)
+
+
+def test_hosts_services_zones(cloud):
+    hvs = cloud.openstack("hypervisor", "list")
+    assert len([h for h in hvs if h["Hypervisor Hostname"].startswith("fake-")]) >= 2
+    services = [s for s in cloud.openstack("compute", "service", "list") if s["Binary"] == "cumulo-compute"]
+    assert services and all(s["State"] == "up" for s in services)
+    host = services[-1]["Host"]
+    cloud.openstack("compute", "service", "set", "--disable", "--disable-reason", "test", host, "cumulo-compute")
+    listed = {s["Host"]: s for s in cloud.openstack("compute", "service", "list")}
+    assert listed[host]["Status"] == "disabled"
+    cloud.openstack("compute", "service", "set", "--enable", host, "cumulo-compute")
+    zones = [z["Zone Name"] for z in cloud.openstack("availability", "zone", "list", "--compute")]
+    assert "nova" in zones
+
+
+def test_openstacksdk(cloud, image):
+    conn = cloud.connect()
+    server = conn.create_server("fc-sdk", image=image, flavor="c1.nano", network=[], wait=True, timeout=60,
+                                auto_ip=False)
+    assert server.status == "ACTIVE"
+    assert "fc-sdk" in [s.name for s in conn.list_servers()]
+    assert conn.delete_server("fc-sdk", wait=True, timeout=60)
+    assert conn.get_server("fc-sdk") is None
+
+
+def _wait(cloud, name, status, timeout=30):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        s = _server(cloud, name)
+        if s["status"] == status:
+            return s
+        assert s["status"] != "ERROR", s.get("fault")
+        assert time.monotonic() < deadline, f"{name} stayed {s['status']}"
+        time.sleep(0.3)
