@@ -275,3 +275,18 @@ def test_member_cannot_see_another_project(cloud: CumuloCloud, member: dict) -> 
     assert r.status_code == 401
     mine = requests.get(auth_url(cloud) + "/auth/projects", headers={"X-Auth-Token": token}, timeout=30).json()
     assert [p["name"] for p in mine["projects"]] == [member["project"]]
+
+
+def test_restart_keeps_admin_credentials_and_tokens(make_cloud) -> None:
+    c = make_cloud(config={"api": {"frontends": "identity"}, "auth_sql": {"password_hash_rounds": 4}},
+                   name="restart")
+    c.start()
+    before = c.openstack("token", "issue")
+    c.restart()  # a new port; the stored password hash and the fernet keys are kept
+    after = c.openstack("token", "issue")
+    assert after["user_id"] == before["user_id"]
+    r = requests.get(auth_url(c) + "/auth/tokens", timeout=30,
+                     headers={"X-Auth-Token": after["id"], "X-Subject-Token": before["id"]})
+    assert r.status_code == 200  # issued before the restart, still valid
+    endpoints = {e["URL"] for e in c.openstack("endpoint", "list")}
+    assert endpoints == {auth_url(c)}

@@ -101,6 +101,7 @@ def test_large_transfer_memory_stays_bounded(image_cloud: CumuloCloud, tmp_path:
 
 def test_osc_image_lifecycle(image_cloud: CumuloCloud, tmp_path: Any) -> None:
     osc = image_cloud.openstack
+    conn = image_cloud.connect()
     src, md5 = _file(tmp_path / "cirros.qcow2", 3 * MiB + 17)
     created = osc("image", "create", "--file", src, "--disk-format", "qcow2", "--container-format", "bare",
                   "--public", "--property", "os_distro=cirros", "--property", "hw_disk_bus=virtio",
@@ -114,75 +115,72 @@ def test_osc_image_lifecycle(image_cloud: CumuloCloud, tmp_path: Any) -> None:
     assert props["os_distro"] == "cirros" and props["os_hash_algo"] == "sha512"
     assert props["stores"] == image_cloud.store
     image_id = created["id"]
+    other = conn.image.create_image(name="other-lc", disk_format="raw", container_format="bare",
+                                    visibility="private")
 
     shown = osc("image", "show", "cirros-lc")
     assert shown["id"] == image_id and shown["disk_format"] == "qcow2" and shown["container_format"] == "bare"
-
-    osc("image", "create", "--disk-format", "raw", "--container-format", "bare", "--private", "other-lc")
-    names = {i["Name"] for i in osc("image", "list")}
-    assert {"cirros-lc", "other-lc"} <= names
-    assert [i["Name"] for i in osc("image", "list", "--public")] == ["cirros-lc"]
-    assert [i["Name"] for i in osc("image", "list", "--tag", "lifecycle")] == ["cirros-lc"]
-    assert [i["Name"] for i in osc("image", "list", "--property", "os_distro=cirros")] == ["cirros-lc"]
-    assert [i["Name"] for i in osc("image", "list", "--name", "other-lc")] == ["other-lc"]
-    assert "cirros-lc" in [i["Name"] for i in osc("image", "list", "--status", "active")]
-    assert "cirros-lc" not in [i["Name"] for i in osc("image", "list", "--status", "queued")]
-    assert [i["Name"] for i in osc("image", "list", "--private")] == ["other-lc"]
-    paged = osc("image", "list", "--limit", "1")
-    assert len(paged) == 1
+    assert {"cirros-lc", "other-lc"} <= {i["Name"] for i in osc("image", "list")}
+    filtered = osc("image", "list", "--public", "--tag", "lifecycle", "--property", "os_distro=cirros",
+                   "--status", "active", "--name", "cirros-lc")
+    assert [i["ID"] for i in filtered] == [image_id]
+    assert [i["Name"] for i in osc("image", "list", "--private", "--limit", "5")] == ["other-lc"]
 
     saved = tmp_path / "saved.img"
     osc("image", "save", "--file", str(saved), "cirros-lc")
     assert _md5_of(str(saved)) == md5
 
     osc("image", "set", "--name", "cirros-renamed", "--property", "os_version=0.6", "--tag", "second",
-        "--min-ram", "64", "cirros-lc")
-    shown = osc("image", "show", image_id)
-    assert shown["name"] == "cirros-renamed" and shown["min_ram"] == 64
-    assert shown["properties"]["os_version"] == "0.6" and sorted(shown["tags"]) == ["lifecycle", "second"]
+        "--min-ram", "64", "--unprotected", "cirros-lc")
+    shown = conn.image.get_image(image_id)
+    assert shown.name == "cirros-renamed" and shown.min_ram == 64 and shown.is_protected is False
+    assert shown.os_version == "0.6" and sorted(shown.tags) == ["lifecycle", "second"]
     osc("image", "unset", "--property", "os_version", "--tag", "second", image_id)
-    shown = osc("image", "show", image_id)
-    assert "os_version" not in shown["properties"] and shown["tags"] == ["lifecycle"]
+    shown = conn.image.get_image(image_id)
+    assert shown.os_version is None and shown.tags == ["lifecycle"]
 
+    conn.image.update_image(image_id, is_protected=True)
     with pytest.raises(CommandFailed) as err:
         osc("image", "delete", image_id)
     assert "protected" in err.value.stderr
-    osc("image", "set", "--unprotected", image_id)
-    osc("image", "delete", image_id, "other-lc")
-    assert not {"cirros-renamed", "other-lc"} & {i["Name"] for i in osc("image", "list")}
+    conn.image.update_image(image_id, is_protected=False)
+    osc("image", "delete", image_id, other.id)
+    assert not {image_id, other.id} & {i.id for i in conn.image.images()}
     assert image_id not in " ".join(_stored_names(image_cloud))
 
 
 def test_osc_share_with_another_project(image_cloud: CumuloCloud, tmp_path: Any) -> None:
     osc = image_cloud.openstack
-    project = osc("project", "create", "image-demo")["id"]
-    osc("user", "create", "--password", "demo-secret", "--project", "image-demo", "image-demo")
-    osc("role", "add", "--project", "image-demo", "--user", "image-demo", "member")
+    conn = image_cloud.connect()
+    project = conn.identity.create_project(name="image-demo", domain_id="default")
+    user = conn.identity.create_user(name="image-demo", password="demo-secret", default_project_id=project.id,
+                                     domain_id="default")
+    conn.identity.assign_project_role_to_user(project, user, conn.identity.find_role("member"))
     image_cloud.add_user_cloud("image-demo", "image-demo", "demo-secret", "image-demo")
+    demo = image_cloud.connect("image-demo")
     src, md5 = _file(tmp_path / "share.img", 100_000)
     image = osc("image", "create", "--file", src, "--disk-format", "raw", "--container-format", "bare", "to-share")
     assert image["visibility"] == "shared"
-    assert image["id"] not in {i["ID"] for i in osc("image", "list", os_cloud="image-demo")}
+    assert image["id"] not in {i.id for i in demo.image.images()}
 
     member = osc("image", "add", "project", "to-share", "image-demo", json_out=True)
-    assert member["status"] == "pending" and member["member_id"] == project
+    assert member["status"] == "pending" and member["member_id"] == project.id
     osc("image", "set", "--accept", image["id"], os_cloud="image-demo")
     assert image["id"] in {i["ID"] for i in osc("image", "list", os_cloud="image-demo")}
-    members = osc("image", "member", "list", "to-share")
-    assert [(m["Member ID"], m["Status"]) for m in members] == [(project, "accepted")]
+    assert [(m.member_id, m.status) for m in conn.image.members(image["id"])] == [(project.id, "accepted")]
 
     saved = tmp_path / "member.img"
     osc("image", "save", "--file", str(saved), image["id"], os_cloud="image-demo")
     assert _md5_of(str(saved)) == md5
-    with pytest.raises(CommandFailed):  # members use an image, they do not change it
-        osc("image", "set", "--name", "mine", image["id"], os_cloud="image-demo")
+    with pytest.raises(Exception, match="403|not permitted"):  # members use an image, they do not change it
+        demo.image.update_image(image["id"], name="mine")
 
-    osc("image", "set", "--reject", image["id"], os_cloud="image-demo")
-    assert image["id"] not in {i["ID"] for i in osc("image", "list", os_cloud="image-demo")}
-    osc("image", "remove", "project", "to-share", "image-demo")
-    with pytest.raises(CommandFailed):
-        osc("image", "show", image["id"], os_cloud="image-demo")
-    osc("image", "delete", "to-share")
+    demo.image.update_member(project.id, image["id"], status="rejected")
+    assert image["id"] not in {i.id for i in demo.image.images()}
+    conn.image.remove_member(project.id, image["id"])
+    with pytest.raises(Exception, match="could not be found"):
+        demo.image.get_image(image["id"])
+    conn.image.delete_image(image["id"])
 
 
 def test_sdk_create_and_download(image_cloud: CumuloCloud, tmp_path: Any) -> None:

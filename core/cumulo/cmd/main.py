@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import sys
 from typing import Any
@@ -17,6 +18,20 @@ from cumulo import exception
 from cumulo.conf import CONF
 
 
+class LazyCommandManager(CommandManager):
+    """Find ``cumulo.cli`` commands without importing them: only the command run is loaded.
+
+    (cliff's own manager imports every command's module at start, which would
+    import every plugin that contributes a command.)
+    """
+
+    def load_commands(self, namespace: str) -> None:
+        self.group_list.append(namespace)
+        for ep in sorted(importlib.metadata.entry_points(group=namespace), key=lambda e: e.name):
+            name = ep.name.replace("_", " ") if self.convert_underscores else ep.name
+            self.commands.setdefault(name, ep)
+
+
 class CumuloApp(App):
     # One line on error: cliff prints "message"; our errors carry no traceback.
     CONSOLE_MESSAGE_FORMAT = "%(message)s"
@@ -25,7 +40,7 @@ class CumuloApp(App):
         super().__init__(
             description="Cumulo cloud operator CLI",
             version=cumulo.__version__,
-            command_manager=CommandManager("cumulo.cli"),
+            command_manager=LazyCommandManager("cumulo.cli"),
             deferred_help=True,
         )
 

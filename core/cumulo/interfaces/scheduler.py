@@ -207,6 +207,10 @@ class HostWeigher(_Configured):
         """Raw scores of ``hosts`` in order; override to score in bulk."""
         return [self.weigh(h, spec) for h in hosts]
 
+    def applies(self, spec: RequestSpec) -> bool:
+        """False when every host would score the same for ``spec`` (the scheduler then skips it)."""
+        return True
+
     def multiplier(self) -> float:
         return 1.0
 

@@ -88,8 +88,9 @@ def cloud(cumulo_db: Any) -> Iterator[Client]:
 
     registry.register_plugin_opts(registry.load_class("hypervisor", "fake"), CONF)
     cumulo_db.set("host_count", 3, group="hypervisor_fake")
-    import cumulo.services.compute as compute
     from cumulo_api_compute.app import build
+
+    import cumulo.services.compute as compute
 
     hub = _Hub(("network", "image", "volume"))
     started = compute.start(hub)

@@ -30,6 +30,8 @@ class Client:
         if raw is not None:
             req.body = raw
             req.content_type = "application/json"
+        # as from a real server: a body stream that cannot seek (the kernel wraps it to count bytes)
+        req.environ.pop("webob.is_body_seekable", None)
         tok = self.token if token == "default" else token
         if tok:
             req.headers["X-Auth-Token"] = tok
@@ -48,8 +50,9 @@ def password_auth(name: str, password: str, project: str | None = None) -> dict[
 
 @pytest.fixture
 def api(cumulo_db: Any) -> Client:
-    cumulo_db.set("password_hash_rounds", 4, group="identity")
     hub = ServiceHub()
+    assert hub.identity is not None  # registers [identity] and the plugins' options
+    cumulo_db.set("password_hash_rounds", 4, group="identity")
     cumulo_db.set("password_hash_rounds", 4, group="auth_sql")
     frontend = registry.load_driver("api", "identity")
     hub.identity.bootstrap("secret", BASE, [frontend])
@@ -230,7 +233,7 @@ def test_roles_implied_and_assignments(api):
     base = f"/OS-INHERIT/domains/default/users/{bob['user_id']}/roles/{roles['reader']}/inherited_to_projects"
     assert api("PUT", base).status_int == 204
     assert api("HEAD", base).status_int == 204
-    inh = api("GET", f"/role_assignments?scope.OS-INHERIT:inherited_to=projects").json["role_assignments"]
+    inh = api("GET", "/role_assignments?scope.OS-INHERIT:inherited_to=projects").json["role_assignments"]
     assert inh[0]["scope"]["OS-INHERIT:inherited_to"] == "projects"
     assert api("DELETE", base).status_int == 204
     assert api("PUT", f"/projects/{bob['project_id']}/users/{bob['user_id']}/roles/nope").status_int == 404

@@ -222,9 +222,10 @@ class SwiftApp:
             return fmt
         if fmt:
             raise SwiftError(400, f"Unsupported format {fmt!r}; use json, xml or plain")
-        accept = req.accept
-        best = accept.best_match(["text/plain", "application/json", "application/xml", "text/xml"]) \
-            if req.headers.get("Accept") else None
+        best = None
+        if req.headers.get("Accept"):
+            offers = req.accept.acceptable_offers(["text/plain", "application/json", "application/xml", "text/xml"])
+            best = offers[0][0] if offers else None
         return {"application/json": "json", "application/xml": "xml", "text/xml": "xml"}.get(best or "", "plain")
 
     def _listing(self, req: webob.Request, params: dict[str, str], rows: list[dict[str, Any]], kind: str,

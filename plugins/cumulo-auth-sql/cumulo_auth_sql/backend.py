@@ -55,8 +55,14 @@ def check_password(password: str, hashed: str | None) -> bool:
         return False
 
 
-# A hash to check against when the user does not exist, so timing does not tell.
-_DUMMY_HASH = bcrypt.hashpw(b"x", bcrypt.gensalt(4)).decode("ascii")
+# Hashes to check against when the user does not exist, so timing does not tell.
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def _dummy_hash(rounds: int) -> str:
+    if rounds not in _DUMMY_HASHES:
+        _DUMMY_HASHES[rounds] = bcrypt.hashpw(b"x", bcrypt.gensalt(rounds)).decode("ascii")
+    return _DUMMY_HASHES[rounds]
 
 
 class SQLIdentityBackend(auth.IdentityBackend):
@@ -107,7 +113,7 @@ class SQLIdentityBackend(auth.IdentityBackend):
             hashed = row.password_hash if row is not None else None
             user = self._user_dict(row) if row is not None else None
         if user is None or hashed is None:
-            check_password(password, _DUMMY_HASH)
+            check_password(password, _dummy_hash(self.conf.auth_sql.password_hash_rounds))
             raise auth.AuthFailed("Invalid username or password")
         if not check_password(password, hashed):
             raise auth.AuthFailed("Invalid username or password")

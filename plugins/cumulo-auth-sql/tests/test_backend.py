@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from cumulo_auth_sql.backend import SQLIdentityBackend, check_password, hash_password
+from cumulo_auth_sql.models import User
 
 from cumulo import db, registry
 from cumulo.testing.conformance.auth import IdentityBackendConformance
-from cumulo_auth_sql.backend import SQLIdentityBackend, check_password, hash_password
-from cumulo_auth_sql.models import User
 
 
 class TestSQLBackendConformance(IdentityBackendConformance):

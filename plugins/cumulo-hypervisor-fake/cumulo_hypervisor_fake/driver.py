@@ -66,7 +66,7 @@ opts = [
     cfg.IntOpt("console_port_base", default=5900, min=1, max=65535,
                help="First port number handed out in fake remote consoles."),
     cfg.StrOpt("console_proxy_host", default="127.0.0.1", help="Host name in fake console URLs."),
-    cfg.BoolOpt("persist", default=False,
+    cfg.BoolOpt("persist", default=True,
                 help="Keep the instances in state_dir (one JSON file per host) so they survive a restart."),
     cfg.StrOpt("state_dir", default="$state_path/hypervisor_fake", help="Where persist writes."),
 ]

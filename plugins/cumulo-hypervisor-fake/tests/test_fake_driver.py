@@ -19,6 +19,7 @@ from cumulo.testing.conformance.hypervisor import HypervisorConformance
 def make_conf(**overrides: Any) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     register_opts(conf)
+    overrides.setdefault("persist", False)  # in memory unless a test asks for persistence
     for name, value in overrides.items():
         conf.set_override(name, value, group="hypervisor_fake")
     return conf

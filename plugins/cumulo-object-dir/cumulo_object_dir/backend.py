@@ -140,6 +140,10 @@ class DirBackend(ObjectBackend):
 
     interface_version = "1.1"
 
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        return [("object_dir", opts)]
+
     def __init__(self, root: str | os.PathLike[str] | None = None, fsync: bool | None = None) -> None:
         if root is None or fsync is None:
             from cumulo.conf import CONF

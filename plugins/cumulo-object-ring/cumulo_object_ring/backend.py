@@ -16,6 +16,7 @@ import http.client
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,7 +32,7 @@ from cumulo.interfaces.object import (
     ObjectUnavailable,
 )
 from cumulo_object_ring import client, opts
-from cumulo_object_ring.diskfile import now_ts
+from cumulo_object_ring.diskfile import normalize_timestamp
 from cumulo_object_ring.ring import Ring, RingError, ring_paths
 
 LOG = logging.getLogger(__name__)
@@ -124,6 +125,13 @@ class RingBackend(ObjectBackend):
         self._rings: dict[str, Ring] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="object-proxy")
+        self._last_ts = 0.0
+
+    def _timestamp(self) -> str:
+        """X-Timestamp of a new write: strictly increasing in this process (10 us steps)."""
+        with self._lock:
+            self._last_ts = max(time.time(), self._last_ts + 0.00001)
+            return normalize_timestamp(self._last_ts)
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
@@ -266,12 +274,13 @@ class RingBackend(ObjectBackend):
         try:
             resp = self._read(ring, part, "HEAD", self._account_path(account))
         except ObjectNotFound:
-            return {"container_count": 0, "object_count": 0, "bytes_used": 0, "metadata": {}}
+            return {"container_count": 0, "object_count": 0, "bytes_used": 0, "metadata": {}, "created_at": 0.0}
         h = resp.headers
         return {"container_count": int(h.get("x-account-container-count", 0)),
                 "object_count": int(h.get("x-account-object-count", 0)),
                 "bytes_used": int(h.get("x-account-bytes-used", 0)),
-                "metadata": {_title(k): v for k, v in client.decode_meta(h.get("x-backend-metadata")).items()}}
+                "metadata": {_title(k): v for k, v in client.decode_meta(h.get("x-backend-metadata")).items()},
+                "created_at": float(h.get("x-backend-created-at") or 0)}
 
     def list_containers(self, account: str, prefix: str = "", delimiter: str = "", marker: str = "",
                         end_marker: str = "", limit: int = 10000, reverse: bool = False) -> list[dict[str, Any]]:
@@ -294,7 +303,7 @@ class RingBackend(ObjectBackend):
     def post_account(self, account: str, metadata: dict[str, str]) -> None:
         ring = self.ring("account")
         part = ring.get_part(account)
-        ts = now_ts()
+        ts = self._timestamp()
         hdrs = {"X-Timestamp": ts, "X-Backend-Metadata": client.encode_meta(metadata)}
         statuses = self._write(ring, part, "POST", self._account_path(account), lambda i, n: hdrs)
         if sum(200 <= s < 300 for s in statuses) < self._quorum(ring):
@@ -311,7 +320,7 @@ class RingBackend(ObjectBackend):
         aring = self.ring("account")
         apart = aring.get_part(account)
         anodes = aring.get_part_nodes(apart)
-        ts = now_ts()
+        ts = self._timestamp()
 
         def headers_of(i: int, n: dict[str, Any]) -> dict[str, str]:
             a = anodes[i % len(anodes)]
@@ -341,7 +350,7 @@ class RingBackend(ObjectBackend):
     def post_container(self, account: str, container: str, metadata: dict[str, str]) -> None:
         self._head_container(account, container)
         ring, part, path_of = self._container_loc(account, container)
-        hdrs = {"X-Timestamp": now_ts(), "X-Backend-Metadata": client.encode_meta(metadata)}
+        hdrs = {"X-Timestamp": self._timestamp(), "X-Backend-Metadata": client.encode_meta(metadata)}
         statuses = self._write(ring, part, "POST", path_of, lambda i, n: hdrs)
         if sum(200 <= s < 300 for s in statuses) < self._quorum(ring):
             if statuses and all(s == 404 for s in statuses):
@@ -353,7 +362,7 @@ class RingBackend(ObjectBackend):
         aring = self.ring("account")
         apart = aring.get_part(account)
         anodes = aring.get_part_nodes(apart)
-        ts = now_ts()
+        ts = self._timestamp()
 
         def headers_of(i: int, n: dict[str, Any]) -> dict[str, str]:
             a = anodes[i % len(anodes)]
@@ -423,7 +432,7 @@ class RingBackend(ObjectBackend):
         container_headers = self._container_headers(account, container)
         ring, part, path_of = self._object_loc(account, container, obj)
         meta, delete_at = self._split_meta(metadata)
-        ts = now_ts()
+        ts = self._timestamp()
         base = {"X-Timestamp": ts, "Content-Type": content_type or "application/octet-stream",
                 "X-Backend-Metadata": client.encode_meta(meta), "Transfer-Encoding": "chunked"}
         if delete_at:
@@ -462,7 +471,8 @@ class RingBackend(ObjectBackend):
         statuses = [p.status for p in putters if p.status is not None]
         if 422 in statuses:
             raise ObjectEtagMismatch(f"The body's md5 {got} does not match the Etag {etag}")
-        ok = [p for p in putters if p.status is not None and 200 <= p.status < 300]
+        # 409: the node already has a newer version; our write is superseded, which is success.
+        ok = [p for p in putters if p.status is not None and (200 <= p.status < 300 or p.status == 409)]
         if len(ok) < quorum:
             raise ObjectUnavailable(f"Object stored on {len(ok)} of {ring.replicas} storage nodes; "
                                     f"{quorum} are needed")
@@ -537,7 +547,7 @@ class RingBackend(ObjectBackend):
     def post_object(self, account: str, container: str, obj: str, metadata: dict[str, str]) -> None:
         ring, part, path_of = self._object_loc(account, container, obj)
         meta, delete_at = self._split_meta(metadata)
-        hdrs = {"X-Timestamp": now_ts(), "X-Backend-Metadata": client.encode_meta(meta)}
+        hdrs = {"X-Timestamp": self._timestamp(), "X-Backend-Metadata": client.encode_meta(meta)}
         if delete_at:
             hdrs["X-Delete-At"] = delete_at
         statuses = self._write(ring, part, "POST", path_of, lambda i, n: hdrs)
@@ -546,7 +556,7 @@ class RingBackend(ObjectBackend):
     def delete_object(self, account: str, container: str, obj: str) -> None:
         container_headers = self._container_headers(account, container)
         ring, part, path_of = self._object_loc(account, container, obj)
-        ts = now_ts()
+        ts = self._timestamp()
         statuses = self._write(ring, part, "DELETE", path_of, lambda i, n: {"X-Timestamp": ts, **container_headers(i)})
         self._judge(ring, statuses, obj)
 
@@ -554,7 +564,7 @@ class RingBackend(ObjectBackend):
         quorum = self._quorum(ring)
         if len(statuses) < quorum:
             raise ObjectUnavailable(f"Only {len(statuses)} of {ring.replicas} storage nodes answered")
-        if any(200 <= s < 300 for s in statuses):
+        if any(200 <= s < 300 or s == 409 for s in statuses):  # 409: superseded by a newer write
             return
         if any(s == 404 for s in statuses):
             raise ObjectNotFound(f"Object {obj} not found")

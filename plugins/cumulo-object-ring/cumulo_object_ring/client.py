@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 NodeError = (OSError, http.client.HTTPException, socket.timeout)
@@ -72,14 +73,19 @@ def connect(node: dict[str, Any], conn_timeout: float, node_timeout: float) -> h
 
 
 def request(node: dict[str, Any], method: str, path: str, headers: dict[str, str] | None = None,
-            body: bytes | None = None, query: str = "", conn_timeout: float = 0.5,
+            body: bytes | BinaryIO | None = None, query: str = "", conn_timeout: float = 0.5,
             node_timeout: float = 10.0) -> Response:
-    """One request, whole response read. Raises one of :data:`NodeError` when the node cannot be reached."""
+    """One request, whole response read. Raises one of :data:`NodeError` when the node cannot be reached.
+
+    ``body`` may be an open file: it is streamed (its size from ``fstat``), not read into memory.
+    """
     conn = connect(node, conn_timeout, node_timeout)
     try:
         hdrs = dict(headers or {})
-        if body is not None:
+        if isinstance(body, bytes):
             hdrs["Content-Length"] = str(len(body))
+        elif body is not None:
+            hdrs["Content-Length"] = str(os.fstat(body.fileno()).st_size - body.tell())
         conn.request(method, path + (("?" + query) if query else ""), body=body, headers=hdrs)
         resp = conn.getresponse()
         data = resp.read()

@@ -110,6 +110,7 @@ class Replicator(Daemon):
                 with contextlib.suppress(OSError):
                     shutil.rmtree(os.path.join(device.path, "objects", str(part)))
             return
+        listing = {sfx: diskfile.suffix_listing(device, part, sfx) for sfx in local}
         all_ok = True
         for peer in peers:
             try:
@@ -120,10 +121,21 @@ class Replicator(Daemon):
                 stats["errors"] += 1
                 all_ok = False
         if not me and all_ok:
-            # A handoff: every primary has what we had, so it is no longer needed here.
-            if diskfile.suffix_hashes(device, part, self.node.reclaim_age) == local:
-                shutil.rmtree(os.path.join(device.path, "objects", str(part)), ignore_errors=True)
-                stats["handoffs_removed"] += 1
+            # A handoff: every primary has what we had, so it is no longer needed here. Only the
+            # files pushed go: anything written meanwhile stays for the next pass.
+            pdir = os.path.join(device.path, "objects", str(part))
+            for sfx, hashes in listing.items():
+                for name_hash, files in hashes.items():
+                    hdir = os.path.join(pdir, sfx, name_hash)
+                    for fname in files:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(os.path.join(hdir, fname))
+                    for d in (hdir, os.path.join(pdir, sfx)):
+                        with contextlib.suppress(OSError):
+                            os.rmdir(d)
+            with contextlib.suppress(OSError):
+                os.rmdir(pdir)
+            stats["handoffs_removed"] += 1
 
     def _sync_to(self, device: Device, part: int, local: dict[str, str], peer: dict[str, Any],
                  stats: dict[str, Any]) -> None:
@@ -144,11 +156,11 @@ class Replicator(Daemon):
                 for fname in self._files_to_send(files, theirs):
                     path = os.path.join(device.path, "objects", str(part), suffix, name_hash, fname)
                     try:
-                        with open(path, "rb") as f:
-                            body = f.read()
+                        f = open(path, "rb")  # streamed to the peer, never read whole
                     except FileNotFoundError:
                         continue
-                    put = self.node.request(peer, "PUT", f"{base}/{suffix}/{name_hash}/{fname}", body=body)
+                    with f:
+                        put = self.node.request(peer, "PUT", f"{base}/{suffix}/{name_hash}/{fname}", body=f)
                     if put.status >= 300:
                         raise ValueError(f"peer refused {fname}: {put.status}")
                     stats["files_pushed"] += 1
@@ -195,6 +207,7 @@ class Replicator(Daemon):
                 stats["dbs_removed"] += 1
                 continue
             ok = True
+            seq_before = broker.max_seq()
             for peer in peers:
                 try:
                     self._sync_db(broker, info, kind, part, h, peer)
@@ -203,7 +216,7 @@ class Replicator(Daemon):
                     LOG.info("Replication of %s to %s:%s failed: %s", broker.path, peer["ip"], peer["port"], err)
                     stats["errors"] += 1
                     ok = False
-            if not is_primary and ok:
+            if not is_primary and ok and broker.max_seq() == seq_before:
                 shutil.rmtree(hash_dir, ignore_errors=True)
                 stats["handoffs_removed"] += 1
 
@@ -347,8 +360,16 @@ class Updater(Daemon):
     def _send(self, node: dict[str, Any], update: dict[str, Any]) -> bool:
         if self.node.send_container_update(node, update):
             return True
-        # The container may have moved (ring change): try its current primaries.
-        return False
+        # The container may have moved since (ring change): then its current primaries get it.
+        try:
+            part, current = self.node.container_nodes(update["account"], update["container"])
+        except RingError:
+            return False
+        if any(n["ip"] == node["ip"] and n["port"] == node["port"] and n["device"] == node["device"]
+               for n in current) and part == update["part"]:
+            return False
+        moved = {**update, "part": part}
+        return any([self.node.send_container_update(n, moved) for n in current])
 
     def _report(self, broker: ContainerBroker) -> bool:
         with broker.conn() as c:

@@ -90,16 +90,22 @@ class Broker:
             tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
             c = sqlite3.connect(tmp, isolation_level=None)
             try:
+                # WAL: one fsync per commit instead of the rollback journal's several.
+                c.execute("PRAGMA journal_mode=WAL")
                 c.executescript(self.schema)
                 c.execute("BEGIN")
                 values = {"id": uuid.uuid4().hex, "put_timestamp": ZERO, "delete_timestamp": ZERO,
                           "created_at": info.get("put_timestamp", ZERO), **info}
                 c.executemany("INSERT INTO info VALUES (?, ?)", list(values.items()))
                 c.execute("COMMIT")
+                c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 c.close()
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
+            for leftover in (tmp + "-wal", tmp + "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(leftover)
             os.replace(tmp, self.path)
             fsync_dir(directory)
             return True

@@ -23,7 +23,6 @@ import time
 from typing import Any
 
 import webob
-from cheroot import wsgi
 from oslo_config import cfg
 
 from cumulo_object_ring import client, daemons, opts
@@ -89,6 +88,9 @@ class Node:
             return dict(self._devices)
 
     def device(self, name: str) -> Device:
+        known = self._devices.get(name)
+        if known is not None:
+            return known
         devs = self.devices
         if name not in devs:
             raise HTTPError(507, f"No device {name!r} on this node")
@@ -188,16 +190,13 @@ class Node:
             return stats
 
     def start(self, serve: bool = True, run_daemons: bool = True) -> Node:
-        # cheroot directly (as cumulo.wsgi.server does): a node process stays small and starts fast.
         if serve:
-            self.server = wsgi.Server((self.ip, self.port), NodeApp(self), numthreads=self.conf.object_node.threads,
-                                      server_name=f"cumulo-object-node-{self.port}", timeout=60,
-                                      request_queue_size=128)
-            self.server.max_request_body_size = 0
-            self.server.prepare()
-            self.port = self.server.bind_addr[1]
-            self._server_thread = threading.Thread(target=self.server.serve, daemon=True, name="object-node")
-            self._server_thread.start()
+            from cumulo.wsgi.server import Server
+
+            self.server = Server(NodeApp(self), self.ip, self.port, self.conf.object_node.threads,
+                                 name=f"cumulo-object-node-{self.port}")
+            self.server.start()
+            self.port = self.server.port
         if run_daemons:
             for name, interval in self.intervals.items():
                 t = threading.Thread(target=self._loop, args=(name, interval), daemon=True, name=f"object-{name}")
@@ -216,7 +215,6 @@ class Node:
         self._stopping.set()
         if self.server is not None:
             self.server.stop()
-            self._server_thread.join(10)
 
 
 def main(argv: list[str] | None = None) -> int:

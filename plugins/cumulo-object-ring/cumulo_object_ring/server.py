@@ -331,7 +331,8 @@ class NodeApp:
         hdrs = {"X-Account-Container-Count": str(head["container_count"]),
                 "X-Account-Object-Count": str(head["object_count"]),
                 "X-Account-Bytes-Used": str(head["bytes_used"]),
-                "X-Backend-Metadata": client.encode_meta(head["metadata"])}
+                "X-Backend-Metadata": client.encode_meta(head["metadata"]),
+                "X-Backend-Created-At": head["info"].get("created_at", "")}
         if req.method == "HEAD":
             return webob.Response(status=204, headers=hdrs)
         rows = broker.list_containers(**self._listing_args(req))

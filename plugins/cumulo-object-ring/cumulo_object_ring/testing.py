@@ -53,22 +53,33 @@ def build_rings(ring_dir: Path, layout: list[tuple[int, int, str]], replicas: in
 class InProcessCluster:
     """Storage nodes served by threads of this process (daemons run only when asked)."""
 
-    def __init__(self, root: Path, nodes: int = 4, zones: int = 3, devices_per_node: int = 1) -> None:
+    def __init__(self, root: Path, nodes: int = 4, zones: int = 3, devices_per_node: int = 1,
+                 spare_nodes: int = 0, daemon_interval: float | None = None) -> None:
+        """``spare_nodes`` more nodes run but are not in the rings (yet): tests add them.
+
+        ``daemon_interval``: run every daemon on this interval (default: only when asked).
+        """
         self.root = root
-        self.ports = [free_port() for _ in range(nodes)]
-        layout = [(i % zones + 1, port, f"d{j + 1}") for i, port in enumerate(self.ports)
+        self.ports = [free_port() for _ in range(nodes + spare_nodes)]
+        layout = [(i % zones + 1, port, f"d{j + 1}") for i, port in enumerate(self.ports[:nodes])
                   for j in range(devices_per_node)]
         build_rings(root / "rings", layout)
         self.nodes: list[Node] = []
         for i, port in enumerate(self.ports):
+            intervals = {f"{d}_interval": daemon_interval for d in ("replicator", "auditor", "expirer", "updater")}
             conf = make_conf(root, object_node={"bind_port": port, "devices": str(root / f"node{i}"),
-                                                "threads": 8})
-            self.nodes.append(Node(conf).start(run_daemons=False))
+                                                "threads": 8},
+                             object_ring=intervals if daemon_interval else None)
+            self.nodes.append(Node(conf).start(run_daemons=daemon_interval is not None))
         self.backend = RingBackend(conf=make_conf(root))
 
     def run(self, daemon: str) -> None:
         for n in self.nodes:
             n.run_once(daemon)
+
+    def data_files(self, account: str, container: str, obj: str) -> list[str]:
+        h = hash_path(account, container, obj)
+        return sorted(glob.glob(str(self.root / "node*" / "*" / "objects" / "*" / h[-3:] / h / "*.data")))
 
     def stop(self) -> None:
         for n in self.nodes:

@@ -168,3 +168,75 @@ def test_expirer_removes_expired_objects_everywhere(four_nodes):
     assert sum(s["expired"] for s in stats.values()) == 3
     assert c.data_files("AUTH_t", "c", "short-lived") == []
     assert [o["name"] for o in b.list_objects("AUTH_t", "c")] == ["keeper"]
+
+
+def test_rebalance_moves_data_to_new_primaries(tmp_path):
+    """Add a device to running nodes' rings: the replicator moves partitions and drops the old copies."""
+    import time
+
+    from cumulo_object_ring.ring import RING_NAMES, RingBuilder
+    from cumulo_object_ring.testing import InProcessCluster
+
+    c = InProcessCluster(tmp_path, nodes=4, spare_nodes=1)
+    try:
+        b = c.backend
+        b.put_container("AUTH_t", "c", {})
+        bodies = {f"o{i}": f"body {i}".encode() for i in range(40)}
+        for name, data in bodies.items():
+            _put(b, name, data)
+        ring_dir = str(tmp_path / "rings")
+        for name in RING_NAMES:
+            bp, rp = ring_paths(ring_dir, name)
+            builder = RingBuilder.load(bp)
+            builder.add_dev(zone=4, ip="127.0.0.1", port=c.ports[4], device="d1", weight=100)
+            assert builder.rebalance(seed=3)["parts_moved"] > 0
+            builder.save(bp)
+            builder.write_ring(rp)
+        time.sleep(1.1)  # rings are re-checked once a second
+        new_ring = Ring(ring_paths(ring_dir, "object")[1])
+        moved = [n for n in bodies if any(d["port"] == c.ports[4] for d in new_ring.get_nodes("AUTH_t", "c", n)[1])]
+        assert moved, "the new device should be primary for some of the objects"
+        for _ in range(2):
+            c.run("replicate")
+        for name, data in bodies.items():
+            part, nodes = new_ring.get_nodes("AUTH_t", "c", name)
+            files = c.data_files("AUTH_t", "c", name)
+            assert len(files) == 3, (name, files)
+            where = {(f.split(os.sep)[-7], f.split(os.sep)[-6]) for f in files}
+            assert where == {(f"node{c.ports.index(n['port'])}", n["device"]) for n in nodes}
+            assert _get(b, name) == data
+        # Listings followed the container databases to their new homes too.
+        assert sorted(o["name"] for o in b.list_objects("AUTH_t", "c")) == sorted(bodies)
+    finally:
+        c.stop()
+
+
+def test_daemons_run_on_their_own_intervals(tmp_path):
+    """Nobody triggers anything: the auditor finds a corrupt copy and the replicator repairs it."""
+    import time
+
+    from cumulo_object_ring.testing import InProcessCluster
+
+    c = InProcessCluster(tmp_path, daemon_interval=0.3)
+    try:
+        b = c.backend
+        b.put_container("AUTH_t", "c", {})
+        data = b"self-healing " * 50
+        _put(b, "patient", data)
+        files = c.data_files("AUTH_t", "c", "patient")
+        assert len(files) == 3
+        with open(files[1], "r+b") as f:
+            f.write(b"X")  # corrupt the first body byte
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            quarantined = list(tmp_path.glob("node*/*/quarantined/objects/*"))
+            files = c.data_files("AUTH_t", "c", "patient")
+            if quarantined and len(files) == 3 and all(diskfile.verify_data_file(f) is None for f in files) \
+                    and b.head_account("AUTH_t")["object_count"] == 1:
+                break
+            time.sleep(0.2)
+        assert len(quarantined) == 1
+        assert len(files) == 3 and all(diskfile.verify_data_file(f) is None for f in files)
+        assert b.head_account("AUTH_t")["object_count"] == 1  # the updater reported the container too
+    finally:
+        c.stop()

@@ -32,6 +32,21 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return FilterScheduler.list_opts()
 
 
+def _combine(terms: list[tuple[float, list[float]]]) -> list[float]:
+    """sum(scale * raw) per host, in as few passes as possible."""
+    if len(terms) == 1:
+        (a, ra), = terms
+        return [a * x for x in ra] if a != 1.0 else ra
+    if len(terms) == 2:
+        (a, ra), (b, rb) = terms
+        return [a * x + b * y for x, y in zip(ra, rb, strict=True)]
+    (a, ra), (b, rb), (c, rc) = terms[:3]
+    total = [a * x + b * y + c * z for x, y, z in zip(ra, rb, rc, strict=True)]
+    for d, rd in terms[3:]:
+        total = [t + d * x for t, x in zip(total, rd, strict=True)]
+    return total
+
+
 class FilterScheduler(Scheduler):
     """Filter and weigh hosts (``[scheduler] enabled_filters`` and ``weighers``)."""
 
@@ -63,6 +78,8 @@ class FilterScheduler(Scheduler):
 
     # -- one instance ----------------------------------------------------------
     def _filter(self, hosts: list[HostState], spec: RequestSpec, instance: int) -> list[HostState]:
+        if not hosts:
+            raise NoValidHost(reason="There are no candidate hosts.")
         trail = []
         for name, f in self.filters:
             before = len(hosts)
@@ -75,27 +92,30 @@ class FilterScheduler(Scheduler):
         return hosts
 
     def _choose(self, hosts: list[HostState], spec: RequestSpec) -> int:
-        """Index of the chosen host in ``hosts``."""
+        """Index of the chosen host in ``hosts``.
+
+        The weight of a host is sum(multiplier * (raw - lo) / (hi - lo)) over the
+        weighers; the ``lo`` terms are the same for every host, so ranking by
+        sum(scale * raw) with ``scale = multiplier / (hi - lo)`` is equivalent
+        and takes one pass over the hosts.
+        """
         n = len(hosts)
         if n == 1:
             return 0
-        total: list[float] | None = None
+        terms: list[tuple[float, list[float]]] = []
         for _name, w in self.weighers:
             m = float(w.multiplier())
-            if not m:
+            if not m or not w.applies(spec):
                 continue
             raw = w.weigh_all(hosts, spec)
             lo, hi = min(raw), max(raw)
             if hi == lo:
                 continue  # no opinion: every host normalises to 0
-            scale = m / (hi - lo)
-            if total is None:
-                total = [(x - lo) * scale for x in raw]
-            else:
-                total = [t + (x - lo) * scale for t, x in zip(total, raw, strict=True)]
+            terms.append((m / (hi - lo), raw))
         subset = min(int(self.conf.scheduler.host_subset_size), n)
-        if total is None:
+        if not terms:
             return random.randrange(subset) if subset > 1 else 0
+        total = _combine(terms)
         if subset == 1:
             return max(range(n), key=total.__getitem__)
         return random.choice(heapq.nlargest(subset, range(n), key=total.__getitem__))

@@ -73,6 +73,9 @@ class _GroupWeigher(_Weigher):
     policy: ClassVar[str]
     sign: ClassVar[float]
 
+    def applies(self, spec: RequestSpec) -> bool:
+        return group_policy(spec) == self.policy and bool(group_hosts(spec))
+
     def weigh_all(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
         if group_policy(spec) != self.policy:
             return [0.0] * len(hosts)

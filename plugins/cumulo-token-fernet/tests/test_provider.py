@@ -8,11 +8,11 @@ import time
 
 import pytest
 from cryptography.fernet import Fernet
+from cumulo_token_fernet.provider import FernetTokenProvider, KeyRepository, decode_payload, encode_payload
 
 from cumulo import registry
 from cumulo.interfaces import auth as iface
 from cumulo.testing.conformance.auth import TokenProviderConformance
-from cumulo_token_fernet.provider import FernetTokenProvider, KeyRepository, decode_payload, encode_payload
 
 
 class TestFernetConformance(TokenProviderConformance):

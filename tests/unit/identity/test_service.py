@@ -293,3 +293,20 @@ def test_key_rotation_keeps_tokens(identity):
     token, _ = identity.authenticate(pw_auth("admin", "adminpw", project_scope("admin")))
     identity.rotate_keys()
     assert identity.validate_token(token).is_admin
+
+
+def test_delete_domain_cascades(identity):
+    domain = identity.create_domain({"name": "corp"})
+    project = identity.create_project({"name": "p", "domain_id": domain["id"]})
+    user = identity.create_user({"name": "u", "domain_id": domain["id"], "password": "pw"})
+    group = identity.create_group({"name": "g", "domain_id": domain["id"]})
+    identity.create_grant(identity.get_role_by_name("member")["id"], user_id=user["id"], project_id=project["id"])
+    with pytest.raises(exception.Forbidden):
+        identity.delete_domain(domain["id"])
+    identity.update_domain(domain["id"], {"enabled": False})
+    identity.delete_domain(domain["id"])
+    for getter, ident in ((identity.get_project, project["id"]), (identity.get_user, user["id"]),
+                          (identity.get_group, group["id"]), (identity.get_domain, domain["id"])):
+        with pytest.raises(exception.NotFound):
+            getter(ident)
+    assert identity.list_role_assignments({"user_id": user["id"]}) == []

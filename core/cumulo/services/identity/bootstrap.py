@@ -19,14 +19,20 @@ def _ensure_domain(svc: Any, domain_id: str) -> dict[str, Any]:
     try:
         return svc.get_domain(domain_id)
     except exception.NotFound:
-        return svc.create_domain({"id": domain_id, "name": "Default", "description": "The default domain"})
+        try:
+            return svc.create_domain({"id": domain_id, "name": "Default", "description": "The default domain"})
+        except exception.Conflict:  # another process bootstrapping at the same time
+            return svc.get_domain(domain_id)
 
 
 def _ensure_project(svc: Any, name: str, domain_id: str, description: str) -> dict[str, Any]:
     try:
         return svc.get_project_by_name(name, domain_id)
     except exception.NotFound:
-        return svc.create_project({"name": name, "domain_id": domain_id, "description": description})
+        try:
+            return svc.create_project({"name": name, "domain_id": domain_id, "description": description})
+        except exception.Conflict:
+            return svc.get_project_by_name(name, domain_id)
 
 
 def _ensure_role(svc: Any, name: str) -> dict[str, Any]:

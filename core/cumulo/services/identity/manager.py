@@ -173,6 +173,18 @@ class Service(ResourceMixin, CatalogMixin, TokenMixin):
             s.execute(sa.delete(ApplicationCredential).where(ApplicationCredential.user_id == user_id))
         self.revoke_user_tokens(user_id)
 
+    def delete_domain(self, domain_id: str) -> None:
+        """Delete a disabled domain with its projects, roles, assignments, and (when the
+        backend is writable) its users and groups."""
+        if self.get_domain(domain_id)["enabled"]:
+            raise exception.Forbidden("Cannot delete a domain that is enabled, please disable it first.")
+        if self.backend.writable:
+            for user in self.list_users({"domain_id": domain_id}):
+                self.delete_user(user["id"])
+            for group in self.list_groups({"domain_id": domain_id}):
+                self.delete_group(group["id"])
+        super().delete_domain(domain_id)
+
     # -- groups ------------------------------------------------------------
     def get_group(self, group_id: str) -> dict[str, Any]:
         try:

@@ -550,14 +550,12 @@ class ResourceMixin:
         """Enabled projects where the user holds any role (directly, through groups or inherited)."""
         actors = [user_id, *self._user_group_ids(user_id)]
         rows = self._raw_assignments(actor_ids=actors)
-        direct = {r["target_id"] for r in rows if r["type"] in (USER_PROJECT, GROUP_PROJECT)}
         ids = {r["target_id"] for r in rows if r["type"] in (USER_PROJECT, GROUP_PROJECT) and not r["inherited"]}
         for r in rows:
             if r["inherited"] and r["type"] in (USER_PROJECT, GROUP_PROJECT):
                 ids.update(self.project_subtree(r["target_id"]))
             if r["inherited"] and r["type"] in (USER_DOMAIN, GROUP_DOMAIN):
                 ids.update(p["id"] for p in self.list_projects({"domain_id": r["target_id"]}))
-        del direct
         return [p for p in self.list_projects({"ids": ids}) if p["enabled"]] if ids else []
 
     def list_user_domains(self, user_id: str) -> list[dict[str, Any]]:

@@ -156,7 +156,15 @@ class TokenMixin:
         password = ref.get("password")
         if not isinstance(password, str):
             raise exception.ValidationError(field="auth.identity.password.user.password", reason="is required")
-        user = self._find_user_ref(ref, "auth.identity.password")
+        try:
+            user = self._find_user_ref(ref, "auth.identity.password")
+        except exception.NotAuthenticated:
+            # An unknown user costs a hash check too, so timing does not tell who exists.
+            try:
+                self.backend.authenticate("", password)
+            except iauth.AuthFailed:
+                pass
+            raise
         try:
             user = self.backend.authenticate(user["id"], password)
         except iauth.AuthFailed:

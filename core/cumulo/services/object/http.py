@@ -96,11 +96,12 @@ def parse_ranges(header: str | None, size: int) -> Ranges | None:
                     ranges.append((max(size - suffix, 0), size))
                 continue
             start = int(first)
-            end = int(last) + 1 if last else size
+            end = int(last) + 1 if last else None
         except ValueError:
             return None
-        if start < 0 or end <= start:
+        if start < 0 or (end is not None and end <= start):
             return None
+        end = size if end is None else end
         wanted += 1
         if start < size:
             ranges.append((start, min(end, size)))

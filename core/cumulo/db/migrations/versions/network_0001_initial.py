@@ -102,8 +102,8 @@ def upgrade() -> None:
         "network_ipallocations",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("port_id", ID, sa.ForeignKey("ports.id", ondelete="CASCADE",
-                                               name="fk_network_ipallocations_port_id_ports"), nullable=False),
-        sa.Column("subnet_id", ID, sa.ForeignKey("subnets.id", name="fk_network_ipallocations_subnet_id_subnets"),
+                                               name="fk_net_ipalloc_port_id"), nullable=False),
+        sa.Column("subnet_id", ID, sa.ForeignKey("subnets.id", name="fk_net_ipalloc_subnet_id"),
                   nullable=False),
         sa.Column("network_id", ID, nullable=False),
         sa.Column("ip_address", sa.String(64), nullable=False),
@@ -128,7 +128,7 @@ def upgrade() -> None:
         sa.Column("id", ID, primary_key=True),
         *_standard(),
         sa.Column("floating_network_id", ID, sa.ForeignKey("networks.id",
-                                                           name="fk_floatingips_floating_network_id_networks"),
+                                                           name="fk_floatingips_floating_network_id"),
                   nullable=False),
         sa.Column("floating_ip_address", sa.String(64), nullable=False),
         sa.Column("floating_port_id", ID, nullable=False),
@@ -151,14 +151,14 @@ def upgrade() -> None:
         sa.Column("project_id", sa.String(255), primary_key=True),
         sa.Column("security_group_id", ID, sa.ForeignKey(
             "securitygroups.id", ondelete="CASCADE",
-            name="fk_network_default_securitygroups_security_group_id_securitygroups"), nullable=False),
+            name="fk_net_default_sg_security_group_id"), nullable=False),
     )
     op.create_table(
         "securitygrouprules",
         sa.Column("id", ID, primary_key=True),
         sa.Column("project_id", sa.String(255), nullable=False),
         sa.Column("security_group_id", ID, sa.ForeignKey(
-            "securitygroups.id", ondelete="CASCADE", name="fk_securitygrouprules_security_group_id_securitygroups"),
+            "securitygroups.id", ondelete="CASCADE", name="fk_sgrules_security_group_id"),
             nullable=False),
         sa.Column("direction", sa.String(16), nullable=False),
         sa.Column("ethertype", sa.String(8), nullable=False),
@@ -167,7 +167,7 @@ def upgrade() -> None:
         sa.Column("port_range_max", sa.Integer),
         sa.Column("remote_ip_prefix", sa.String(64)),
         sa.Column("remote_group_id", ID, sa.ForeignKey(
-            "securitygroups.id", ondelete="CASCADE", name="fk_securitygrouprules_remote_group_id_securitygroups")),
+            "securitygroups.id", ondelete="CASCADE", name="fk_sgrules_remote_group_id")),
         sa.Column("description", sa.String(255), nullable=False),
         sa.Column("revision_number", sa.Integer, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
@@ -177,13 +177,13 @@ def upgrade() -> None:
     op.create_table(
         "network_port_securitygroups",
         sa.Column("port_id", ID, sa.ForeignKey("ports.id", ondelete="CASCADE",
-                                               name="fk_network_port_securitygroups_port_id_ports"),
+                                               name="fk_net_port_sg_port_id"),
                   primary_key=True),
         sa.Column("security_group_id", ID, sa.ForeignKey(
-            "securitygroups.id", name="fk_network_port_securitygroups_security_group_id_securitygroups"),
+            "securitygroups.id", name="fk_net_port_sg_security_group_id"),
             primary_key=True),
     )
-    op.create_index("ix_network_port_securitygroups_security_group_id", "network_port_securitygroups",
+    op.create_index("ix_net_port_sg_security_group_id", "network_port_securitygroups",
                     ["security_group_id"])
     op.create_table(
         "network_quotas",

@@ -1,0 +1,265 @@
+"""The Swift v1 API in-process (noauth tokens 'user:project:roles'; the account is AUTH_<project>)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+import pytest
+import webob
+from cumulo_api_object.frontend import ObjectStoreFrontend
+from swiftclient.utils import generate_temp_url
+
+from cumulo import registry
+from cumulo.conf import CONF
+from cumulo.services import ServiceHub
+
+OWNER = "u1:p1:member"
+OTHER = "u2:p2:member"
+ADMIN = "root:p0:admin"
+ACCT = "/v1/AUTH_p1"
+
+
+class Client:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, method, path, token=OWNER, body=None, headers=None, chunked=False):
+        req = webob.Request.blank(path, method=method, environ={"SCRIPT_NAME": "/object-store"})
+        for k, v in (headers or {}).items():
+            req.headers[k] = v
+        if token:
+            req.headers["X-Auth-Token"] = token
+        if body is not None:
+            if chunked:
+                req.environ["wsgi.input"] = io.BytesIO(body)
+                req.environ.pop("CONTENT_LENGTH", None)
+                req.headers["Transfer-Encoding"] = "chunked"
+            else:
+                req.body = body
+        return req.get_response(self.app)
+
+
+@pytest.fixture
+def api(cumulo_conf):
+    if "dir" not in registry.names("object"):
+        pytest.skip("the cumulo-object-dir plugin is not installed")
+    import cumulo.services.object  # noqa: F401  (registers [object])
+
+    registry.register_plugin_opts(registry.load_class("object", "dir"), CONF)
+    cumulo_conf.set("auth_strategy", "noauth", group="api")
+    cumulo_conf.set("backend", "dir", group="object")
+    cumulo_conf.set("fsync", False, group="object_dir")
+    client = Client(ObjectStoreFrontend().build_app(ServiceHub(CONF)))
+    assert client("PUT", f"{ACCT}/c").status_int == 201
+    return client
+
+
+def test_frontend_declaration():
+    f = ObjectStoreFrontend()
+    assert (f.service_type, f.service_name, f.path_prefix) == ("object-store", "swift", "/object-store")
+    assert f.endpoint_url("http://h:1/") == "http://h:1/object-store/v1/AUTH_$(project_id)s"
+
+
+def test_info_without_auth(api):
+    r = api("GET", "/info", token=None)
+    assert r.status_int == 200
+    info = r.json
+    assert info["swift"]["max_file_size"] == 5 * 1024**3
+    assert {"tempurl", "slo", "bulk_delete", "versioned_writes", "account_quotas", "container_quotas"} <= set(info)
+
+
+def test_object_roundtrip_and_headers(api):
+    r = api("PUT", f"{ACCT}/c/dir/a%20file.txt", body=b"hello", headers={"X-Object-Meta-Color": "red",
+                                                                         "Content-Type": "text/plain"})
+    assert r.status_int == 201 and r.headers["Etag"] == hashlib.md5(b"hello").hexdigest()
+    r = api("GET", f"{ACCT}/c/dir/a%20file.txt")
+    assert r.body == b"hello" and r.headers["X-Object-Meta-Color"] == "red"
+    assert r.headers["Content-Type"] == "text/plain" and r.headers["Accept-Ranges"] == "bytes"
+    h = api("HEAD", f"{ACCT}/c/dir/a%20file.txt")
+    assert h.status_int == 200 and h.headers["Content-Length"] == "5" and h.body == b""
+    assert api("POST", f"{ACCT}/c/dir/a%20file.txt", headers={"X-Object-Meta-Size": "L"}).status_int == 202
+    h = api("HEAD", f"{ACCT}/c/dir/a%20file.txt")
+    assert h.headers.get("X-Object-Meta-Size") == "L" and "X-Object-Meta-Color" not in h.headers
+    assert api("DELETE", f"{ACCT}/c/dir/a%20file.txt").status_int == 204
+    r = api("GET", f"{ACCT}/c/dir/a%20file.txt")
+    assert r.status_int == 404 and r.content_type == "text/plain"
+
+
+def test_chunked_upload_and_etag_check(api):
+    data = b"x" * 200000
+    r = api("PUT", f"{ACCT}/c/chunked", body=data, chunked=True)
+    assert r.status_int == 201
+    assert api("GET", f"{ACCT}/c/chunked").body == data
+    r = api("PUT", f"{ACCT}/c/bad", body=b"abc", headers={"ETag": "0" * 32})
+    assert r.status_int == 422
+    assert api("GET", f"{ACCT}/c/bad").status_int == 404
+    req = webob.Request.blank(f"{ACCT}/c/nolength", method="PUT", environ={"SCRIPT_NAME": "/object-store"})
+    req.headers["X-Auth-Token"] = OWNER
+    req.environ.pop("CONTENT_LENGTH", None)
+    assert req.get_response(api.app).status_int == 411
+
+
+def test_max_file_size(api, cumulo_conf):
+    cumulo_conf.set("max_file_size", 100, group="object")
+    r = api("PUT", f"{ACCT}/c/big", body=b"x" * 101)
+    assert r.status_int == 413 and "100" in r.text
+    assert api("PUT", f"{ACCT}/c/big", body=b"x" * 101, chunked=True).status_int == 413
+    assert api("GET", f"{ACCT}/c/big").status_int == 404
+    assert api("GET", "/info", token=None).json["swift"]["max_file_size"] == 100
+
+
+def test_listings(api):
+    for name in ("a", "a/b", "a/c", "b", "ü"):
+        api("PUT", f"{ACCT}/c/{quote(name)}", body=name.encode())
+    text = api("GET", f"{ACCT}/c")
+    assert text.status_int == 200 and text.text.splitlines() == ["a", "a/b", "a/c", "b", "ü"]
+    rows = api("GET", f"{ACCT}/c?format=json&delimiter=/").json
+    assert [r.get("name") or r.get("subdir") for r in rows] == ["a", "a/", "b", "ü"]
+    assert rows[0]["hash"] == hashlib.md5(b"a").hexdigest() and rows[0]["bytes"] == 1
+    assert "T" in rows[0]["last_modified"]
+    rows = api("GET", f"{ACCT}/c?prefix=a/&reverse=true", headers={"Accept": "application/json"}).json
+    assert [r["name"] for r in rows] == ["a/c", "a/b"]
+    rows = api("GET", f"{ACCT}/c?format=json&marker=a&end_marker=b&limit=1").json
+    assert [r["name"] for r in rows] == ["a/b"]
+    xml = ElementTree.fromstring(api("GET", f"{ACCT}/c?format=xml&delimiter=/").body)
+    assert xml.tag == "container" and xml.find("subdir").get("name") == "a/"
+    assert [o.find("name").text for o in xml.findall("object")] == ["a", "b", "ü"]
+    empty = api("GET", f"{ACCT}/c?prefix=zzz")
+    assert empty.status_int == 204
+    assert api("GET", f"{ACCT}/c?prefix=zzz&format=json").json == []
+    assert api("GET", f"{ACCT}/c?limit=x").status_int == 412
+    head = api("HEAD", f"{ACCT}/c")
+    assert head.status_int == 204 and head.headers["X-Container-Object-Count"] == "5"
+    acct = api("GET", f"{ACCT}?format=json").json
+    assert acct == [{"name": "c", "count": 5, "bytes": 10, "last_modified": acct[0]["last_modified"]}]
+    assert api("HEAD", ACCT).headers["X-Account-Object-Count"] == "5"
+
+
+def test_ranges_and_conditions(api):
+    data = bytes(range(256))
+    etag = api("PUT", f"{ACCT}/c/r", body=data).headers["Etag"]
+    r = api("GET", f"{ACCT}/c/r", headers={"Range": "bytes=10-19"})
+    assert r.status_int == 206 and r.body == data[10:20] and r.headers["Content-Range"] == "bytes 10-19/256"
+    r = api("GET", f"{ACCT}/c/r", headers={"Range": "bytes=0-1,-2"})
+    assert r.status_int == 206 and r.content_type == "multipart/byteranges"
+    assert data[0:2] in r.body and data[-2:] in r.body and int(r.headers["Content-Length"]) == len(r.body)
+    r = api("GET", f"{ACCT}/c/r", headers={"Range": "bytes=300-"})
+    assert r.status_int == 416 and r.headers["Content-Range"] == "bytes */256"
+    assert api("GET", f"{ACCT}/c/r", headers={"Range": "bytes=z"}).body == data
+    assert api("GET", f"{ACCT}/c/r", headers={"If-None-Match": etag}).status_int == 304
+    assert api("GET", f"{ACCT}/c/r", headers={"If-Match": '"nope"'}).status_int == 412
+    assert api("GET", f"{ACCT}/c/r", headers={"If-Match": etag}).status_int == 200
+    last = api("HEAD", f"{ACCT}/c/r").headers["Last-Modified"]
+    assert api("GET", f"{ACCT}/c/r", headers={"If-Modified-Since": last}).status_int == 304
+    assert api("GET", f"{ACCT}/c/r", headers={"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_int == 412
+    assert api("PUT", f"{ACCT}/c/r", body=b"x", headers={"If-None-Match": "*"}).status_int == 412
+
+
+def test_copy_method_and_x_copy_from(api):
+    api("PUT", f"{ACCT}/c/src", body=b"content", headers={"X-Object-Meta-A": "1"})
+    r = api("COPY", f"{ACCT}/c/src", headers={"Destination": "c/dst", "X-Object-Meta-B": "2"})
+    assert r.status_int == 201 and r.headers["X-Copied-From"] == "c/src"
+    got = api("GET", f"{ACCT}/c/dst")
+    assert got.body == b"content" and got.headers["X-Object-Meta-A"] == "1" and got.headers["X-Object-Meta-B"] == "2"
+    r = api("PUT", f"{ACCT}/c/dst2", body=b"", headers={"X-Copy-From": "/c/src"})
+    assert r.status_int == 201 and api("GET", f"{ACCT}/c/dst2").body == b"content"
+    assert api("COPY", f"{ACCT}/c/src").status_int == 412
+    assert api("COPY", f"{ACCT}/c/missing", headers={"Destination": "c/x"}).status_int == 404
+
+
+def test_slo_over_http(api):
+    api("PUT", f"{ACCT}/segs")
+    etags = [api("PUT", f"{ACCT}/segs/{i}", body=bytes([65 + i]) * 100).headers["Etag"] for i in range(3)]
+    manifest = [{"path": f"/segs/{i}", "etag": e, "size_bytes": 100} for i, e in enumerate(etags)]
+    r = api("PUT", f"{ACCT}/c/big?multipart-manifest=put", body=json.dumps(manifest).encode())
+    assert r.status_int == 201 and r.headers["Etag"].startswith('"')
+    got = api("GET", f"{ACCT}/c/big")
+    assert got.body == b"A" * 100 + b"B" * 100 + b"C" * 100 and got.headers["X-Static-Large-Object"] == "True"
+    assert api("GET", f"{ACCT}/c/big", headers={"Range": "bytes=99-100"}).body == b"AB"
+    raw = api("GET", f"{ACCT}/c/big?multipart-manifest=get&format=raw").json
+    assert raw == manifest
+    assert api("PUT", f"{ACCT}/c/bad?multipart-manifest=put", body=b"{not json").status_int == 400
+    r = api("DELETE", f"{ACCT}/c/big?multipart-manifest=delete", headers={"Accept": "application/json"})
+    assert r.json["Number Deleted"] == 4
+    assert api("GET", f"{ACCT}/segs?format=json").json == []
+
+
+def test_acls_referrers_and_other_accounts(api):
+    api("PUT", f"{ACCT}/c/o", body=b"data")
+    assert api("GET", f"{ACCT}/c/o", token=OTHER).status_int == 403
+    assert api("GET", f"{ACCT}/c/o", token=None).status_int == 401
+    assert api("GET", f"{ACCT}/c/o", token="garbage").status_int == 401
+    assert api("GET", f"{ACCT}/c/o", token=ADMIN).body == b"data"
+    assert api("POST", f"{ACCT}/c", headers={"X-Container-Read": ".r:*", "X-Container-Write": "p2:u2"}).status_int == 204
+    assert api("GET", f"{ACCT}/c/o", token=None).body == b"data"
+    assert api("GET", f"{ACCT}/c", token=None).status_int == 401
+    assert api("PUT", f"{ACCT}/c/w", token=OTHER, body=b"w").status_int == 201
+    assert "X-Container-Read" not in api("HEAD", f"{ACCT}/c", token="u9:p2:member,p1reader").headers
+    assert api("HEAD", f"{ACCT}/c").headers["X-Container-Read"] == ".r:*"
+    assert api("POST", f"{ACCT}/c", headers={"X-Container-Write": ".r:*"}).status_int == 400
+    assert api("PUT", "/v1/AUTH_p2/mine", token=OTHER).status_int == 201
+    assert api("GET", "/v1/AUTH_p2", token=OWNER).status_int == 403
+
+
+def test_tempurl(api):
+    api("PUT", f"{ACCT}/c/dl/report.pdf", body=b"%PDF")
+    api("POST", ACCT, headers={"X-Account-Meta-Temp-URL-Key": "k"})
+    url = generate_temp_url(f"{ACCT}/c/dl/report.pdf", 60, "k", "GET")
+    r = api("GET", url, token=None)
+    assert r.status_int == 200 and r.body == b"%PDF" and 'filename="report.pdf"' in r.headers["Content-Disposition"]
+    assert api("GET", url + "&inline", token=None).headers["Content-Disposition"].startswith("inline")
+    assert api("PUT", url, token=None, body=b"x").status_int == 401
+    put_url = generate_temp_url(f"{ACCT}/c/up", 60, "k", "PUT")
+    assert api("PUT", put_url, token=None, body=b"uploaded").status_int == 201
+    assert api("GET", f"{ACCT}/c/up").body == b"uploaded"
+    old = generate_temp_url(f"{ACCT}/c/dl/report.pdf", int(time.time()) - 1, "k", "GET", absolute=True)
+    r = api("GET", old, token=None)
+    assert r.status_int == 401 and "expired" in r.text
+    api("POST", f"{ACCT}/c", headers={"X-Container-Meta-Temp-URL-Key": "ck"})
+    assert api("GET", generate_temp_url(f"{ACCT}/c/up", 60, "ck", "GET"), token=None).body == b"uploaded"
+
+
+def test_bulk_delete_and_account_post(api):
+    for n in ("a", "b"):
+        api("PUT", f"{ACCT}/c/{n}", body=b"x")
+    r = api("POST", f"{ACCT}?bulk-delete", body=b"/c/a\n/c/b\n/c/zz\n",
+            headers={"Accept": "application/json", "Content-Type": "text/plain"})
+    assert r.status_int == 200
+    assert r.json["Number Deleted"] == 2 and r.json["Number Not Found"] == 1
+    assert api("POST", ACCT, headers={"X-Account-Meta-Color": "blue"}).status_int == 204
+    assert api("HEAD", ACCT).headers["X-Account-Meta-Color"] == "blue"
+    assert api("POST", ACCT, headers={"X-Remove-Account-Meta-Color": "x"}).status_int == 204
+    assert "X-Account-Meta-Color" not in api("HEAD", ACCT).headers
+    assert api("POST", ACCT, headers={"X-Account-Meta-Quota-Bytes": "5"}).status_int == 403
+    assert api("POST", ACCT, token=ADMIN, headers={"X-Account-Meta-Quota-Bytes": "5"}).status_int == 204
+    assert api("PUT", f"{ACCT}/c/big", body=b"123456").status_int == 413
+
+
+def test_client_mistakes(api):
+    assert api("PUT", f"{ACCT}/c/" + "n" * 1025, body=b"").status_int == 400
+    assert api("PUT", "/v1/AUTH_p1/%FF%FE/o", body=b"").status_int == 412
+    assert api("PUT", ACCT).status_int == 405
+    assert api("PATCH", f"{ACCT}/c/o").status_int == 405
+    assert api("GET", "/v2/AUTH_p1").status_int == 404
+    assert api("DELETE", f"{ACCT}/nope").status_int == 404
+    api("PUT", f"{ACCT}/c/o", body=b"x")
+    r = api("DELETE", f"{ACCT}/c")
+    assert r.status_int == 409 and r.content_type == "text/plain"
+    assert api("PUT", f"{ACCT}/c/o", body=b"x", headers={"X-Delete-At": "5"}).status_int == 400
+    assert api("PUT", f"{ACCT}/c/o", body=b"x", headers={"X-Copy-From": "nocontainer"}).status_int == 400  # a copy has no body
+    assert api("PUT", f"{ACCT}/c/o", body=b"", headers={"X-Copy-From": "nocontainer"}).status_int == 412
+    assert api("PUT", f"{ACCT}/c2", headers={"X-Storage-Policy": "gold"}).status_int == 400
+    assert api("GET", f"{ACCT}/c?format=yaml").status_int == 400
+
+
+def test_expiry_over_http(api):
+    api("PUT", f"{ACCT}/c/soon", body=b"x", headers={"X-Delete-After": "3600"})
+    at = api("HEAD", f"{ACCT}/c/soon").headers["X-Delete-At"]
+    assert int(at) > time.time()
+    api("POST", f"{ACCT}/c/soon", headers={"X-Delete-After": "0"})
+    assert api("GET", f"{ACCT}/c/soon").status_int == 404
