@@ -49,11 +49,19 @@ def test_boot_show_list_delete(cloud, image, keypair):
     assert "fc-boot" not in [x["Name"] for x in cloud.openstack("server", "list")]
 
 
-def test_boot_without_network(cloud, image):
+def test_boot_with_and_without_network(cloud, image):
     cloud.openstack("server", "create", "--image", image, "--flavor", "c1.nano", "--nic", "none", "fc-nonet")
     s = _wait(cloud, "fc-nonet", "ACTIVE")
     assert not s["addresses"]
     cloud.openstack("server", "delete", "fc-nonet")
+    net = "fc-net-" + uuid.uuid4().hex[:4]
+    cloud.openstack("network", "create", net)
+    cloud.openstack("subnet", "create", "--network", net, "--subnet-range", "192.168.77.0/24", net + "-sub")
+    cloud.openstack("server", "create", "--image", image, "--flavor", "c1.nano", "--network", net, "fc-net")
+    s = _wait(cloud, "fc-net", "ACTIVE")
+    assert net in str(s["addresses"]) and "192.168.77." in str(s["addresses"])
+    cloud.openstack("server", "delete", "--wait", "fc-net")
+    cloud.openstack("network", "delete", net)
 
 
 def test_power_and_rescue_actions(cloud, image):
@@ -160,11 +168,11 @@ def test_hosts_services_zones(cloud):
 
 def test_openstacksdk(cloud, image):
     conn = cloud.connect()
-    server = conn.create_server("fc-sdk", image=image, flavor="c1.nano", network=[], wait=True, timeout=60,
+    server = conn.create_server("fc-sdk", image=image, flavor="c1.nano", network=[], wait=True, timeout=180,
                                 auto_ip=False)
     assert server.status == "ACTIVE"
     assert "fc-sdk" in [s.name for s in conn.list_servers()]
-    assert conn.delete_server("fc-sdk", wait=True, timeout=60)
+    assert conn.delete_server("fc-sdk", wait=True, timeout=180)
     assert conn.get_server("fc-sdk") is None
 
 

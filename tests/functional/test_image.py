@@ -224,6 +224,23 @@ def test_bad_upload_fails_cleanly(image_cloud: CumuloCloud) -> None:
         conn.image.delete_image(i)
 
 
+def test_chunked_upload_through_the_server(image_cloud: CumuloCloud) -> None:
+    """A body without Content-Length (Transfer-Encoding: chunked) streams through cheroot's wsgi.input."""
+    conn = image_cloud.connect()
+    image = conn.image.create_image(name="chunked", disk_format="raw", container_format="bare")
+    pieces = [os.urandom(100_000) for _ in range(30)]
+    url = conn.image.get_endpoint().rstrip("/") + f"/images/{image.id}/file"
+    resp = requests.put(url, data=iter(pieces), timeout=60,
+                        headers={"X-Auth-Token": conn.auth_token, "Content-Type": "application/octet-stream"})
+    assert resp.status_code == 204, resp.text
+    got = conn.image.get_image(image.id)
+    data = b"".join(pieces)
+    assert got.status == "active" and got.size == len(data) and got.checksum == hashlib.md5(data).hexdigest()
+    ranged = requests.get(url, headers={"X-Auth-Token": conn.auth_token, "Range": "bytes=150000-150009"}, timeout=30)
+    assert ranged.status_code == 206 and ranged.content == data[150_000:150_010]
+    conn.image.delete_image(image)
+
+
 def test_version_discovery(image_cloud: CumuloCloud) -> None:
     body = requests.get(image_cloud.url + "/image/versions", timeout=10).json()
     assert body["versions"][0]["status"] == "CURRENT"

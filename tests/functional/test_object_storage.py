@@ -125,9 +125,10 @@ def test_post_meta_copy_delete(cloud, tmp_path):
     f = tmp_path / "note.txt"
     f.write_bytes(b"copy me")
     swift(cloud, "upload", c1, "note.txt", cwd=str(tmp_path))
-    swift(cloud, "post", "-m", "color:blue", "-m", "Size:L", c1, "note.txt")
+    swift(cloud, "post", "-m", "color:blue", "-m", "Size:L", "-m", "note:caf\u00e9 \u2603", c1, "note.txt")
     stat = swift(cloud, "stat", c1, "note.txt").stdout
     assert "Meta Color: blue" in stat and "Meta Size: L" in stat
+    assert "Meta Note: caf\u00e9 \u2603" in stat
     swift(cloud, "post", "-m", "owner:team-a", c1)
     assert "Meta Owner: team-a" in swift(cloud, "stat", c1).stdout
     swift(cloud, "copy", "-d", f"/{c2}/copied.txt", c1, "note.txt")
@@ -247,6 +248,17 @@ def test_container_quota(cloud, admin):
     assert requests.put(f"{base}/{container}/small", data=b"12345", headers={"X-Auth-Token": token}).status_code == 201
     big = requests.put(f"{base}/{container}/big", data=b"123456789", headers={"X-Auth-Token": token})
     assert big.status_code == 413 and "quota" in big.text.lower()
+    # Chunked transfer encoding (a generator body): stopped as soon as it passes the quota.
+    chunked = requests.put(f"{base}/{container}/chunked", data=iter([b"12", b"34", b"56"]),
+                           headers={"X-Auth-Token": token})
+    assert chunked.status_code == 413
+    assert requests.head(f"{base}/{container}/chunked", headers={"X-Auth-Token": token}).status_code == 404
+    requests.post(f"{base}/{container}", headers={"X-Auth-Token": token, "X-Remove-Container-Meta-Quota-Bytes": "x"})
+    body = [os.urandom(65536) for _ in range(20)]
+    ok = requests.put(f"{base}/{container}/chunked", data=iter(body), headers={"X-Auth-Token": token})
+    assert ok.status_code == 201 and ok.headers["Etag"] == hashlib.md5(b"".join(body)).hexdigest()
+    got = requests.get(f"{base}/{container}/chunked", headers={"X-Auth-Token": token})
+    assert got.content == b"".join(body)
 
 
 # --------------------------------------------------------------------------- openstack + sdk

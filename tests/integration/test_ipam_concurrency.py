@@ -12,17 +12,15 @@ from cumulo.testing.conformance.network import run_parallel_ports
 @pytest.fixture(params=["postgresql", "mariadb"])
 def server_db(request, cumulo_conf):
     """A fresh PostgreSQL or MariaDB database with the network branch (and what it depends on) migrated."""
-    from conftest import _fresh_database
-
     from cumulo import db
     from cumulo.db import migrate
 
-    for url in _fresh_database(request.param):
-        cumulo_conf.set("connection", url, group="database")
-        db.reset()
-        migrate.sync(revision="cumulo_network@head")
-        yield request.param
-        db.reset()
+    url = request.getfixturevalue(f"{request.param}_url")  # skips (or fails under CI) when absent
+    cumulo_conf.set("connection", url, group="database")
+    db.reset()
+    migrate.sync(revision="cumulo_network@head")
+    yield request.param
+    db.reset()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ documents (``/`` and ``/v2.1``) need no token.
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -323,9 +322,6 @@ class API:
         if handler is None:
             raise exception.Invalid(reason=f"There is no such action: {name}")
         return handler(req, server_id, arg if arg is not None else {})
-
-    def _ctx(self, req: Request) -> Any:
-        return req.context
 
     def _action_reboot(self, req: Request, sid: str, arg: Any) -> Any:
         validate(arg, schemas.REBOOT)
@@ -1070,7 +1066,7 @@ def _versions_app(environ: dict[str, Any], start_response: Callable[..., Any]) -
         status = 200
     else:
         body = {"versions": [_v20_doc(base), version_doc(base)]}
-        status = 300 if path == "/" and False else 200
+        status = 200
     return json_response(body, status=status)(environ, start_response)
 
 
@@ -1116,5 +1112,3 @@ def build(hub: Any) -> Any:
 
     return app
 
-
-__all__ = ["build", "json"]

@@ -104,8 +104,15 @@ class IdentityAPI:
         return {"self": f"{self.base(req)}/{path}"}
 
     def collection(self, req: Request, key: str, items: list[dict[str, Any]], path: str) -> dict[str, Any]:
+        """Keystone's list shape; past ``[identity] list_limit`` (or ``[api] max_limit``) the list
+        is cut and ``truncated`` is true, as Keystone does (it has no paging)."""
         url = req.path_url if not req.query_string else f"{req.path_url}?{req.query_string}"
-        return {key: items, "links": {"self": url, "previous": None, "next": None}}
+        body: dict[str, Any] = {key: items, "links": {"self": url, "previous": None, "next": None}}
+        limit = self.svc.conf.identity.list_limit or self.svc.conf.api.max_limit
+        if len(items) > limit:
+            body[key] = items[:limit]
+            body["truncated"] = True
+        return body
 
     @staticmethod
     def body(req: Request, schema: dict[str, Any]) -> Any:

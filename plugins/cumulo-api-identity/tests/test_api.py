@@ -325,3 +325,12 @@ def test_application_credentials(api):
     assert api("GET", url).status_int == 403
     assert api("DELETE", f"{url}/{cred['id']}", token=t).status_int == 204
     assert api("POST", "/auth/tokens", auth, token=None).status_int == 401
+
+
+def test_lists_are_truncated_past_the_limit(api, cumulo_db):
+    for i in range(3):
+        api("POST", "/projects", {"project": {"name": f"t{i}"}})
+    cumulo_db.set("list_limit", 2, group="identity")
+    body = api("GET", "/projects").json
+    assert len(body["projects"]) == 2 and body["truncated"] is True
+    assert "truncated" not in api("GET", "/projects?name=t1").json

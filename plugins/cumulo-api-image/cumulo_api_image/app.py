@@ -38,8 +38,10 @@ def glance_fault(status: int, title: str, message: str, error: BaseException | N
     return {"code": f"{status} {title}", "title": title, "message": message}
 
 
-def _time(value: datetime.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+def _time(value: datetime.datetime | str | None) -> str | None:
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
 
 
 def image_view(image: dict[str, Any]) -> dict[str, Any]:

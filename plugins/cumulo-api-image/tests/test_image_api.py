@@ -10,6 +10,8 @@ import os
 import pytest
 from cumulo_api_image import app as image_app
 
+both_stores = pytest.mark.parametrize("store_name", ["filesystem", "object"])
+
 
 def _image(api, **fields):
     r = api.post("/v2/images", {"disk_format": "qcow2", "container_format": "bare", **fields})
@@ -98,6 +100,7 @@ def test_bad_create_bodies(api):
     assert r.status_int == 403
 
 
+@both_stores
 def test_json_body_limit_applies_except_to_upload(hub, cumulo_db, make_client):
     from cumulo_api_image.frontend import ImageFrontend
 
@@ -110,6 +113,7 @@ def test_json_body_limit_applies_except_to_upload(hub, cumulo_db, make_client):
     assert client.get(f"/v2/images/{image['id']}").json["size"] == 100_000
 
 
+@both_stores
 def test_upload_download_roundtrip_with_md5(api):
     data = os.urandom(200_000)
     image = _image(api)
@@ -138,6 +142,7 @@ def test_upload_base64_content_md5_and_mismatch(api):
     assert r.status_int == 400
 
 
+@both_stores
 def test_upload_declared_size_mismatch(api):
     image = _image(api)
     r = _upload(api, image["id"], b"x" * 100, headers={"X-OpenStack-Image-Size": "50"})
@@ -161,6 +166,7 @@ def test_upload_by_another_project_refused(api, other):
     assert _upload(other, image["id"], b"x").status_int == 403
 
 
+@both_stores
 def test_chunked_upload_streams(app, api):
     """A chunked body (no Content-Length) is read piecewise from wsgi.input."""
     image = _image(api)
@@ -184,6 +190,7 @@ def test_chunked_upload_streams(app, api):
     assert api.get(f"/v2/images/{image['id']}/file").body == data
 
 
+@both_stores
 def test_truncated_upload_returns_to_queued(app, api):
     image = _image(api)
     import webob
@@ -204,6 +211,7 @@ def test_truncated_upload_returns_to_queued(app, api):
     ("bytes=990-5000", 206, slice(990, None)),
     ("bytes=0-1,5-6", 200, slice(None)),
 ])
+@both_stores
 def test_download_ranges(api, header, status, expect):
     data = bytes(range(256)) * 4
     image = _image(api)
@@ -305,3 +313,45 @@ def test_frontend_metadata():
     f = ImageFrontend()
     assert (f.service_type, f.service_name, f.path_prefix) == ("image", "glance", "/image")
     assert f.endpoint_url("http://h:1/") == "http://h:1/image"
+
+
+@pytest.fixture
+def web_image(tmp_path):
+    """A web server on localhost serving ``/cirros.img`` (for the read-only http store)."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "cirros.img").write_bytes(b"web image bytes" * 1000)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}", b"web image bytes" * 1000
+    server.shutdown()
+
+
+def test_http_location_for_allowed_hosts_only(api, cumulo_db, web_image):
+    from cumulo import registry
+    from cumulo.conf import CONF
+
+    hostport, data = web_image
+    registry.register_plugin_opts(registry.load_class("image", "http"), CONF)
+    cumulo_db.set("allowed_hosts", [hostport], group="image_http")
+    image = _image(api)
+    r = api.patch(f"/v2/images/{image['id']}", [{"op": "add", "path": "/locations/-",
+                                                  "value": {"url": "http://elsewhere.example/x.img", "metadata": {}}}])
+    assert r.status_int == 400 and "allowed_hosts" in r.json["message"]
+    url = f"http://{hostport}/cirros.img"
+    r = api.patch(f"/v2/images/{image['id']}", [{"op": "add", "path": "/locations/-",
+                                                  "value": {"url": url, "metadata": {}}}])
+    assert r.status_int == 200, r.text
+    assert r.json["status"] == "active" and r.json["size"] == len(data) and r.json["stores"] == "http"
+    assert api.get(f"/v2/images/{image['id']}/file").body == data
+    ranged = api.get(f"/v2/images/{image['id']}/file", headers={"Range": "bytes=3-7"})
+    assert ranged.status_int == 206 and ranged.body == data[3:8]
+    assert api.delete(f"/v2/images/{image['id']}").status_int == 204  # the web server's file is not touched
+    second = _image(api)
+    r = api.post(f"/v2/images/{second['id']}/locations", {"url": url})
+    assert r.status_int == 202
+    assert api.get(f"/v2/images/{second['id']}/file").body == data

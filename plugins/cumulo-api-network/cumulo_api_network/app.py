@@ -211,7 +211,8 @@ class NetworkAPI:
             r.add("GET", f"/v2.0/{url}", self._list(stem, plural))
             r.add("POST", f"/v2.0/{url}", self._create(stem, singular, plural))
             r.add("GET", f"/v2.0/{url}/{{rid}}", self._show(stem, singular))
-            r.add("PUT", f"/v2.0/{url}/{{rid}}", self._update(stem, singular))
+            if url != "security-group-rules":  # rules are immutable: delete and re-create
+                r.add("PUT", f"/v2.0/{url}/{{rid}}", self._update(stem, singular))
             r.add("DELETE", f"/v2.0/{url}/{{rid}}", self._delete(stem))
         for url in TAGGABLE:
             r.add("GET", f"/v2.0/{url}/{{rid}}/tags", self._tags("get", url))

@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape, quoteattr
 
 import webob
+from requests.structures import CaseInsensitiveDict
 
 from cumulo import exception
 from cumulo.conf import CONF
@@ -35,7 +36,7 @@ from cumulo.services.object.http import (
     multipart_byteranges,
     parse_ranges,
 )
-from cumulo.services.object.manager import iso, split_copy_path, timestamp
+from cumulo.services.object.manager import iso, split_copy_path, strip_swift_bytes, timestamp
 from cumulo.wsgi.faults import classify
 from cumulo.wsgi.middleware import pipeline
 from cumulo.wsgi.request import CONTEXT_KEY, REQUEST_ID_KEY
@@ -69,6 +70,26 @@ def _empty(status: int, headers: dict[str, str] | None = None, content_type: str
     for k, v in (headers or {}).items():
         resp.headers[k] = v
     return resp
+
+
+def _headers(req: webob.Request) -> CaseInsensitiveDict[str]:
+    """Request headers with values decoded as UTF-8 (WSGI hands them over as latin-1)."""
+    out: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for key, value in req.headers.items():
+        try:
+            out[key] = value.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            out[key] = value
+    return out
+
+
+def _wsgi_value(value: str) -> str:
+    """A header value for WSGI: text beyond latin-1 goes out as UTF-8 bytes, as Swift sends it."""
+    try:
+        value.encode("latin-1")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8").decode("latin-1")
 
 
 def _stream(status: int, headers: dict[str, str], body: Any) -> webob.Response:
@@ -120,6 +141,8 @@ class SwiftApp:
         trans = environ.get(REQUEST_ID_KEY)
         if trans:
             resp.headers["X-Trans-Id"] = trans
+        if any(not v.isascii() for _k, v in resp.headerlist):
+            resp.headerlist = [(k, _wsgi_value(v)) for k, v in resp.headerlist]
         return resp(environ, start_response)
 
     def error(self, err: BaseException, req: webob.Request) -> webob.Response:
@@ -155,7 +178,10 @@ class SwiftApp:
         account = parts[2]
         container = parts[3] if len(parts) > 3 else ""
         obj = parts[4] if len(parts) > 4 else ""
-        params = {k: v for k, v in req.GET.items()}
+        try:
+            params = {k: v for k, v in req.GET.items()}
+        except UnicodeDecodeError:
+            raise SwiftError(400, "The query string is not valid UTF-8") from None
         caller = self.caller(req, path, params, account, container, obj)
         if obj:
             handler = {"GET": self.get_object, "HEAD": self.get_object, "PUT": self.put_object,
@@ -242,6 +268,11 @@ class SwiftApp:
             else:
                 item = {f: r.get(f) for f in fields}
                 item["last_modified"] = _modified(item.get("last_modified") or 0)
+                if kind == "object" and item.get("content_type"):
+                    ctype, content_size = strip_swift_bytes(item["content_type"])
+                    item["content_type"] = ctype
+                    if content_size is not None:
+                        item["bytes"] = content_size
                 clean.append(item)
         if fmt == "json":
             resp = webob.Response(content_type="application/json", charset="utf-8")
@@ -296,14 +327,14 @@ class SwiftApp:
                      account: str) -> webob.Response:
         if "bulk-delete" in params:
             return self.bulk_delete(req, caller, account)
-        self.svc.account_post(caller, account, req.headers)
+        self.svc.account_post(caller, account, _headers(req))
         return _empty(204)
 
     def bulk_delete(self, req: webob.Request, caller: Caller, account: str) -> webob.Response:
         limit = CONF.object.max_deletes_per_request * 4200  # paths are at most ~4 KiB quoted
-        data = b""
+        data = bytearray()
         for chunk in _Input(req.environ["wsgi.input"]):
-            data += chunk
+            data.extend(chunk)
             if len(data) > limit:
                 raise SwiftError(413, "Bulk delete request too large")
         try:
@@ -336,7 +367,10 @@ class SwiftApp:
         owner = self.svc.account_role(caller, account) in ("admin", "owner", "reader")
         for k, v in (info.get("metadata") or {}).items():
             low = k.lower()
-            if low.startswith("x-container-meta-") or low in ("x-versions-location", "x-history-location"):
+            if low.startswith("x-container-meta-temp-url-key"):
+                if owner:  # a reader who saw the key could sign PUT TempURLs
+                    headers[k] = v
+            elif low.startswith("x-container-meta-") or low in ("x-versions-location", "x-history-location"):
                 headers[k] = v
             elif low in ("x-container-read", "x-container-write") and owner:
                 headers[k] = v
@@ -353,12 +387,12 @@ class SwiftApp:
 
     def put_container(self, req: webob.Request, caller: Caller, params: dict[str, str], account: str,
                       container: str) -> webob.Response:
-        created = self.svc.container_put(caller, account, container, req.headers)
+        created = self.svc.container_put(caller, account, container, _headers(req))
         return _empty(201 if created else 202)
 
     def post_container(self, req: webob.Request, caller: Caller, params: dict[str, str], account: str,
                        container: str) -> webob.Response:
-        self.svc.container_post(caller, account, container, req.headers)
+        self.svc.container_post(caller, account, container, _headers(req))
         return _empty(204)
 
     def delete_container(self, req: webob.Request, caller: Caller, params: dict[str, str], account: str,
@@ -375,7 +409,7 @@ class SwiftApp:
     # ------------------------------------------------------------------ objects
     def _object_headers(self, resolved: Resolved) -> dict[str, str]:
         info = resolved.info
-        headers = {"Content-Type": info.content_type or "application/octet-stream",
+        headers = {"Content-Type": strip_swift_bytes(info.content_type)[0] or "application/octet-stream",
                    "Etag": resolved.etag, "Last-Modified": http_date(info.last_modified),
                    "X-Timestamp": timestamp(info.last_modified), "Accept-Ranges": "bytes"}
         headers.update(resolved.headers)
@@ -386,23 +420,38 @@ class SwiftApp:
     def get_object(self, req: webob.Request, caller: Caller, params: dict[str, str], account: str,
                    container: str, obj: str) -> webob.Response:
         manifest_get = params.get("multipart-manifest") == "get"
-        resolved = self.svc.object_read(caller, account, container, obj, manifest_get=manifest_get)
+        resolved = self.svc.object_read(caller, account, container, obj, manifest_get=manifest_get,
+                                        head=req.method == "HEAD")
+        try:
+            return self._object_response(req, caller, params, resolved, obj, manifest_get)
+        except BaseException:
+            resolved.close()
+            raise
+
+    def _object_response(self, req: webob.Request, caller: Caller, params: dict[str, str], resolved: Resolved,
+                         obj: str, manifest_get: bool) -> webob.Response:
         headers = self._object_headers(resolved)
         if caller.tempurl is not None and req.method == "GET":
             headers["Content-Disposition"] = self._disposition(params, obj)
         if manifest_get and resolved.manifest is not None:
+            resolved.close()
             return self._manifest_response(req, params, resolved, headers)
         condition = evaluate_conditions(req.headers, resolved.etag, resolved.info.last_modified, req.method)
         if condition == 304:
+            resolved.close()
             return _empty(304, {k: headers[k] for k in ("Etag", "Last-Modified", "X-Timestamp")})
         if condition == 412:
+            resolved.close()
             return _text(412, "Precondition Failed", {"Etag": resolved.etag})
         size = resolved.size
         try:
             ranges = parse_ranges(req.headers.get("Range"), size)
         except Unsatisfiable:
+            resolved.close()
             return _text(416, "Requested Range Not Satisfiable", {"Content-Range": f"bytes */{size}"})
         get = req.method == "GET"
+        if not get:
+            resolved.close()
         if ranges is None:
             headers["Content-Length"] = str(size)
             return _stream(200, headers, resolved.reader(0, size) if get else None)
@@ -472,7 +521,7 @@ class SwiftApp:
                 raise SwiftError(400, "A copy (X-Copy-From) must not have a body")
         elif length is None and not chunked:
             raise SwiftError(411, "Length Required: send Content-Length or Transfer-Encoding: chunked")
-        info, src = self.svc.object_put(caller, account, container, obj, body, length, req.headers, params)
+        info, src = self.svc.object_put(caller, account, container, obj, body, length, _headers(req), params)
         src_path = None
         if src is not None and copy_from:
             c, o = split_copy_path(copy_from, "X-Copy-From")
@@ -481,7 +530,7 @@ class SwiftApp:
 
     def post_object(self, req: webob.Request, caller: Caller, params: dict[str, str], account: str,
                     container: str, obj: str) -> webob.Response:
-        self.svc.object_post(caller, account, container, obj, req.headers)
+        self.svc.object_post(caller, account, container, obj, _headers(req))
         return _empty(202)
 
     def delete_object(self, req: webob.Request, caller: Caller, params: dict[str, str], account: str,
@@ -499,7 +548,7 @@ class SwiftApp:
         dst_container, dst_obj = split_copy_path(dest, "Destination")
         dst_account = unquote(req.headers.get("Destination-Account") or account)
         info, src = self.svc.object_copy(caller, account, container, obj, dst_account, dst_container, dst_obj,
-                                         req.headers, params)
+                                         _headers(req), params)
         resp = self._put_response(info, src, f"{container}/{obj}")
         if dst_account != account:
             resp.headers["X-Copied-From-Account"] = quote(account)

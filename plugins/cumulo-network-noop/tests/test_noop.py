@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from cumulo_network_noop.driver import NoopDriver
 
 from cumulo.context import RequestContext
 from cumulo.testing.conformance.network import NetworkDriverConformance
-from cumulo_network_noop.driver import NoopDriver
 
 
 class TestNoopConformance(NetworkDriverConformance):

@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -108,7 +108,7 @@ class _Putter:
 class RingBackend(ObjectBackend):
     """Swift-style replicated object storage over storage nodes placed by rings."""
 
-    interface_version = "1.0"
+    interface_version = "1.1"
 
     def __init__(self, *args: Any, conf: cfg.ConfigOpts | None = None, **kwargs: Any) -> None:
         if conf is None:
@@ -498,24 +498,34 @@ class RingBackend(ObjectBackend):
             putters.append(_Putter(node, conn))
         return putters
 
-    def _get(self, method: str, account: str, container: str, obj: str) -> ObjectInfo:
+    def _get(self, method: str, account: str, container: str, obj: str,
+             byte_range: tuple[int, int] | None = None) -> ObjectInfo:
         ring, part, path_of = self._object_loc(account, container, obj)
         newest_gone = ""
         seen_404 = 0
-        for node in self._read_nodes(ring, part):
+        headers = {"X-Backend-Range": f"{byte_range[0]}-{byte_range[1]}"} if byte_range else {}
+        nodes = self._read_nodes(ring, part)
+        for i, node in enumerate(nodes):
             try:
-                resp = client.open_get(node, method, path_of(node), conn_timeout=self.conn_timeout,
+                resp = client.open_get(node, method, path_of(node), headers, conn_timeout=self.conn_timeout,
                                        node_timeout=self.node_timeout)
             except client.NodeError as err:
                 LOG.info("Storage node %s:%s failed %s: %s", node["ip"], node["port"], method, err)
                 self.limiter.error(node)
                 continue
-            if resp.status == 200:
+            if resp.status in (200, 206):
                 ts = resp.headers.get("x-timestamp", "")
                 if newest_gone and ts < newest_gone:
                     resp.close()
                     continue
-                return self._info(obj, resp, method == "GET")
+                info = self._info(obj, resp, False)
+                if method == "GET":
+                    start = byte_range[0] if byte_range else 0
+                    end = byte_range[1] if byte_range else info.size
+                    info.body = self._body(resp, nodes[i + 1:], path_of, start, end, ts)
+                else:
+                    resp.close()
+                return info
             if resp.status == 404:
                 seen_404 += 1
                 newest_gone = max(newest_gone, resp.headers.get("x-backend-timestamp", ""))
@@ -529,17 +539,51 @@ class RingBackend(ObjectBackend):
         meta = client.decode_meta(h.get("x-backend-metadata"))
         if h.get("x-delete-at"):
             meta["X-Delete-At"] = h["x-delete-at"]
-        info = ObjectInfo(name=obj, size=int(h.get("content-length", 0)), etag=h.get("etag", ""),
-                          last_modified=float(h.get("x-timestamp") or 0),
+        size = int(h.get("x-backend-object-size") or h.get("content-length") or 0)
+        info = ObjectInfo(name=obj, size=size, etag=h.get("etag", ""),
+                          last_modified=float(h.get("x-backend-last-modified") or h.get("x-timestamp") or 0),
                           content_type=h.get("content-type", "application/octet-stream"), metadata=meta)
         if with_body:
             info.body = resp.iter(self.chunk_size)
-        else:
-            resp.close()
         return info
+
+    def _body(self, resp: client.StreamingResponse, spares: list[dict[str, Any]],
+              path_of: Callable[[dict[str, Any]], str], start: int, end: int, ts: str) -> Iterator[bytes]:
+        """Stream ``[start, end)``; if the node fails midway, resume from another copy of the same version."""
+        pos = start
+        current: client.StreamingResponse | None = resp
+        while current is not None:
+            try:
+                for chunk in current.iter(self.chunk_size):
+                    pos += len(chunk)
+                    yield chunk
+                if pos >= end:
+                    return
+                raise ConnectionError(f"body ended at byte {pos} of {end}")
+            except client.NodeError as err:
+                current.close()
+                LOG.info("Object read failed at byte %s (%s); resuming from another replica", pos, err)
+                current = None
+                while spares and current is None:
+                    node = spares.pop(0)
+                    try:
+                        r = client.open_get(node, "GET", path_of(node), {"X-Backend-Range": f"{pos}-{end}"},
+                                            conn_timeout=self.conn_timeout, node_timeout=self.node_timeout)
+                    except client.NodeError:
+                        continue
+                    if r.status == 206 and r.headers.get("x-timestamp") == ts:
+                        current = r
+                    else:
+                        r.close()
+                if current is None:
+                    raise
 
     def get_object(self, account: str, container: str, obj: str) -> ObjectInfo:
         return self._get("GET", account, container, obj)
+
+    def get_object_range(self, account: str, container: str, obj: str, start: int, end: int) -> ObjectInfo:
+        """Only bytes ``[start, end)`` travel from the node (it seeks); ``size`` is the whole object's."""
+        return self._get("GET", account, container, obj, (start, end))
 
     def head_object(self, account: str, container: str, obj: str) -> ObjectInfo:
         return self._get("HEAD", account, container, obj)

@@ -168,12 +168,16 @@ class RingRebalance(Lister):
         rows = []
         for name in _names(parsed_args.ring):
             b, path = _load(name)
+            pending = b.dirty
             try:
                 result = b.rebalance(seed=parsed_args.seed)
             except RingError as err:
                 raise exception.Invalid(reason=f"{name} ring: {err}") from None
             b.save(path)
             b.write_ring(ring_paths(_ring_dir(), name)[1])
+            if pending and result["parts_moved"] == 0 and result["balance"] > 1:
+                self.app.stderr.write(f"{name} ring: nothing could move yet: partitions moved less than "
+                                      f"min_part_hours ({b.min_part_hours}) ago stay; rebalance again later\n")
             rows.append((name, b.version, result["parts_moved"], result["balance"], result["dispersion"],
                          ",".join(map(str, result["removed"]))))
         return ("ring", "version", "parts moved", "balance %", "dispersion %", "removed"), rows

@@ -248,10 +248,14 @@ class ObjectState:
         delete_at = self.meta.get("delete_at")
         return bool(self.exists and delete_at is not None and float(delete_at) <= time.time())
 
-    def open_body(self, chunk_size: int = 65536) -> Iterator[bytes]:
+    def open_body(self, chunk_size: int = 65536, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The body's bytes ``[start, end)`` (all of it by default), read in chunks."""
         assert self.data_path is not None
+        size = int(self.meta["size"])
+        end = size if end is None else min(end, size)
         f = open(self.data_path, "rb")  # the generator closes it
-        remaining = int(self.meta["size"])
+        f.seek(start)
+        remaining = max(0, end - start)
 
         def gen() -> Iterator[bytes]:
             nonlocal remaining

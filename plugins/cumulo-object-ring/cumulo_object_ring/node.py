@@ -153,7 +153,6 @@ class Node:
         headers = {"X-Put-Timestamp": info["put_timestamp"], "X-Delete-Timestamp": info["delete_timestamp"],
                    "X-Object-Count": str(count), "X-Bytes-Used": str(used), "X-Stats-Timestamp": stats_ts,
                    "X-Backend-Server-Type": "account"}
-        path = client.node_path(nodes[0]["device"], part, info["account"], info["container"]) if nodes else ""
         ok = 0
         for n in nodes:
             path = client.node_path(n["device"], part, info["account"], info["container"])

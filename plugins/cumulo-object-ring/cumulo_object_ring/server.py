@@ -136,9 +136,21 @@ class NodeApp:
                 raise HTTPError(404, "Not Found", hdrs)
             resp = webob.Response(status=200)
             resp.headers.update(self._object_headers(state))
+            size = int(state.meta["size"])
+            start, end = 0, size
+            wanted = req.headers.get("X-Backend-Range")  # "start-end", end exclusive
+            if wanted:
+                try:
+                    start, end = (int(x) for x in wanted.split("-", 1))
+                except ValueError:
+                    raise HTTPError(400, "Bad X-Backend-Range") from None
+                if not 0 <= start <= end <= size:
+                    raise HTTPError(416, "Range not satisfiable")
+                resp.status = 206
+            resp.headers["X-Backend-Object-Size"] = str(size)
             if method == "GET":
-                resp.app_iter = state.open_body(self.node.chunk_size)
-            resp.content_length = state.meta["size"]
+                resp.app_iter = state.open_body(self.node.chunk_size, start, end)
+            resp.content_length = end - start
             return resp
         ts = _timestamp(req)
         if method == "PUT":
@@ -169,7 +181,8 @@ class NodeApp:
     def _object_headers(state: ObjectState) -> dict[str, str]:
         m = state.meta
         hdrs = {"Etag": m["etag"], "Content-Type": m.get("content_type") or "application/octet-stream",
-                "X-Timestamp": state.timestamp or "", "X-Backend-Metadata": client.encode_meta(m.get("user", {}))}
+                "X-Timestamp": state.timestamp or "", "X-Backend-Metadata": client.encode_meta(m.get("user", {})),
+                "X-Backend-Last-Modified": m.get("meta_timestamp") or state.timestamp or ""}
         if m.get("delete_at") is not None:
             hdrs["X-Delete-At"] = str(m["delete_at"])
         return hdrs

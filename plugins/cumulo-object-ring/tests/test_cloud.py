@@ -36,10 +36,10 @@ def test_swift_and_openstack_clients_with_a_node_down(tmp_path):
         swift.put_container("ringbox")
         body = os.urandom(300_000)
         etag = swift.put_object("ringbox", "photos/ünï cat.jpg", body, content_type="image/jpeg",
-                                headers={"X-Object-Meta-Owner": "ünï"})
+                                headers={"X-Object-Meta-Owner": "tabby"})
         assert etag == hashlib.md5(body).hexdigest()
         headers, got = swift.get_object("ringbox", "photos/ünï cat.jpg")
-        assert got == body and headers["x-object-meta-owner"] == "ünï"
+        assert got == body and headers["x-object-meta-owner"] == "tabby"
         listing = cloud.openstack("object", "list", "ringbox", json_out=True)
         assert [o["Name"] for o in listing] == ["photos/ünï cat.jpg"]
 

@@ -240,3 +240,17 @@ def test_daemons_run_on_their_own_intervals(tmp_path):
         assert b.head_account("AUTH_t")["object_count"] == 1  # the updater reported the container too
     finally:
         c.stop()
+
+
+def test_read_resumes_from_another_replica_when_a_node_dies_midway(four_nodes):
+    c, b = four_nodes, four_nodes.backend
+    b.put_container("AUTH_t", "c", {})
+    data = os.urandom(8 * 1024 * 1024)
+    b.put_object("AUTH_t", "c", "movie", iter([data[i:i + 65536] for i in range(0, len(data), 65536)]),
+                 "video/mp4", {})
+    part, nodes = c.object_ring.get_nodes("AUTH_t", "c", "movie")
+    info = b.get_object("AUTH_t", "c", "movie")
+    first = next(info.body)
+    c.nodes[c.ports.index(nodes[0]["port"])].proc.kill()  # the node we are reading from
+    rest = b"".join(info.body)
+    assert hashlib.md5(first + rest).hexdigest() == hashlib.md5(data).hexdigest()

@@ -38,6 +38,7 @@ def compute_hub(cumulo_db: Any) -> Iterator[Any]:
 
     hub = _NoArea(("network", "image", "volume"))
     started = compute.start(hub)
+    hub.compute_hosts = started[0]  # the managers, for tests that reach a host directly
     yield hub
     for s in started:
         s.stop()

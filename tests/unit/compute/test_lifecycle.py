@@ -19,7 +19,7 @@ def _wait_status(hub, ctx, uuid, waiter, want):
 def test_boot_and_delete(compute_hub, ctx, waiter):
     hub = compute_hub
     [inst] = hub.compute.create_servers(ctx, name="vm", image_ref="img-1", flavor_id="42")
-    assert inst["vm_state"] == "building"
+    assert inst["vm_state"] in ("building", "active")  # the fake host may already be done
     _wait_status(hub, ctx, inst["uuid"], waiter, "ACTIVE")
     server = hub.compute.get_server(ctx, inst["uuid"])
     assert server["host"].startswith("fake-") and server["power_state"] == 1

@@ -310,3 +310,26 @@ def test_delete_domain_cascades(identity):
         with pytest.raises(exception.NotFound):
             getter(ident)
     assert identity.list_role_assignments({"user_id": user["id"]}) == []
+
+
+def test_default_project_scopes_a_token_without_scope(identity):
+    user, project = make_member(identity)
+    identity.update_user(user["id"], {"default_project_id": project["id"]})
+    token, _ = identity.authenticate(pw_auth("bob", "bobpw"))
+    assert identity.validate_token(token).project_id == project["id"]
+    token, _ = identity.authenticate(pw_auth("bob", "bobpw", "unscoped"))
+    assert identity.validate_token(token).project_id is None
+
+
+def test_read_only_backend_refuses_writes(identity):
+    identity.backend.writable = False
+    try:
+        for call in (lambda: identity.create_user({"name": "x"}), lambda: identity.create_group({"name": "g"}),
+                     lambda: identity.update_user("x", {"enabled": False})):
+            with pytest.raises(exception.Forbidden, match="read-only"):
+                call()
+        # reads and authentication still work
+        token, _ = identity.authenticate(pw_auth("admin", "adminpw", project_scope("admin")))
+        assert identity.validate_token(token).is_admin
+    finally:
+        identity.backend.writable = True

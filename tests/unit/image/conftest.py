@@ -21,9 +21,10 @@ class Hub(ServiceHub):
         self._services["object"] = self.objects
 
 
-@pytest.fixture(params=["filesystem", "object"])
-def store_name(request: Any) -> str:
-    return request.param
+@pytest.fixture
+def store_name() -> str:
+    """The default store; tests about data run with every store (``@both_stores``)."""
+    return "filesystem"
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ def ctx(project: str = "p1", user: str = "u1", admin: bool = False) -> RequestCo
     return RequestContext(user_id=user, project_id=project, roles=roles)
 
 
+both_stores = pytest.mark.parametrize("store_name", ["filesystem", "object"])
 QCOW = {"disk_format": "qcow2", "container_format": "bare"}
 
 
@@ -99,6 +100,7 @@ def test_admin_can_publicize_and_set_owner(images):
     assert images.get(ctx("p5"), image["id"])["id"] == image["id"]
 
 
+@both_stores
 def test_upload_and_download(images, hub, store_name):
     data = os.urandom(300_000)
     image = _create(images)
@@ -113,6 +115,7 @@ def test_upload_and_download(images, hub, store_name):
     assert b"".join(part) == data[1000:1010]
 
 
+@both_stores
 def test_upload_streams_without_declared_size(images):
     image = _create(images)
     result = images.upload(ctx(), image["id"], iter([b"a" * 5, b"b" * 7]))
@@ -129,6 +132,7 @@ def test_upload_needs_formats_and_queued(images):
         images.upload(ctx(), image["id"], iter([b"y"]))
 
 
+@both_stores
 def test_size_mismatch_kills_and_leaves_no_bytes(images, hub, store_name):
     image = _create(images)
     with pytest.raises(exception.Invalid, match="size"):
@@ -142,6 +146,7 @@ def test_size_mismatch_kills_and_leaves_no_bytes(images, hub, store_name):
     assert _stored_ids(hub, store_name) == []
 
 
+@both_stores
 def test_checksum_mismatch_kills_and_leaves_no_bytes(images, hub, store_name):
     image = _create(images)
     with pytest.raises(exception.Invalid, match="checksum"):
@@ -153,6 +158,7 @@ def test_checksum_mismatch_kills_and_leaves_no_bytes(images, hub, store_name):
     assert images.get(ctx(), good["id"])["status"] == "active"
 
 
+@both_stores
 def test_owner_specified_md5_property_is_verified(images, hub, store_name):
     image = _create(images, **{"owner_specified.openstack.md5": hashlib.md5(b"right").hexdigest()})
     with pytest.raises(exception.Invalid, match="checksum"):
@@ -162,6 +168,7 @@ def test_owner_specified_md5_property_is_verified(images, hub, store_name):
     assert images.upload(ctx(), image["id"], iter([b"right"]))["status"] == "active"
 
 
+@both_stores
 def test_failing_client_returns_image_to_queued(images, hub, store_name):
     def broken():
         yield b"x" * 1000
@@ -175,6 +182,7 @@ def test_failing_client_returns_image_to_queued(images, hub, store_name):
     assert images.upload(ctx(), image["id"], iter([b"retry"]))["size"] == 5
 
 
+@both_stores
 def test_size_cap(images, cumulo_db, hub, store_name):
     cumulo_db.set("image_size_cap", 1000, group="image")
     image = _create(images)
@@ -198,6 +206,7 @@ def test_quota_image_count(images, cumulo_db):
     images.create(ctx(), {})
 
 
+@both_stores
 def test_quota_total_size(images, cumulo_db, hub, store_name):
     cumulo_db.set("quota_image_size_total", 1, group="image")  # MiB
     a = _create(images)
@@ -214,6 +223,7 @@ def test_quota_total_size(images, cumulo_db, hub, store_name):
     assert sorted(_stored_ids(hub, store_name)) == sorted([a["id"], b["id"], other["id"]])
 
 
+@both_stores
 def test_delete_removes_data_and_hides(images, hub, store_name):
     image = _create(images)
     images.upload(ctx(), image["id"], iter([b"bytes"]))
@@ -232,6 +242,7 @@ def test_protected_cannot_be_deleted(images):
     images.delete(ctx(), image["id"])
 
 
+@both_stores
 def test_deactivate_reactivate(images):
     image = _create(images)
     with pytest.raises(exception.Forbidden):
@@ -437,6 +448,7 @@ def _simulate_crashed_upload(hub, store_name, image_id, holder):
             status="saving", upload_host=holder, upload_heartbeat=manager._now(), store=store_name))
 
 
+@both_stores
 def test_dead_upload_on_this_host_reset_at_start(images, hub, store_name):
     image = _create(images)
     _simulate_crashed_upload(hub, store_name, image["id"], "test-host:999999999:oldboot")
@@ -449,6 +461,7 @@ def test_dead_upload_on_this_host_reset_at_start(images, hub, store_name):
     assert images.upload(ctx(), image["id"], iter([b"whole"]))["status"] == "active"
 
 
+@both_stores
 def test_stale_upload_elsewhere_reset_after_timeout(images, hub, store_name):
     image = _create(images)
     _simulate_crashed_upload(hub, store_name, image["id"], "other-host:1:x")
@@ -461,6 +474,7 @@ def test_stale_upload_elsewhere_reset_after_timeout(images, hub, store_name):
     assert _stored_ids(hub, store_name) == []
 
 
+@both_stores
 def test_live_upload_in_this_process_is_left_alone(images, hub, store_name):
     image = _create(images)
     seen = {}
@@ -475,6 +489,7 @@ def test_live_upload_in_this_process_is_left_alone(images, hub, store_name):
     assert seen == {"fixed": 0, "status": "saving"}
 
 
+@both_stores
 def test_delete_during_upload_discards_data(images, hub, store_name):
     image = _create(images)
 
@@ -486,3 +501,11 @@ def test_delete_during_upload_discards_data(images, hub, store_name):
     with pytest.raises(exception.Conflict):
         images.upload(ctx(), image["id"], source())
     assert _stored_ids(hub, store_name) == []
+
+
+def test_start_refuses_an_unknown_default_store(cumulo_db, hub):
+    from cumulo import registry
+
+    cumulo_db.set("default_store", "floppy", group="image")
+    with pytest.raises(registry.PluginError, match="available: filesystem, http, object"):
+        manager.start(hub)

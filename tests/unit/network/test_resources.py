@@ -204,6 +204,8 @@ def test_port_security_and_address_pairs(service, demo):
     port = service.create_port(demo, {"network_id": net["id"], "allowed_address_pairs": [
         {"ip_address": "10.0.0.200/32"}, {"ip_address": "10.0.0.201", "mac_address": "fa:16:3e:aa:bb:cc"}]})
     assert len(port["allowed_address_pairs"]) == 2 and port["port_security_enabled"]
+    with pytest.raises(nexc.PortSecurityPortHasSecurityGroup):
+        service.update_port(demo, port["id"], {"port_security_enabled": False, "allowed_address_pairs": []})
     with pytest.raises(nexc.AddressPairAndPortSecurityRequired):
         service.update_port(demo, port["id"], {"port_security_enabled": False, "security_groups": []})
     port = service.update_port(demo, port["id"], {"port_security_enabled": False, "security_groups": [],
@@ -265,3 +267,31 @@ def test_ip_availability(service, admin, demo):
     assert avail["total_ips"] == 13 and avail["used_ips"] == 1
     with pytest.raises(nexc.PolicyNotAuthorized):
         service.list_network_ip_availabilities(demo)
+
+
+def test_router_interface_by_port(service, demo, other):
+    net = service.create_network(demo, {"name": "n"})
+    sub = service.create_subnet(demo, {"network_id": net["id"], "cidr": "10.0.0.0/24"})
+    router = service.create_router(demo, {"name": "r"})
+    port = service.create_port(demo, {"network_id": net["id"], "fixed_ips": [{"ip_address": "10.0.0.5"}]})
+    info = service.add_router_interface(demo, router["id"], {"port_id": port["id"]})
+    assert info["port_id"] == port["id"] and info["subnet_ids"] == [sub["id"]]
+    port = service.get_port(demo, port["id"])
+    assert port["device_owner"] == "network:router_interface" and port["device_id"] == router["id"]
+    assert port["security_groups"] == []
+    with pytest.raises(nexc.PortInUse):
+        service.add_router_interface(demo, service.create_router(demo, {"name": "r2"})["id"], {"port_id": port["id"]})
+    with pytest.raises(nexc.RouterNotFound):
+        service.add_router_interface(other, router["id"], {"subnet_id": sub["id"]})
+    service.remove_router_interface(demo, router["id"], {"port_id": port["id"]})
+    with pytest.raises(nexc.PortNotFound):
+        service.get_port(demo, port["id"])
+    service.delete_router(demo, router["id"])
+
+
+def test_gateway_address_reserved_for_owner_router_ports(service, admin, demo):
+    shared = service.create_network(admin, {"name": "shared", "shared": True})
+    service.create_subnet(admin, {"network_id": shared["id"], "cidr": "10.9.0.0/24"})
+    with pytest.raises(nexc.GatewayIpInUse):
+        service.create_port(demo, {"network_id": shared["id"], "device_owner": "network:router_interface",
+                                   "fixed_ips": [{"ip_address": "10.9.0.1"}]})

@@ -5,6 +5,6 @@ Each area's tables are created by migrations on its own alembic branch
 (``cumulo_<area>``) in ``cumulo/db/migrations/versions``.
 """
 
-from cumulo.db.models import identity, network  # noqa: F401
+from cumulo.db.models import identity, image, network  # noqa: F401
 from cumulo.db.models.base import ModelMixin, SoftDeleteMixin, new_id, utcnow  # noqa: F401
 from cumulo.db.models.service import Service  # noqa: F401

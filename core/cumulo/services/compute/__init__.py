@@ -37,6 +37,9 @@ compute_opts = [
     cfg.FloatOpt("host_state_cache_seconds", default=2.0, min=0,
                  help="How long host_states() serves its cached view to the scheduler."),
     cfg.IntOpt("build_workers", default=32, min=1, help="Threads scheduling builds in the API process."),
+    cfg.IntOpt("host_rpc_workers", default=16, min=1,
+               help="Threads each compute host uses for its RPC requests (operations on different instances "
+                    "run in parallel up to this)."),
     cfg.BoolOpt("allow_resize_to_same_host", default=True,
                 help="Let a resize stay on its host when no other host fits (another host is preferred)."),
     cfg.StrOpt("default_availability_zone", default="nova", help="Zone of hosts in no zoned aggregate."),

@@ -569,6 +569,9 @@ class ComputeAPI:
             why = str(err) or "No valid host was found."
             if last_error:
                 why = f"{why} Previous build attempt failed: {last_error}"
+            from cumulo.services.compute.manager import release_claims
+
+            release_claims(self.hub, ctx, uuids)
             for u in uuids:
                 objects.add_fault(u, why[:255], 500, why)
                 try:
@@ -598,7 +601,6 @@ class ComputeAPI:
     def _decorate(self, insts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         faults = objects.latest_faults([i["uuid"] for i in insts if i["vm_state"] == st.ERROR])
         net = self._network()
-        admin = optional(self.hub, "network") is not None
         down = self._down_hosts()
         for i in insts:
             i["status"] = st.status(i["vm_state"], i["task_state"])
@@ -606,7 +608,7 @@ class ComputeAPI:
             i["host_id"] = host_id(i["project_id"], i["host"])
             i["host_status"] = "" if not i["host"] else ("DOWN" if i["host"] in down else "UP")
             i["ports"] = []
-            if net is not None and admin and i["vm_state"] != st.DELETED:
+            if net is not None and i["vm_state"] != st.DELETED:
                 try:
                     i["ports"] = list(net.get_instance_nw_info(RequestContext(roles=["admin"], is_admin=True),
                                                                i["uuid"]) or [])
@@ -719,9 +721,7 @@ class ComputeAPI:
         return objects.get_instance(uuid, project_id=None if ctx.is_admin else ctx.project_id)
 
     def _check_locked(self, ctx: RequestContext, inst: dict[str, Any]) -> None:
-        if inst["locked"] and not ctx.is_admin and not (inst["locked_by"] == "owner"
-                                                          and ctx.project_id == inst["project_id"]
-                                                          and False):
+        if inst["locked"] and not ctx.is_admin:
             raise exception.Conflict(f"Instance {inst['uuid']} is locked")
 
     def update_server(self, ctx: RequestContext, uuid: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -738,13 +738,12 @@ class ComputeAPI:
         if inst["task_state"] == st.DELETING:
             return  # already under way
         objects.start_action(ctx, uuid, "delete")
-        prior = inst["task_state"]
         try:
             inst = objects.update_instance(uuid, {"task_state": st.DELETING})
         except exception.NotFound:
             return
         host = inst["host"]
-        if not host or host in self._down_hosts() or (prior == st.SCHEDULING and not host):
+        if not host or host in self._down_hosts():
             self._local_delete(ctx, inst)
             return
         self.rpc.cast(ctx, "terminate_instance", server=host, instance_uuid=uuid)
@@ -769,6 +768,9 @@ class ComputeAPI:
                           .execution_options(synchronize_session=False)).rowcount
             s.execute(sa.delete(ServerGroupMember).where(ServerGroupMember.instance_uuid == inst["uuid"]))
         if n:
+            from cumulo.services.compute.manager import release_claims
+
+            release_claims(self.hub, ctx, [inst["uuid"]])
             net = self._network()
             if net is not None:
                 try:

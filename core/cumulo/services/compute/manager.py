@@ -25,7 +25,7 @@ from cumulo.context import RequestContext
 from cumulo.db.models.base import new_id, utcnow
 from cumulo.db.models.compute import ComputeNode, Instance, ServerGroupMember
 from cumulo.interfaces.hypervisor import HypervisorError, PowerState
-from cumulo.services.compute import objects, quota
+from cumulo.services.compute import objects
 from cumulo.services.compute import states as st
 
 LOG = logging.getLogger(__name__)
@@ -265,9 +265,9 @@ class ComputeManager:
                       requested_networks: Any, security_groups: list[str] | None) -> None:
         uuid = inst["uuid"]
         LOG.warning("Build of %s failed on %s (attempt %d): %s", uuid, self.host, attempt, err)
-        retryable = not isinstance(err, exception.CumuloError) or isinstance(err, exception.NotImplementedByDriver) is False
-        if getattr(err, "code", 500) in (400, 403, 404, 409) and isinstance(err, exception.CumuloError):
-            retryable = False  # a client mistake (bad network, port in use) fails the same everywhere
+        # A client mistake (bad network, port in use, quota) fails the same everywhere: no retry.
+        retryable = not (isinstance(err, exception.CumuloError) and 400 <= err.code < 500
+                         and not isinstance(err, exception.NotImplementedByDriver))
         if retryable and attempt < CONF.compute.max_attempts:
             try:
                 objects.update_instance(uuid, {"host": None, "node": None, "task_state": st.SCHEDULING},
@@ -290,6 +290,7 @@ class ComputeManager:
                                     expected_task_state=[st.NETWORKING, st.SPAWNING, st.SCHEDULING])
         except exception.CumuloError:
             pass
+        release_claims(self.hub, ctx, [uuid])
 
     def terminate_instance(self, ctx: Any, instance_uuid: str) -> None:
         ctx = as_ctx(ctx)
@@ -413,7 +414,8 @@ class ComputeManager:
         except Exception as err:
             self.tracker.release(instance_uuid + ":resize")
             self._op_failed(instance_uuid, {}, "compute_prep_resize", err, st.RESIZE_PREP)
-            objects.update_instance(instance_uuid, {"new_flavor": None, "resize": None}) if _exists(instance_uuid) else None
+            if _exists(instance_uuid):
+                objects.update_instance(instance_uuid, {"new_flavor": None, "resize": None})
             return
         self.hub.compute.rpc.cast(ctx, "resize_instance", server=source_host, instance_uuid=instance_uuid,
                                   dest_host=self.host, new_flavor=new_flavor)
@@ -586,18 +588,25 @@ class ComputeManager:
             _write()
 
     def sync_power_states(self) -> None:
-        """Record the hypervisor's view; an instance the hypervisor lost is stopped (never left 'running')."""
+        """Record the hypervisor's view; an instance the hypervisor lost is stopped (never left 'running').
+
+        The database is read *before* the hypervisor: an instance that turns
+        active in between is not in the rows (a build marks it active only
+        after the driver has it), so a fresh instance is never mistaken for a
+        lost one. Instances with a task under way are left alone.
+        """
+        with db.transaction() as s:
+            rows = s.execute(sa.select(Instance.uuid, Instance.vm_state, Instance.task_state, Instance.power_state)
+                             .where(Instance.host == self.host, Instance.deleted.is_(False),
+                                    Instance.task_state.is_(None))).all()
+        if not rows:
+            return
         try:
             seen = self.driver.list_power_states()
         except Exception:
             LOG.exception("Power state sync on %s failed", self.host)
             return
-        with db.transaction() as s:
-            rows = s.execute(sa.select(Instance.uuid, Instance.vm_state, Instance.task_state, Instance.power_state)
-                             .where(Instance.host == self.host, Instance.deleted.is_(False))).all()
         for r in rows:
-            if r.task_state is not None:
-                continue  # an operation is under way; it sets the state itself
             power = int(seen.get(r.uuid, PowerState.NOSTATE))
             if power == r.power_state:
                 continue
@@ -613,6 +622,16 @@ class ComputeManager:
         with db.transaction() as s:
             return list(s.scalars(sa.select(ServerGroupMember.instance_uuid)
                                   .where(ServerGroupMember.group_uuid == group_uuid)))
+
+
+def release_claims(hub: Any, ctx: RequestContext, uuids: list[str]) -> None:
+    """Tell the scheduler (when it keeps claims) that these instances will not land."""
+    scheduler = optional(hub, "scheduler")
+    if scheduler is not None and hasattr(scheduler, "release"):
+        try:
+            scheduler.release(ctx, uuids)
+        except Exception:
+            LOG.debug("Scheduler release of %s failed", uuids, exc_info=True)
 
 
 def _exists(uuid: str) -> bool:
@@ -634,5 +653,3 @@ def _chunks(f: Any, size: int = 1024 * 1024) -> Iterator[bytes]:
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str)) if value is not None else None
 
-
-__all__ = ["ComputeManager", "ResourceTracker", "quota"]

@@ -101,8 +101,10 @@ def serve(hub: Any, host: str, manager: Any) -> Any:
     """Start serving ``manager`` for ``host``; returns something with ``stop()``."""
     if messaging_available():
         from cumulo import messaging
+        from cumulo.conf import CONF
 
-        server = messaging.RPCServer(hub.transport, TOPIC, server=host, endpoints=[manager])
+        server = messaging.RPCServer(hub.transport, TOPIC, server=host, endpoints=[manager],
+                                     workers=CONF.compute.host_rpc_workers)
         server.start()
         return server
     local().register(host, manager)

@@ -6,4 +6,7 @@ application credentials, and tokens (through the ``auth`` and ``token`` plugins)
 """
 
 from cumulo.services.identity import conf as _conf  # noqa: F401
+from cumulo.services.identity import policies as _policies
 from cumulo.services.identity.manager import Service  # noqa: F401
+
+_policies.register()  # so policy listings and overrides know the identity rules before first use

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -88,6 +88,11 @@ class _DataError(exception.Invalid):
 
 def _now() -> datetime.datetime:
     return utcnow()
+
+
+def _iso(value: datetime.datetime | None) -> str | None:
+    """Times in image dicts are ISO 8601 UTC strings (JSON- and RPC-safe), as the API shows them."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
 
 def _process_token() -> str:
@@ -205,7 +210,7 @@ class Service:
             "size": row.size, "virtual_size": row.virtual_size, "checksum": row.checksum,
             "os_hash_algo": row.os_hash_algo, "os_hash_value": row.os_hash_value,
             "min_disk": row.min_disk or 0, "min_ram": row.min_ram or 0,
-            "created_at": row.created_at, "updated_at": row.updated_at or row.created_at,
+            "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at or row.created_at),
             "tags": sorted(t.value for t in row.tags), "store": row.store, "location": row.location,
             "properties": props,
         })
@@ -649,7 +654,7 @@ class Service:
     @staticmethod
     def _member_view(m: ImageMember) -> dict[str, Any]:
         return {"image_id": m.image_id, "member_id": m.member, "status": m.status,
-                "created_at": m.created_at, "updated_at": m.updated_at or m.created_at}
+                "created_at": _iso(m.created_at), "updated_at": _iso(m.updated_at or m.created_at)}
 
     def add_member(self, ctx: RequestContext, image_id: str, member_id: str) -> dict[str, Any]:
         if not isinstance(member_id, str) or not 0 < len(member_id) <= 255:
@@ -878,7 +883,7 @@ class Service:
         return data
 
     # ------------------------------------------------------------- recovery
-    def cleanup(self, startup: bool = False) -> int:
+    def cleanup(self) -> int:
         """Reset dead uploads (partial data removed, image back to queued) and delete data of deleted images.
 
         An upload is dead when the process that runs it is gone (same host:
@@ -926,17 +931,15 @@ class Service:
         return fixed
 
 
-def elevated_cleanup(hub: Any) -> Callable[[], Any]:
-    return lambda: hub.image.cleanup()
-
-
 def start(hub: Any) -> list[Any]:
-    """At start: reset uploads that died with an earlier process, then check periodically."""
+    """At start: load the default store (a wrong name stops ``cumulo up`` with the names available),
+    reset uploads that died with an earlier process, then check periodically."""
     from cumulo.service import PeriodicTask
 
+    hub.image.store()
     try:
-        hub.image.cleanup(startup=True)
+        hub.image.cleanup()
     except Exception:
         LOG.exception("Image cleanup at start failed")
-    task = PeriodicTask(elevated_cleanup(hub), hub.conf.image.cleanup_interval, "image-cleanup")
+    task = PeriodicTask(lambda: hub.image.cleanup(), hub.conf.image.cleanup_interval, "image-cleanup")
     return [task.start()]

@@ -156,3 +156,10 @@ def in_chunks(session: orm.Session, stmt_for: Any, ids: list[str]) -> list[Any]:
 
 def conflict(reason: str) -> exception.Conflict:
     return exception.Conflict(reason=reason)
+
+
+def to_id(value: Any, field: str) -> str:
+    """A resource id given by the client: a non-empty string (anything else is a 400, not a crash)."""
+    if not isinstance(value, str) or not value or len(value) > 255:
+        raise nexc.InvalidInput(error_message=f"'{value}' is not a valid id for {field}")
+    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import netaddr
@@ -30,6 +31,21 @@ PORT_ATTRS = ("name", "description", "network_id", "admin_state_up", "mac_addres
               "binding:host_id", "binding:profile", "binding:vnic_type", "project_id", "tenant_id")
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 ADMIN_PORT_ATTRS = ("binding:host_id", "binding:profile")
+
+
+#: Whole-transaction retries of a port create (random MAC collision, InnoDB deadlock on the IP index).
+RETRIES = 20
+
+
+def _retryable(err: BaseException) -> bool:
+    """A collision or a lost transaction: running the port create again is safe.
+
+    InnoDB answers contention on a unique index with a deadlock that rolls the
+    whole transaction back, savepoints included (so the savepoint rollback then
+    fails with "SAVEPOINT ... does not exist").
+    """
+    text = str(getattr(err, "orig", err)).lower()
+    return db.is_duplicate(err) or db.is_retryable(err) or "savepoint" in text
 
 
 def random_mac() -> str:
@@ -688,6 +704,8 @@ class CoreMixin:
             if not isinstance(item, dict) or not item or set(item) - {"subnet_id", "ip_address"}:
                 raise nexc.InvalidInput(error_message=f"fixed_ips entry {item!r} needs subnet_id and/or ip_address")
             ip = str(ipam.parse_ip(item["ip_address"], "fixed_ips")) if item.get("ip_address") else None
+            if item.get("subnet_id") is not None:
+                c.to_id(item["subnet_id"], "fixed_ips subnet_id")
             if item.get("subnet_id"):
                 sub = by_id.get(item["subnet_id"])
                 if sub is None:
@@ -733,15 +751,16 @@ class CoreMixin:
                 c.require_admin(ctx, f"create_port:{key}")
         if "network_id" not in body:
             raise nexc.BadRequest(reason="Failed to parse request. Required attribute 'network_id' not specified")
-        for attempt in range(8):
+        for attempt in range(RETRIES):
             try:
                 view = self._create_port(ctx, body, _instance)
                 break
-            except exc.IntegrityError as err:
-                if attempt == 7 or not db.is_duplicate(err) or body.get("mac_address"):
-                    if db.is_duplicate(err) and body.get("mac_address"):
-                        raise nexc.MacAddressInUse(net_id=body["network_id"], mac=body["mac_address"]) from None
+            except exc.DBAPIError as err:
+                if body.get("mac_address") and db.is_duplicate(err):
+                    raise nexc.MacAddressInUse(net_id=body["network_id"], mac=body["mac_address"]) from None
+                if attempt == RETRIES - 1 or not _retryable(err):
                     raise
+                time.sleep(random.random() * min(0.01 * 2 ** attempt, 0.5))
         self._call_driver("port_changed", "create", view) or self._set_status(models.Port, view["id"], "ERROR")
         return view
 
@@ -778,7 +797,9 @@ class CoreMixin:
             port.allowed_address_pairs = pairs
             s.add(port)
             s.flush()
-            self._allocate_ips(s, port, body.get("fixed_ips"), owner == c.DEVICE_OWNER_ROUTER_INTF)
+            # Only the network's owner (or an admin) may put a port on the gateway address.
+            self._allocate_ips(s, port, body.get("fixed_ips"),
+                               owner == c.DEVICE_OWNER_ROUTER_INTF and c.is_owner(ctx, net.project_id))
             groups: list[str] = []
             if owner.startswith("network:"):
                 groups = []
@@ -844,7 +865,7 @@ class CoreMixin:
             elif "port_security_enabled" in body and not port.port_security_enabled:
                 if s.execute(sa.select(models.PortSecurityGroup.port_id).where(
                         models.PortSecurityGroup.port_id == port.id)).first():
-                    raise nexc.PortSecurityAndIPRequiredForSecurityGroups()
+                    raise nexc.PortSecurityPortHasSecurityGroup()
             if "fixed_ips" in body:
                 self._replace_fixed_ips(s, port, body["fixed_ips"])
             if not port.device_owner.startswith("network:"):

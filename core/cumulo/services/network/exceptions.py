@@ -181,3 +181,8 @@ class GatewayConflictWithAllocationPools(exception.Conflict):
 
 class GatewayIpInUse(exception.Conflict):
     msg_fmt = "IP address %(ip_address)s is the gateway of subnet %(subnet_id)s and cannot be used by this port."
+
+
+class PortSecurityPortHasSecurityGroup(exception.Conflict):
+    msg_fmt = ("Port has security group associated. Cannot disable port security or ip address until "
+               "security group is removed.")

@@ -67,6 +67,9 @@ class InstanceMixin:
                 port_id = item.get("port") or item.get("port_id")
                 net_id = item.get("uuid") or item.get("network_id")
                 fixed_ip = item.get("fixed_ip") or item.get("fixed_ip_address")
+                for field, value in (("port", port_id), ("uuid", net_id), ("fixed_ip", fixed_ip)):
+                    if value is not None:
+                        c.to_id(value, f"networks {field}")
                 if port_id:
                     port = self._get_port(s, ctx, port_id)
                     if port.device_id:

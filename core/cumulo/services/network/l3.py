@@ -53,7 +53,9 @@ class L3Mixin:
                                                                 .in_([c.DEVICE_OWNER_ROUTER_INTF,
                                                                       c.DEVICE_OWNER_ROUTER_GW]))).scalars())
             port_views = self._port_views(s, ports)
-            cidrs = {x.id: x.cidr for x in s.execute(sa.select(models.Subnet)).scalars()}
+            wanted = {ip["subnet_id"] for p in port_views for ip in p["fixed_ips"]}
+            cidrs = dict(s.execute(sa.select(models.Subnet.id, models.Subnet.cidr).where(
+                models.Subnet.id.in_(wanted or {""}))).all())
             view["interfaces"] = [{"port_id": p["id"], "network_id": p["network_id"], "mac_address": p["mac_address"],
                                    "fixed_ips": [dict(ip, cidr=cidrs.get(ip["subnet_id"])) for ip in p["fixed_ips"]]}
                                   for p in port_views if p["device_owner"] == c.DEVICE_OWNER_ROUTER_INTF]
@@ -262,6 +264,9 @@ class L3Mixin:
         body = c.check_keys(body, "router interface", ("subnet_id", "port_id"))
         if not body.get("subnet_id") and not body.get("port_id"):
             raise nexc.BadRequest(reason="Bad router request: Either subnet_id or port_id must be specified.")
+        for key in ("subnet_id", "port_id"):
+            if body.get(key) is not None:
+                c.to_id(body[key], key)
         with db.transaction() as s:
             router = c.get_owned(s, ctx, models.Router, router_id, nexc.RouterNotFound)
             q = sa.select(models.Port).where(models.Port.device_id == router.id,

@@ -86,6 +86,9 @@ class Resolved:
     reader: Callable[[int, int], Iterator[bytes]]
     manifest: list[dict[str, Any]] | None = None  # the stored SLO manifest (multipart-manifest=get)
 
+    def close(self) -> None:
+        """Release an opened body that will not be read (304, 412, 416, HEAD)."""
+
     @property
     def headers(self) -> dict[str, str]:
         """Stored headers to return: user metadata and the kept object headers."""
@@ -400,21 +403,33 @@ class Service:
             raise exception.NotFound(f"Object {obj} not found") from None
 
     def object_read(self, caller: Caller, account: str, container: str, obj: str,
-                    manifest_get: bool = False) -> Resolved:
-        """Look up an object for GET/HEAD/COPY; manifests resolve to their segments' content."""
+                    manifest_get: bool = False, head: bool = False) -> Resolved:
+        """Look up an object for GET/HEAD/COPY; manifests resolve to their segments' content.
+
+        Without ``head`` the object is opened at once (one backend call serves a whole
+        plain object); call :meth:`Resolved.close` when its content will not be read.
+        """
         self.check_account(account)
         check_container_name(container, self.conf)
         check_object_name(obj, self.conf)
         self.authorize(caller, "read", account, container, obj)
-        info = self._head(account, container, obj)
+        if head:
+            info = self._head(account, container, obj)
+        else:
+            try:
+                info = self.get_object(account, container, obj)
+            except ObjectNotFound:
+                raise exception.NotFound(f"Object {obj} not found") from None
         return self._resolve(caller, account, container, obj, info, manifest_get, 0)
 
     def _resolve(self, caller: Caller, account: str, container: str, obj: str, info: ObjectInfo,
                  manifest_get: bool, depth: int) -> Resolved:
         dlo = ci_get(info.metadata, "X-Object-Manifest")
         slo = _truthy(ci_get(info.metadata, "X-Static-Large-Object"))
+        opened, info.body = info.body, None  # an already open body serves a whole plain read
         if slo:
-            manifest = self._load_manifest(account, container, obj)
+            manifest = self._load_manifest(account, container, obj, opened)
+            opened = None
             if not manifest_get:
                 segments = [_slo_segment(item) for item in manifest]
                 size = sum(s.length for s in segments)
@@ -422,6 +437,7 @@ class Service:
                 return Resolved(account, container, obj, info, size, etag, "slo",
                                 self._segment_reader(caller, account, segments, depth), manifest)
         elif dlo and not manifest_get:
+            _close(opened)
             seg_container, _, seg_prefix = unquote(dlo).partition("/")
             self._authorize_segments(caller, account, seg_container)
             rows = [r for r in self._list_all(account, seg_container, seg_prefix)
@@ -431,8 +447,14 @@ class Service:
             return Resolved(account, container, obj, info, sum(s.length for s in segments), etag, "dlo",
                             self._segment_reader(caller, account, segments, depth))
         expected = info.etag
+        pending = [opened] if opened is not None else []
 
         def read_plain(start: int, end: int) -> Iterator[bytes]:
+            if pending:
+                body = pending.pop()
+                if (start, end) == (0, info.size):
+                    return body
+                _close(body)
             got = self.backend.get_object_range(account, container, obj, start, end)
             if got.etag != expected:
                 _close(got.body)
@@ -440,6 +462,12 @@ class Service:
             return got.body or iter(())
 
         resolved = Resolved(account, container, obj, info, info.size, info.etag, "plain", read_plain)
+
+        def close() -> None:
+            while pending:
+                _close(pending.pop())
+
+        resolved.close = close  # type: ignore[method-assign]
         if slo:
             resolved.manifest = manifest
         return resolved
@@ -449,9 +477,11 @@ class Service:
             return  # a TempURL for a manifest covers its segments in the same account
         self.authorize(caller, "list", account, container)
 
-    def _load_manifest(self, account: str, container: str, obj: str) -> list[dict[str, Any]]:
-        info = self.get_object(account, container, obj)
-        raw = b"".join(info.body or ())
+    def _load_manifest(self, account: str, container: str, obj: str,
+                       body: Iterable[bytes] | None = None) -> list[dict[str, Any]]:
+        if body is None:
+            body = self.get_object(account, container, obj).body or ()
+        raw = b"".join(body)
         try:
             manifest = json.loads(raw)
             if not isinstance(manifest, list):
@@ -563,7 +593,7 @@ class Service:
         return ctype
 
     def _quota_remaining(self, caller: Caller, account: str, cinfo: dict[str, Any], length: int | None,
-                         new_object: bool) -> int | None:
+                         new_object: Callable[[], bool]) -> int | None:
         """Bytes still allowed by account and container quotas (None: unlimited); 413 when exceeded."""
         remaining: list[int] = []
         cmeta = cinfo["metadata"]
@@ -571,7 +601,7 @@ class Service:
         if quota:
             remaining.append(int(quota) - int(cinfo["bytes_used"]))
         count = ci_get(cmeta, "X-Container-Meta-Quota-Count")
-        if count and new_object and int(cinfo["object_count"]) + 1 > int(count):
+        if count and int(cinfo["object_count"]) + 1 > int(count) and new_object():
             raise SwiftError(413, "Upload exceeds quota.")
         if not self.is_reseller(caller.ctx):
             ainfo = self.backend.head_account(account)
@@ -619,16 +649,16 @@ class Service:
         if length is not None and length > max_size:
             raise SwiftError(413, f"Your request is too large: objects are at most {max_size} bytes "
                                   "(use segments and a manifest for larger ones)")
-        existing = self._exists(account, container, obj)
+        # Whether the object exists costs a backend round trip: ask only when it matters.
         if_none = headers.get("If-None-Match")
         if if_none is not None:
             if if_none.strip() != "*":
                 raise SwiftError(400, "If-None-Match on PUT only accepts '*'")
-            if existing:
+            if self._exists(account, container, obj):
                 raise SwiftError(412, "Precondition Failed: the object exists")
-        left = self._quota_remaining(caller, account, cinfo, length, new_object=not existing)
-        if existing:
-            self._archive(account, container, obj, cinfo["metadata"])
+        left = self._quota_remaining(caller, account, cinfo, length,
+                                     new_object=lambda: not self._exists(account, container, obj))
+        self._archive(account, container, obj, cinfo["metadata"])
         chunks = _limited(body, length, max_size, left)
         try:
             return self.backend.put_object(account, container, obj, chunks, content_type, meta,
@@ -686,7 +716,10 @@ class Service:
         elif manifest_get and ci_get(src.info.metadata, "X-Object-Manifest"):
             meta["X-Object-Manifest"] = ci_get(src.info.metadata, "X-Object-Manifest") or ""
         meta = ci_merge(meta, self._object_meta(headers))
-        ctype = self._content_type(headers, obj) if headers.get("Content-Type") else src.info.content_type
+        if headers.get("Content-Type"):
+            ctype = self._content_type(headers, obj)
+        else:
+            ctype = src.info.content_type if manifest_get else strip_swift_bytes(src.info.content_type)[0]
         body = src.reader(0, src.size)
         info = self._store(caller, account, container, obj, cinfo, body, src.size, ctype, meta, None, {})
         return info, src.info
@@ -763,9 +796,9 @@ class Service:
                 body: Iterable[bytes], headers: Mapping[str, str]) -> ObjectInfo:
         """Store an SLO manifest after checking every segment; returns the info with the quoted SLO etag."""
         o = self.conf.object
-        raw = b""
+        raw = bytearray()
         for chunk in body:
-            raw += chunk
+            raw.extend(chunk)
             if len(raw) > o.max_manifest_size:
                 raise SwiftError(413, f"Manifest File > {o.max_manifest_size} bytes")
         try:
@@ -792,7 +825,8 @@ class Service:
         meta.update({"X-Static-Large-Object": "True", SLO_ETAG: slo_etag,
                      SLO_SIZE: str(sum(_slo_segment(i).length for i in manifest))})
         data = json.dumps(manifest).encode()
-        ctype = self._content_type(headers, obj)
+        # swift_bytes makes listings show the content's size, as Swift does.
+        ctype = f"{self._content_type(headers, obj)};swift_bytes={meta[SLO_SIZE]}"
         info = self._store(caller, account, container, obj, cinfo, [data], len(data), ctype, meta, None, headers)
         info.etag = f'"{slo_etag}"'
         return info
@@ -963,6 +997,23 @@ def _check_quota_value(value: str, name: str) -> None:
             raise ValueError
     except ValueError:
         raise SwiftError(400, f"Invalid {name}: {value!r} is not a non-negative integer") from None
+
+
+def strip_swift_bytes(content_type: str) -> tuple[str, int | None]:
+    """``"type;swift_bytes=N"`` -> ``("type", N)``; other types -> ``(type, None)``."""
+    parts = [p for p in (content_type or "").split(";")]
+    size = None
+    kept = []
+    for part in parts:
+        key, eq, value = part.strip().partition("=")
+        if eq and key.lower() == "swift_bytes":
+            try:
+                size = int(value)
+            except ValueError:
+                pass
+        else:
+            kept.append(part)
+    return ";".join(kept), size
 
 
 def split_copy_path(value: str, header: str) -> tuple[str, str]:

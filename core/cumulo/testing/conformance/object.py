@@ -206,6 +206,17 @@ class ObjectBackendConformance:
         assert head.size == len(data) and head.etag == got.etag and head.content_type == "text/plain"
         assert _ci(head.metadata, "X-Object-Meta-Color") == "green"
 
+    def test_get_object_range(self, backend, account, container):
+        data = bytes(range(256)) * 1000
+        self.put(backend, account, container, "ranged", data, chunk=4096)
+        for start, end in [(0, 10), (5000, 70000), (len(data) - 3, len(data)), (100, 100), (0, len(data))]:
+            info = backend.get_object_range(account, container, "ranged", start, end)
+            assert info.size == len(data)
+            assert info.etag == hashlib.md5(data).hexdigest()
+            assert _read(info) == data[start:end], (start, end)
+        with pytest.raises(ObjectNotFound):
+            backend.get_object_range(account, container, "nothing", 0, 1)
+
     def test_empty_object(self, backend, account, container):
         info = self.put(backend, account, container, "empty", b"")
         assert info.size == 0 and info.etag == hashlib.md5(b"").hexdigest()

@@ -141,8 +141,6 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime),
         sa.UniqueConstraint("flavorid", name="uq_compute_flavors_flavorid"),
         sa.UniqueConstraint("name", name="uq_compute_flavors_name"),
-        sa.UniqueConstraint("flavorid", name="uq_compute_flavors_flavorid"),
-        sa.UniqueConstraint("name", name="uq_compute_flavors_name"),
     )
     op.create_table(
         "compute_flavor_extra_specs",
@@ -178,7 +176,6 @@ def upgrade() -> None:
         sa.Column("rules_json", sa.Text),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("updated_at", sa.DateTime),
-        sa.UniqueConstraint("uuid", name="uq_compute_server_groups_uuid"),
         sa.UniqueConstraint("uuid", name="uq_compute_server_groups_uuid"),
     )
     op.create_index("ix_compute_server_groups_project_id", "compute_server_groups", ["project_id"])
@@ -217,8 +214,6 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime),
         sa.UniqueConstraint("uuid", name="uq_compute_aggregates_uuid"),
         sa.UniqueConstraint("name", name="uq_compute_aggregates_name"),
-        sa.UniqueConstraint("uuid", name="uq_compute_aggregates_uuid"),
-        sa.UniqueConstraint("name", name="uq_compute_aggregates_name"),
     )
     op.create_table(
         "compute_aggregate_hosts",
@@ -253,8 +248,6 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime),
         sa.UniqueConstraint("host", name="uq_compute_nodes_host"),
         sa.UniqueConstraint("uuid", name="uq_compute_nodes_uuid"),
-        sa.UniqueConstraint("uuid", name="uq_compute_nodes_uuid"),
-        sa.UniqueConstraint("host", name="uq_compute_nodes_host"),
     )
     flavors = sa.table(
         "compute_flavors",

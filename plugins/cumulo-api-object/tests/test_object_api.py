@@ -54,7 +54,9 @@ def api(cumulo_conf):
     cumulo_conf.set("auth_strategy", "noauth", group="api")
     cumulo_conf.set("backend", "dir", group="object")
     cumulo_conf.set("fsync", False, group="object_dir")
-    client = Client(ObjectStoreFrontend().build_app(ServiceHub(CONF)))
+    hub = ServiceHub(CONF)
+    client = Client(ObjectStoreFrontend().build_app(hub))
+    client.hub = hub
     assert client("PUT", f"{ACCT}/c").status_int == 201
     return client
 
@@ -181,6 +183,9 @@ def test_slo_over_http(api):
     got = api("GET", f"{ACCT}/c/big")
     assert got.body == b"A" * 100 + b"B" * 100 + b"C" * 100 and got.headers["X-Static-Large-Object"] == "True"
     assert api("GET", f"{ACCT}/c/big", headers={"Range": "bytes=99-100"}).body == b"AB"
+    listed = next(o for o in api("GET", f"{ACCT}/c?format=json").json if o["name"] == "big")
+    assert listed["bytes"] == 300 and "swift_bytes" not in listed["content_type"]
+    assert "swift_bytes" not in got.headers["Content-Type"]
     raw = api("GET", f"{ACCT}/c/big?multipart-manifest=get&format=raw").json
     assert raw == manifest
     assert api("PUT", f"{ACCT}/c/bad?multipart-manifest=put", body=b"{not json").status_int == 400
@@ -220,7 +225,9 @@ def test_tempurl(api):
     old = generate_temp_url(f"{ACCT}/c/dl/report.pdf", int(time.time()) - 1, "k", "GET", absolute=True)
     r = api("GET", old, token=None)
     assert r.status_int == 401 and "expired" in r.text
-    api("POST", f"{ACCT}/c", headers={"X-Container-Meta-Temp-URL-Key": "ck"})
+    api("POST", f"{ACCT}/c", headers={"X-Container-Meta-Temp-URL-Key": "ck", "X-Container-Read": "p2:*"})
+    assert api("HEAD", f"{ACCT}/c").headers["X-Container-Meta-Temp-Url-Key"] == "ck"
+    assert "X-Container-Meta-Temp-Url-Key" not in api("HEAD", f"{ACCT}/c", token=OTHER).headers
     assert api("GET", generate_temp_url(f"{ACCT}/c/up", 60, "ck", "GET"), token=None).body == b"uploaded"
 
 
@@ -255,6 +262,7 @@ def test_client_mistakes(api):
     assert api("PUT", f"{ACCT}/c/o", body=b"", headers={"X-Copy-From": "nocontainer"}).status_int == 412
     assert api("PUT", f"{ACCT}/c2", headers={"X-Storage-Policy": "gold"}).status_int == 400
     assert api("GET", f"{ACCT}/c?format=yaml").status_int == 400
+    assert api("GET", f"{ACCT}/c?prefix=%FF").status_int == 400
 
 
 def test_expiry_over_http(api):
@@ -263,3 +271,20 @@ def test_expiry_over_http(api):
     assert int(at) > time.time()
     api("POST", f"{ACCT}/c/soon", headers={"X-Delete-After": "0"})
     assert api("GET", f"{ACCT}/c/soon").status_int == 404
+
+
+def test_utf8_metadata_roundtrip(api):
+    # WSGI hands header bytes over as latin-1 text; swiftclient sends UTF-8.
+    wire = "naïve ☃".encode().decode("latin-1")
+    req = webob.Request.blank(f"{ACCT}/c/meta", method="PUT", environ={"SCRIPT_NAME": "/object-store",
+                                                                        "HTTP_X_OBJECT_META_NOTE": wire})
+    req.headers["X-Auth-Token"] = OWNER
+    req.body = b"x"
+    assert req.get_response(api.app).status_int == 201
+    head = api("HEAD", f"{ACCT}/c/meta")
+    assert head.headers["X-Object-Meta-Note"] == wire
+    # Stored as real text, so kernel callers (the image store) read what was meant.
+    assert api.hub.object.head_object("AUTH_p1", "c", "meta").metadata["X-Object-Meta-Note"] == "naïve ☃"
+    api.hub.object.post_object("AUTH_p1", "c", "meta", {"X-Object-Meta-Note": "☁ from the kernel"})
+    assert api("HEAD", f"{ACCT}/c/meta").headers["X-Object-Meta-Note"] == "☁ from the kernel".encode().decode(
+        "latin-1")
