@@ -11,6 +11,7 @@ from cliff.show import ShowOne
 
 from cumulo import service
 
+
 def _cell(value: Any) -> Any:
     return value.isoformat(timespec="seconds") if isinstance(value, datetime.datetime) else value
 

@@ -27,7 +27,7 @@ def parse_version(text: str) -> tuple[int, int]:
     return int(major), int(minor or 0)
 
 
-class Plugin(abc.ABC):
+class Plugin(abc.ABC):  # noqa: B024 - the interfaces below declare the abstract methods
     """Base of every interface.
 
     Subclasses of an interface set ``interface_version`` in their own class

@@ -71,6 +71,7 @@ class BodySizeLimit:
                 raise exception.Invalid(reason=f"Content-Length '{length}' is not a number") from None
         if "wsgi.input" in environ:
             environ["wsgi.input"] = _LimitedInput(environ["wsgi.input"], self.limit)
+            environ.pop("webob.is_body_seekable", None)  # the wrapper streams; it cannot seek
         return self.app(environ, start_response)
 
 

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from cumulo import exception
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(schema_key: int, schema_json: str) -> Draft202012Validator:
     import json
 

@@ -12,7 +12,7 @@ from sqlalchemy import orm
 
 def utcnow() -> datetime.datetime:
     # Naive UTC: stored the same way on SQLite, PostgreSQL and MySQL.
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 def new_id() -> str:
