@@ -767,6 +767,9 @@ class ComputeAPI:
                                   task_state=None, power_state=0, updated_at=now)
                           .execution_options(synchronize_session=False)).rowcount
             s.execute(sa.delete(ServerGroupMember).where(ServerGroupMember.instance_uuid == inst["uuid"]))
+            if n:  # usage goes back in the same transaction: no window where a gone server still counts
+                flavor = inst["flavor"] or {"vcpus": inst["vcpus"], "ram": inst["memory_mb"]}
+                quota.release(inst["project_id"], quota.instance_deltas(flavor), session=s)
         if n:
             from cumulo.services.compute.manager import release_claims
 
@@ -777,8 +780,6 @@ class ComputeAPI:
                     net.deallocate_for_instance(ctx, inst["uuid"])
                 except Exception:
                     LOG.exception("Deallocating network of %s failed", inst["uuid"])
-            flavor = inst["flavor"] or {"vcpus": inst["vcpus"], "ram": inst["memory_mb"]}
-            quota.release(inst["project_id"], quota.instance_deltas(flavor))
 
     # -- actions ---------------------------------------------------------------------
     def _capabilities(self, host: str | None) -> set[str] | None:

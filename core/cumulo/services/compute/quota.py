@@ -125,18 +125,21 @@ def _reserve(owner_id: str, deltas: dict[str, int], limits: dict[str, int]) -> N
 
 
 @db.retry_on_deadlock
-def release(owner_id: str, deltas: dict[str, int]) -> None:
-    """Give back usage (clamped at zero)."""
+def release(owner_id: str, deltas: dict[str, int], session: Any = None) -> None:
+    """Give back usage (clamped at zero), in ``session``'s transaction when one is given."""
     deltas = {r: int(n) for r, n in deltas.items() if n}
     if not deltas:
         return
-    with db.transaction() as s:
-        for resource in sorted(deltas):
-            n = deltas[resource]
-            s.execute(sa.update(QuotaUsage)
-                      .where(QuotaUsage.project_id == owner_id, QuotaUsage.resource == resource)
-                      .values(in_use=sa.case((QuotaUsage.in_use - n < 0, 0), else_=QuotaUsage.in_use - n))
-                      .execution_options(synchronize_session=False))
+    if session is None:
+        with db.transaction() as s:
+            release(owner_id, deltas, s)
+        return
+    for resource in sorted(deltas):
+        n = deltas[resource]
+        session.execute(sa.update(QuotaUsage)
+                        .where(QuotaUsage.project_id == owner_id, QuotaUsage.resource == resource)
+                        .values(in_use=sa.case((QuotaUsage.in_use - n < 0, 0), else_=QuotaUsage.in_use - n))
+                        .execution_options(synchronize_session=False))
 
 
 def instance_deltas(flavor: dict[str, Any], count: int = 1) -> dict[str, int]:
