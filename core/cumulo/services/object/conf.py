@@ -9,7 +9,7 @@ from cumulo import conf as cumulo_conf
 GiB = 1024**3
 
 object_opts = [
-    cfg.StrOpt("backend", default="dir",
+    cfg.StrOpt("backend", default="ring",
                help="Object storage backend plugin (cumulo.object): 'dir' (one directory, development) "
                     "or 'ring' (replicated storage nodes placed by rings)."),
     cfg.BoolOpt("start_local_nodes", default=True,
