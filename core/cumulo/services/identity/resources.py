@@ -62,30 +62,38 @@ class ResourceMixin:
     def _invalidate(self) -> None:  # overridden by the Service
         pass
 
-    # -- domains -----------------------------------------------------------
-    def create_domain(self, data: dict[str, Any]) -> dict[str, Any]:
-        row = Domain(id=data.get("id") or new_id(), name=data["name"], description=data.get("description"),
-                     enabled=bool(data.get("enabled", True)), extra=json.dumps({"tags": data.get("tags") or []}))
+    def _insert(self, row: Any, render: Any, label: str) -> dict[str, Any]:
+        """Add ``row``; a unique-name clash is a 409 naming ``label``."""
         try:
             with db.transaction() as s:
                 s.add(row)
                 s.flush()
-                return domain_dict(row)
+                return render(row)
         except sa.exc.IntegrityError as err:
-            raise _duplicate(err, f"domain {data['name']}") from None
+            raise _duplicate(err, label) from None
 
-    def get_domain(self, domain_id: str) -> dict[str, Any]:
-        key = ("domain", domain_id)
+    def _cached_get(self, kind: str, model: Any, ident: str, render: Any) -> dict[str, Any]:
+        """A row by id, through the short identity cache (hot: every token validation)."""
+        key = (kind, ident)
         hit = self._cache.get(key)
         if hit is not MISS:
             return hit
         with db.transaction() as s:
-            row = s.get(Domain, domain_id)
+            row = s.get(model, ident)
             if row is None:
-                raise _not_found("domain", domain_id)
-            out = domain_dict(row)
+                raise _not_found(kind, ident)
+            out = render(row)
         self._cache.put(key, out)
         return out
+
+    # -- domains -----------------------------------------------------------
+    def create_domain(self, data: dict[str, Any]) -> dict[str, Any]:
+        row = Domain(id=data.get("id") or new_id(), name=data["name"], description=data.get("description"),
+                     enabled=bool(data.get("enabled", True)), extra=json.dumps({"tags": data.get("tags") or []}))
+        return self._insert(row, domain_dict, f"domain {data['name']}")
+
+    def get_domain(self, domain_id: str) -> dict[str, Any]:
+        return self._cached_get("domain", Domain, domain_id, domain_dict)
 
     def get_domain_by_name(self, name: str) -> dict[str, Any]:
         with db.transaction() as s:
@@ -164,26 +172,10 @@ class ResourceMixin:
                       parent_id=parent_id, description=data.get("description"),
                       enabled=bool(data.get("enabled", True)), tags=json.dumps(data.get("tags") or []),
                       extra=json.dumps(data.get("extra") or {}))
-        try:
-            with db.transaction() as s:
-                s.add(row)
-                s.flush()
-                return project_dict(row)
-        except sa.exc.IntegrityError as err:
-            raise _duplicate(err, f"project {data['name']}") from None
+        return self._insert(row, project_dict, f"project {data['name']}")
 
     def get_project(self, project_id: str) -> dict[str, Any]:
-        key = ("project", project_id)
-        hit = self._cache.get(key)
-        if hit is not MISS:
-            return hit
-        with db.transaction() as s:
-            row = s.get(Project, project_id)
-            if row is None:
-                raise _not_found("project", project_id)
-            out = project_dict(row)
-        self._cache.put(key, out)
-        return out
+        return self._cached_get("project", Project, project_id, project_dict)
 
     def get_project_by_name(self, name: str, domain_id: str) -> dict[str, Any]:
         with db.transaction() as s:
@@ -281,13 +273,7 @@ class ResourceMixin:
     def create_role(self, data: dict[str, Any]) -> dict[str, Any]:
         row = Role(id=data.get("id") or new_id(), name=data["name"], domain_id=data.get("domain_id") or NO_DOMAIN,
                    description=data.get("description"), extra="{}")
-        try:
-            with db.transaction() as s:
-                s.add(row)
-                s.flush()
-                return role_dict(row)
-        except sa.exc.IntegrityError as err:
-            raise _duplicate(err, f"role {data['name']}") from None
+        return self._insert(row, role_dict, f"role {data['name']}")
 
     def get_role(self, role_id: str) -> dict[str, Any]:
         with db.transaction() as s:
