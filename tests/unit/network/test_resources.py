@@ -122,12 +122,36 @@ def test_floating_ip_needs_a_router_path(service, demo, public):
         service.create_floatingip(demo, {"floating_network_id": net["id"]})
 
 
-def test_floating_ip_specific_address(service, demo, public):
-    fip = service.create_floatingip(demo, {"floating_network_id": public["id"],
-                                           "floating_ip_address": "172.24.4.200"})
-    assert fip["floating_ip_address"] == "172.24.4.200"
+def test_floating_ip_specific_address(service, admin, demo, public):
+    fip = service.create_floatingip(admin, {"floating_network_id": public["id"], "project_id": demo.project_id,
+                                            "floating_ip_address": "172.24.4.200"})
+    assert fip["floating_ip_address"] == "172.24.4.200" and fip["project_id"] == demo.project_id
     with pytest.raises(nexc.IpAddressAlreadyAllocated):
-        service.create_floatingip(demo, {"floating_network_id": public["id"], "floating_ip_address": "172.24.4.200"})
+        service.create_floatingip(admin, {"floating_network_id": public["id"], "floating_ip_address": "172.24.4.200"})
+
+
+def test_member_cannot_choose_floating_ip_address(service, demo, public):
+    # Neutron's default: create_floatingip:floating_ip_address is admin-only.
+    with pytest.raises(nexc.PolicyNotAuthorized, match="create_floatingip:floating_ip_address"):
+        service.create_floatingip(demo, {"floating_network_id": public["id"], "floating_ip_address": "172.24.4.201"})
+    assert service.list_floatingips(demo) == []
+
+
+def test_member_cannot_disable_snat_or_pick_gateway_ips(service, admin, demo, public):
+    gw = {"network_id": public["id"], "enable_snat": False}
+    with pytest.raises(nexc.PolicyNotAuthorized, match="create_router:external_gateway_info:enable_snat"):
+        service.create_router(demo, {"name": "r", "external_gateway_info": gw})
+    router = service.create_router(demo, {"name": "r"})
+    with pytest.raises(nexc.PolicyNotAuthorized, match="update_router:external_gateway_info:enable_snat"):
+        service.update_router(demo, router["id"], {"external_gateway_info": gw})
+    fixed = {"network_id": public["id"], "external_fixed_ips": [{"ip_address": "172.24.4.77"}]}
+    with pytest.raises(nexc.PolicyNotAuthorized, match="update_router:external_gateway_info:external_fixed_ips"):
+        service.update_router(demo, router["id"], {"external_gateway_info": fixed})
+    assert service.get_router(demo, router["id"])["external_gateway_info"] is None
+    # an administrator may do all three on the project's router
+    done = service.update_router(admin, router["id"], {"external_gateway_info": {**gw, **fixed}})
+    assert done["external_gateway_info"]["enable_snat"] is False
+    assert done["external_gateway_info"]["external_fixed_ips"][0]["ip_address"] == "172.24.4.77"
 
 
 def test_router_gateway_and_interfaces(service, demo, public):

@@ -29,8 +29,10 @@ _ADMIN_ONLY = [
     "create_implied_role", "delete_implied_role", "list_implied_roles", "get_implied_role",
     "list_role_inference_rules", "check_implied_role",
     "create_grant", "revoke_grant", "check_grant", "list_grants", "list_role_assignments",
-    "create_service", "update_service", "delete_service",
-    "create_endpoint", "update_endpoint", "delete_endpoint",
+    # Keystone's defaults need a system-scoped reader: services and endpoints are the
+    # cloud's inventory, not a project's (a project sees the catalog in its token).
+    "get_service", "list_services", "create_service", "update_service", "delete_service",
+    "get_endpoint", "list_endpoints", "create_endpoint", "update_endpoint", "delete_endpoint",
     "create_region", "update_region", "delete_region",
     "list_credentials_all",
 ]
@@ -43,10 +45,6 @@ _RULES = {
     "list_groups_for_user": ADMIN_OR_OWNER,
     "get_role": "rule:admin_required or role:reader",
     "list_roles": "rule:admin_required or role:reader",
-    "get_service": "rule:admin_required or role:reader",
-    "list_services": "rule:admin_required or role:reader",
-    "get_endpoint": "rule:admin_required or role:reader",
-    "list_endpoints": "rule:admin_required or role:reader",
     "get_region": "",
     "list_regions": "",
     "get_credential": ADMIN_OR_OWNER,

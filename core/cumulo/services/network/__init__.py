@@ -30,6 +30,7 @@ from cumulo import db, registry
 from cumulo.context import RequestContext
 from cumulo.db.models import network as models
 from cumulo.services.network import ipam
+from cumulo.services.network import policies as _policies
 from cumulo.services.network.core import CoreMixin
 from cumulo.services.network.instances import InstanceMixin
 from cumulo.services.network.l3 import L3Mixin
@@ -73,6 +74,7 @@ quota_opts = [
 
 cumulo_conf.extend("network", network_opts)
 cumulo_conf.extend("network_quotas", quota_opts)
+_policies.register()  # policy listings and overrides know the network rules before first use
 
 
 class Service(CoreMixin, L3Mixin, SecurityGroupMixin, QuotaMixin, InstanceMixin):

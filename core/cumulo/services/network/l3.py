@@ -13,7 +13,7 @@ from cumulo.context import RequestContext
 from cumulo.db.models import network as models
 from cumulo.services.network import common as c
 from cumulo.services.network import exceptions as nexc
-from cumulo.services.network import ipam
+from cumulo.services.network import ipam, policies
 
 ROUTER_ATTRS = ("name", "description", "admin_state_up", "external_gateway_info", "routes", "project_id",
                 "tenant_id", "distributed", "ha", "availability_zone_hints")
@@ -80,7 +80,8 @@ class L3Mixin:
         with db.transaction() as s:
             return self._router_views(s, [c.get_owned(s, ctx, models.Router, router_id, nexc.RouterNotFound)])[0]
 
-    def _set_gateway(self, s: orm.Session, ctx: RequestContext, router: models.Router, info: Any) -> None:
+    def _set_gateway(self, s: orm.Session, ctx: RequestContext, router: models.Router, info: Any,
+                     op: str) -> None:
         if info is not None and not isinstance(info, dict):
             raise nexc.InvalidInput(error_message="external_gateway_info must be an object or null")
         info = info or {}
@@ -93,6 +94,7 @@ class L3Mixin:
                 s.execute(sa.delete(models.Port).where(models.Port.id == router.gw_port_id))
             router.gw_network_id, router.gw_port_id = None, None
         if "enable_snat" in info:
+            policies.enforce(ctx, policies.ROUTER_GW_SNAT % op)
             router.enable_snat = c.to_bool(info["enable_snat"], "enable_snat")
         if not new_net:
             router.enable_snat = True
@@ -116,7 +118,7 @@ class L3Mixin:
         s.flush()
         fixed = info.get("external_fixed_ips")
         if fixed is not None and any(x.get("ip_address") for x in fixed if isinstance(x, dict)):
-            c.require_admin(ctx, "update_router:external_gateway_info:external_fixed_ips")
+            policies.enforce(ctx, policies.ROUTER_GW_FIXED_IPS % op)
         self._allocate_ips(s, port, fixed or None, False)
         router.gw_network_id, router.gw_port_id = net.id, port.id
 
@@ -147,7 +149,7 @@ class L3Mixin:
             s.add(router)
             s.flush()
             if body.get("external_gateway_info"):
-                self._set_gateway(s, ctx, router, body["external_gateway_info"])
+                self._set_gateway(s, ctx, router, body["external_gateway_info"], "create")
             if body.get("routes"):
                 router.routes = self._routes_value(body["routes"])
             s.flush()
@@ -167,7 +169,7 @@ class L3Mixin:
             if "admin_state_up" in body:
                 router.admin_state_up = c.to_bool(body["admin_state_up"], "admin_state_up")
             if "external_gateway_info" in body:
-                self._set_gateway(s, ctx, router, body["external_gateway_info"])
+                self._set_gateway(s, ctx, router, body["external_gateway_info"], "update")
             if "routes" in body:
                 router.routes = self._routes_value(body["routes"] or [])
             c.bump(router)
@@ -378,6 +380,8 @@ class L3Mixin:
             raise nexc.BadRequest(reason="Failed to parse request. Required attribute 'floating_network_id' "
                                          "not specified")
         project = c.owner_project(ctx, body)
+        if body.get("floating_ip_address"):
+            policies.enforce(ctx, policies.CREATE_FIP_ADDRESS)
         from cumulo.db.models.base import new_id
         from cumulo.services.network.core import random_mac
 
