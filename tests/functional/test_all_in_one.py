@@ -62,3 +62,64 @@ def test_crash_then_restart_keeps_acknowledged_writes(make_cloud):
     c.kill()  # SIGKILL: no clean-up at all
     c.start()  # a new port: the stored credentials follow
     assert "acknowledged" in {p["Name"] for p in c.openstack("project", "list")}
+
+
+def _open_paths(root: str) -> list[str]:
+    """Files and directories under ``root`` that group or others may read, write or enter."""
+    found = [root] if os.stat(root).st_mode & 0o077 else []
+    for dirpath, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path) and os.lstat(path).st_mode & 0o077:
+                found.append(f"{path} {oct(os.lstat(path).st_mode & 0o777)}")
+    return found
+
+
+def test_state_files_are_private(cloud):
+    # put data in every store first: database rows, an object on the storage nodes, an image
+    conn = cloud.connect()
+    conn.object_store.create_container("private-check")
+    conn.object_store.upload_object(container="private-check", name="o", data=b"secret bytes")
+    image = conn.image.create_image(name="private-check", disk_format="raw", container_format="bare",
+                                    data=b"x" * 1024)
+    try:
+        assert os.path.exists(os.path.join(cloud.state_path, "cumulo.sqlite"))
+        assert _open_paths(cloud.state_path) == []
+    finally:
+        conn.image.delete_image(image)
+        conn.object_store.delete_object("o", container="private-check")
+        conn.object_store.delete_container("private-check")
+
+
+def test_open_state_path_is_tightened_and_said(make_cloud):
+    c = make_cloud(name="loose")
+    os.makedirs(c.state_path, mode=0o755)
+    os.chmod(c.state_path, 0o755)
+    leftover = os.path.join(c.state_path, "old-notes.txt")
+    with open(leftover, "w") as f:
+        f.write("from an older version")
+    os.chmod(leftover, 0o644)
+    c.start()
+    assert os.stat(c.state_path).st_mode & 0o777 == 0o700
+    assert os.stat(leftover).st_mode & 0o777 == 0o600
+    with open(c.log_path) as f:
+        assert "Tightened permissions of" in f.read()
+    assert _open_paths(c.state_path) == []
+
+
+def test_unknown_path_is_a_json_404(cloud):
+    import urllib.error
+
+    for path in ("/nope", "/latest/meta-data", "/?Action=DescribeInstances", "/bucket/key"):  # EC2, S3 shapes
+        try:
+            urllib.request.urlopen(cloud.url + path)
+            raise AssertionError(f"{path} answered 2xx")
+        except urllib.error.HTTPError as err:
+            assert err.code == 404, (path, err.code)
+            assert json.loads(err.read())["error"]["code"] == 404
+    request = urllib.request.Request(cloud.url + "/", data=b"Action=DescribeRegions", method="POST")
+    try:
+        urllib.request.urlopen(request)
+        raise AssertionError("POST / answered 2xx")
+    except urllib.error.HTTPError as err:
+        assert err.code == 404

@@ -14,7 +14,7 @@ from oslo_config import cfg
 
 import cumulo
 from cumulo import conf as cumulo_conf
-from cumulo import exception
+from cumulo import exception, statefiles
 from cumulo.conf import CONF
 
 
@@ -65,6 +65,7 @@ class CumuloApp(App):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    statefiles.secure_umask()  # databases, object data, keys: never readable by others
     return CumuloApp().run(argv)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from cliff.command import Command
 
-from cumulo import exception, registry
+from cumulo import exception, registry, statefiles
 from cumulo.conf import CONF
 from cumulo.db import migrate
 from cumulo.services import AREAS, ServiceHub
@@ -29,6 +29,8 @@ from cumulo.wsgi.server import PathDispatcher, Server
 
 LOG = logging.getLogger(__name__)
 CLOUD_NAME = "cumulo"
+NOT_FOUND = json.dumps({"error": {"code": 404, "title": "Not Found",
+                                  "message": "No API is mounted at this path; GET / lists the APIs."}}).encode()
 
 
 def _index_app(frontends: list[Any], base_url: str) -> Any:
@@ -36,6 +38,14 @@ def _index_app(frontends: list[Any], base_url: str) -> Any:
         {"service_type": f.service_type, "url": f.endpoint_url(base_url)} for f in frontends]}}).encode()
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if (environ.get("PATH_INFO", "") not in ("", "/") or environ.get("QUERY_STRING")
+                or environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD")
+                or environ.get("HTTP_AUTHORIZATION", "").startswith("AWS")):
+            # Only a plain GET / is the root document. Anything else (an unknown path, an EC2
+            # Action, an S3 request) is a 404, so clients such as boto3 see "no such API".
+            start_response("404 Not Found", [("Content-Type", "application/json"),
+                                             ("Content-Length", str(len(NOT_FOUND)))])
+            return [NOT_FOUND]
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
@@ -133,7 +143,11 @@ class Up(Command):
         if unknown:
             raise exception.ConfigError(reason=f"Unknown service area(s) {', '.join(unknown)}; "
                                                f"areas are {', '.join(AREAS)}")
-        os.makedirs(CONF.state_path, exist_ok=True)
+        statefiles.secure_umask()
+        tightened = statefiles.tighten(CONF.state_path)
+        if tightened:
+            self.app.stdout.write(f"Tightened permissions of {tightened} file(s) under {CONF.state_path} "
+                                  "(they were readable by other users).\n")
         _setup_logging()
         cloud = AllInOne(areas, serve_api=not parsed_args.no_api)
         stop = threading.Event()

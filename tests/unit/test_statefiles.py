@@ -1,0 +1,40 @@
+"""State files: the umask every cumulo process runs with, and tightening an open state path."""
+
+from __future__ import annotations
+
+import os
+
+from cumulo import statefiles
+
+
+def test_tighten_closes_files_and_directories_once(tmp_path):
+    state = tmp_path / "state"
+    (state / "objects" / "node1").mkdir(parents=True)
+    data = state / "objects" / "node1" / "data"
+    data.write_bytes(b"x")
+    script = state / "hook.sh"
+    script.write_text("#!/bin/sh\n")
+    for path, mode in ((state, 0o755), (state / "objects", 0o777), (data, 0o644), (script, 0o755)):
+        os.chmod(path, mode)
+    (tmp_path / "target").write_text("outside")
+    os.symlink(tmp_path / "target", state / "link")
+    os.chmod(tmp_path / "target", 0o644)
+
+    assert statefiles.tighten(str(state)) == 4
+    assert os.stat(state).st_mode & 0o777 == 0o700
+    assert os.stat(state / "objects").st_mode & 0o777 == 0o700
+    assert os.stat(data).st_mode & 0o777 == 0o600
+    assert os.stat(script).st_mode & 0o777 == 0o700  # owner bits kept
+    assert os.stat(tmp_path / "target").st_mode & 0o777 == 0o644  # symlinks are not followed
+    assert statefiles.tighten(str(state)) == 0  # already private
+
+
+def test_secure_umask_makes_new_files_private(tmp_path):
+    previous = statefiles.secure_umask()
+    try:
+        (tmp_path / "new").write_text("x")
+        os.mkdir(tmp_path / "dir")
+        assert os.stat(tmp_path / "new").st_mode & 0o777 == 0o600
+        assert os.stat(tmp_path / "dir").st_mode & 0o777 == 0o700
+    finally:
+        os.umask(previous)
