@@ -20,7 +20,7 @@ def test_tighten_closes_files_and_directories_once(tmp_path):
     os.symlink(tmp_path / "target", state / "link")
     os.chmod(tmp_path / "target", 0o644)
 
-    assert statefiles.tighten(str(state)) == 4
+    assert statefiles.tighten(str(state)) == 5  # the four above and node1 (made 0755 by mkdir)
     assert os.stat(state).st_mode & 0o777 == 0o700
     assert os.stat(state / "objects").st_mode & 0o777 == 0o700
     assert os.stat(data).st_mode & 0o777 == 0o600
