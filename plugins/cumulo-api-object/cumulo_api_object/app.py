@@ -92,6 +92,16 @@ def _wsgi_value(value: str) -> str:
         return value.encode("utf-8").decode("latin-1")
 
 
+def _tempurl_outgoing(headers: dict[str, str]) -> dict[str, str]:
+    """What a TempURL response shows: no user metadata but ``X-Object-Meta-Public-*``.
+
+    Swift's tempurl defaults (``outgoing_remove_headers``/``outgoing_allow_headers``, as
+    ``/info`` advertises): the link's holder is not the object's owner.
+    """
+    return {k: v for k, v in headers.items()
+            if not k.lower().startswith("x-object-meta-") or k.lower().startswith("x-object-meta-public-")}
+
+
 def _stream(status: int, headers: dict[str, str], body: Any) -> webob.Response:
     """A response whose headers (Content-Length included) are exactly ``headers``."""
     return webob.Response(status=status, headerlist=list(headers.items()), app_iter=body if body is not None else [])
@@ -355,7 +365,7 @@ class SwiftApp:
         return _text(200, "\n".join(lines))
 
     # ------------------------------------------------------------------ containers
-    def _container_headers(self, caller: Caller, account: str, info: dict[str, Any]) -> dict[str, str]:
+    def _container_headers(self, info: dict[str, Any]) -> dict[str, str]:
         created = float(info.get("created_at") or 0)
         headers = {"X-Container-Object-Count": str(info.get("object_count", 0)),
                    "X-Container-Bytes-Used": str(info.get("bytes_used", 0)),
@@ -364,15 +374,11 @@ class SwiftApp:
         modified = info.get("last_modified")
         if isinstance(modified, (int, float)):
             headers["Last-Modified"] = http_date(float(modified))
-        owner = self.svc.account_role(caller, account) in ("admin", "owner", "reader")
+        # The service has already removed what only owners may see (TempURL keys, ACLs).
         for k, v in (info.get("metadata") or {}).items():
             low = k.lower()
-            if low.startswith("x-container-meta-temp-url-key"):
-                if owner:  # a reader who saw the key could sign PUT TempURLs
-                    headers[k] = v
-            elif low.startswith("x-container-meta-") or low in ("x-versions-location", "x-history-location"):
-                headers[k] = v
-            elif low in ("x-container-read", "x-container-write") and owner:
+            if low.startswith("x-container-meta-") or low in ("x-versions-location", "x-history-location",
+                                                              "x-container-read", "x-container-write"):
                 headers[k] = v
         return headers
 
@@ -380,10 +386,10 @@ class SwiftApp:
                       container: str) -> webob.Response:
         if req.method == "HEAD":
             info = self.svc.container_head(caller, account, container)
-            return _empty(204, self._container_headers(caller, account, info), "text/plain")
+            return _empty(204, self._container_headers(info), "text/plain")
         info, rows = self.svc.container_list(caller, account, container, **self._listing_opts(params))
         return self._listing(req, params, rows, "object", container,
-                             self._container_headers(caller, account, info))
+                             self._container_headers(info))
 
     def put_container(self, req: webob.Request, caller: Caller, params: dict[str, str], account: str,
                       container: str) -> webob.Response:
@@ -431,8 +437,10 @@ class SwiftApp:
     def _object_response(self, req: webob.Request, caller: Caller, params: dict[str, str], resolved: Resolved,
                          obj: str, manifest_get: bool) -> webob.Response:
         headers = self._object_headers(resolved)
-        if caller.tempurl is not None and req.method == "GET":
-            headers["Content-Disposition"] = self._disposition(params, obj)
+        if caller.tempurl is not None:
+            headers = _tempurl_outgoing(headers)
+            if req.method == "GET":
+                headers["Content-Disposition"] = self._disposition(params, obj)
         if manifest_get and resolved.manifest is not None:
             resolved.close()
             return self._manifest_response(req, params, resolved, headers)

@@ -51,6 +51,14 @@ SLO_ETAG = "X-Object-Sysmeta-Slo-Etag"
 SLO_SIZE = "X-Object-Sysmeta-Slo-Size"
 MAX_MANIFEST_DEPTH = 10
 POLICY = "Policy-0"
+#: Metadata shown only to those who may write the account (Swift's ``swift_owner_headers``): the
+#: TempURL keys sign writes and deletes, the ACLs say who else gets in. Readers never see them.
+OWNER_ONLY_METADATA = frozenset({
+    "x-account-meta-temp-url-key", "x-account-meta-temp-url-key-2",
+    "x-container-meta-temp-url-key", "x-container-meta-temp-url-key-2",
+    "x-container-read", "x-container-write", "x-container-sync-key", "x-container-sync-to",
+    "x-account-access-control",
+})
 
 
 @dataclasses.dataclass
@@ -223,6 +231,17 @@ class Service:
             raise exception.NotAuthenticated("Unauthorized: this resource needs a valid token or a matching ACL")
         raise exception.Forbidden(f"Forbidden: no access to {op} {'/'.join(p for p in (account, container, obj) if p)}")
 
+    def is_owner(self, caller: Caller, account: str) -> bool:
+        """Whether ``caller`` may write ``account``'s settings, and so see its secrets (keys, ACLs)."""
+        return self.account_role(caller, account) in ("admin", "owner")
+
+    def _shown(self, caller: Caller, account: str, info: dict[str, Any]) -> dict[str, Any]:
+        """``info`` as ``caller`` may see it: without :data:`OWNER_ONLY_METADATA` unless an owner."""
+        if self.is_owner(caller, account):
+            return info
+        meta = {k: v for k, v in (info.get("metadata") or {}).items() if k.lower() not in OWNER_ONLY_METADATA}
+        return {**info, "metadata": meta}
+
     def check_account(self, account: str) -> None:
         prefix = self.conf.object.reseller_prefix
         if not account.startswith(prefix) or len(account) == len(prefix):
@@ -233,16 +252,15 @@ class Service:
     def tempurl_grant(self, method: str, path: str, params: dict[str, str], remote_addr: str | None,
                       account: str, container: str, obj: str) -> tempurl.Grant:
         """Validate TempURL query parameters for ``path`` (``/v1/<account>/<container>/<object>``)."""
-        keys = []
         account_meta = self.backend.head_account(account)["metadata"]
         container_meta = self._container_meta_or_empty(account, container)
+        keys: dict[str, list[str]] = {}
         for meta, kind in ((account_meta, "Account"), (container_meta, "Container")):
-            for name in ("Temp-Url-Key", "Temp-Url-Key-2"):
-                value = ci_get(meta, f"X-{kind}-Meta-{name}")
-                if value:
-                    keys.append(value)
-        return tempurl.validate(method, path, params, keys, remote_addr, self.conf.object.tempurl_methods,
-                                self.conf.object.tempurl_digests, account, container, obj)
+            values = [ci_get(meta, f"X-{kind}-Meta-{name}") for name in ("Temp-Url-Key", "Temp-Url-Key-2")]
+            keys[kind] = [v for v in values if v]
+        return tempurl.validate(method, path, params, keys["Account"], remote_addr,
+                                self.conf.object.tempurl_methods, self.conf.object.tempurl_digests,
+                                account, container, obj, container_keys=keys["Container"])
 
     def _container_meta_or_empty(self, account: str, container: str) -> dict[str, str]:
         try:
@@ -277,7 +295,7 @@ class Service:
     def account_head(self, caller: Caller, account: str) -> dict[str, Any]:
         self.check_account(account)
         self.authorize(caller, "account_read", account)
-        return self.backend.head_account(account)
+        return self._shown(caller, account, self.backend.head_account(account))
 
     def account_list(self, caller: Caller, account: str, **opts: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         info = self.account_head(caller, account)
@@ -335,7 +353,7 @@ class Service:
         self.check_account(account)
         check_container_name(container, self.conf)
         info = self._container_checked(caller, account, container, "list")
-        return info
+        return self._shown(caller, account, info)
 
     def _container_checked(self, caller: Caller, account: str, container: str, op: str) -> dict[str, Any]:
         try:
@@ -432,6 +450,7 @@ class Service:
             opened = None
             if not manifest_get:
                 segments = [_slo_segment(item) for item in manifest]
+                self._authorize_slo(caller, account, segments, depth, set())
                 size = sum(s.length for s in segments)
                 etag = '"%s"' % (ci_get(info.metadata, SLO_ETAG) or _slo_etag(manifest))
                 return Resolved(account, container, obj, info, size, etag, "slo",
@@ -439,7 +458,7 @@ class Service:
         elif dlo and not manifest_get:
             _close(opened)
             seg_container, _, seg_prefix = unquote(dlo).partition("/")
-            self._authorize_segments(caller, account, seg_container)
+            self._authorize_segments(caller, account, seg_container, "list")
             rows = [r for r in self._list_all(account, seg_container, seg_prefix)
                     if (seg_container, r["name"]) != (container, obj)]
             segments = [Segment(seg_container, r["name"], 0, int(r["bytes"])) for r in rows]
@@ -472,10 +491,47 @@ class Service:
             resolved.manifest = manifest
         return resolved
 
-    def _authorize_segments(self, caller: Caller, account: str, container: str) -> None:
-        if caller.tempurl is not None and caller.tempurl.account == account:
-            return  # a TempURL for a manifest covers its segments in the same account
-        self.authorize(caller, "list", account, container)
+    def _reads_whole_account(self, caller: Caller, account: str) -> bool:
+        """Whether every container of ``account`` is readable by ``caller`` (no per-segment checks needed)."""
+        if self.account_role(caller, account) is not None:
+            return True
+        grant = caller.tempurl
+        return grant is not None and grant.account == account and grant.scope == tempurl.ACCOUNT_SCOPE
+
+    def _authorize_segments(self, caller: Caller, account: str, container: str, op: str) -> None:
+        """401/403 unless ``caller`` may read the segments a manifest keeps in ``container``.
+
+        Reading a manifest must not reach further than its reader could by itself: a
+        TempURL reaches what its key's owner reads (an account key the account, a
+        container key its container); others need the segment container's own rights
+        (``list`` for a DLO's listing, ``read`` for SLO segments), as Swift authorises
+        each segment request as the original requester.
+        """
+        grant = caller.tempurl
+        if grant is not None and grant.reaches(account, container):
+            return
+        self.authorize(caller, op, account, container)
+
+    def _authorize_slo(self, caller: Caller, account: str, segments: list[Segment], depth: int,
+                       seen: set[tuple[str, str]]) -> None:
+        """Check every segment container of an SLO (nested manifests too) before any byte is sent."""
+        if self._reads_whole_account(caller, account):
+            return
+        for container in dict.fromkeys(seg.container for seg in segments):
+            self._authorize_segments(caller, account, container, "read")
+        if depth >= MAX_MANIFEST_DEPTH:
+            return  # reading deeper fails with 409 anyway
+        for seg in segments:
+            if not seg.sub_slo or (seg.container, seg.obj) in seen:
+                continue
+            seen.add((seg.container, seg.obj))
+            try:
+                info = self.head_object(account, seg.container, seg.obj)
+            except ObjectNotFound:
+                continue  # the read reports the missing segment
+            if _truthy(ci_get(info.metadata, "X-Static-Large-Object")):
+                sub = [_slo_segment(item) for item in self._load_manifest(account, seg.container, seg.obj)]
+                self._authorize_slo(caller, account, sub, depth + 1, seen)
 
     def _load_manifest(self, account: str, container: str, obj: str,
                        body: Iterable[bytes] | None = None) -> list[dict[str, Any]]:
@@ -522,7 +578,7 @@ class Service:
         if seg.sub_slo:
             if depth >= MAX_MANIFEST_DEPTH:
                 raise SwiftError(409, "Manifests nest too deep")
-            self._authorize_segments(caller, account, seg.container)
+            self._authorize_segments(caller, account, seg.container, "read")
             info = self.head_object(account, seg.container, seg.obj)
             sub = self._resolve(caller, account, seg.container, seg.obj, info, False, depth + 1)
             yield from sub.reader(start, end)
@@ -628,6 +684,8 @@ class Service:
         check_container_name(container, self.conf)
         check_object_name(obj, self.conf)
         self.authorize(caller, "write", account, container, obj)
+        if caller.tempurl is not None:
+            tempurl.refuse_manifest_writes(headers, params)
         copy_from = headers.get("X-Copy-From")
         if copy_from:
             src_container, src_obj = split_copy_path(copy_from, "X-Copy-From")
@@ -680,6 +738,8 @@ class Service:
         check_container_name(container, self.conf)
         check_object_name(obj, self.conf)
         self.authorize(caller, "write", account, container, obj)
+        if caller.tempurl is not None:
+            tempurl.refuse_manifest_writes(headers, {})
         info = self._head(account, container, obj)
         new = self._object_meta(headers)
         for key, value in info.metadata.items():
@@ -699,6 +759,8 @@ class Service:
         check_container_name(container, self.conf)
         check_object_name(obj, self.conf)
         manifest_get = params.get("multipart-manifest") == "get"
+        if caller.tempurl is not None:
+            tempurl.refuse_manifest_writes(headers, params)
         src = self.object_read(caller, src_account, src_container, src_obj, manifest_get=manifest_get)
         self.authorize(caller, "write", account, container, obj)
         cinfo = self._container(account, container)

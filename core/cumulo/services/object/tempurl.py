@@ -15,8 +15,10 @@ import hashlib
 import hmac
 import ipaddress
 import time
+from collections.abc import Mapping, Sequence
 
 from cumulo import exception
+from cumulo.services.object.constraints import SwiftError, ci_get
 
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 _HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
@@ -26,9 +28,19 @@ class TempURLInvalid(exception.NotAuthenticated):
     msg_fmt = "Temp URL invalid"
 
 
+#: Which key signed a TempURL: one of the account's or one of the container's.
+ACCOUNT_SCOPE = "account"
+CONTAINER_SCOPE = "container"
+
+
 @dataclasses.dataclass(frozen=True)
 class Grant:
-    """What a valid TempURL allows: one method on one object (or on every object under a prefix)."""
+    """What a valid TempURL allows: one method on one object (or on every object under a prefix).
+
+    ``scope`` says whose key signed it. It bounds what the object may pull in when it is a
+    manifest: an account key's owner reads the whole account, a container key's only its
+    container (Swift's ``authorize_same_account`` / ``authorize_same_container``).
+    """
 
     method: str
     account: str
@@ -36,11 +48,37 @@ class Grant:
     obj: str
     prefix: bool
     expires: int
+    scope: str = ACCOUNT_SCOPE
 
     def covers(self, account: str, container: str, obj: str) -> bool:
+        """Whether the signature names this object (itself, or by its prefix)."""
         if (account, container) != (self.account, self.container):
             return False
         return obj.startswith(self.obj) if self.prefix else obj == self.obj
+
+    def reaches(self, account: str, container: str) -> bool:
+        """Whether the signing key's owner may read ``container`` (for a manifest's segments)."""
+        if account != self.account:
+            return False
+        return self.scope == ACCOUNT_SCOPE or container == self.container
+
+
+def refuse_manifest_writes(headers: Mapping[str, str], params: Mapping[str, str]) -> None:
+    """400 for a write through a TempURL that would make the object a large-object manifest.
+
+    A manifest pulls content from other objects when read, so a TempURL limited to one
+    object could otherwise be turned into a reader of anything the key's owner can read
+    (the class of Swift's CVE-2015-5223); Swift's tempurl refuses ``X-Object-Manifest`` the
+    same way. ``headers``/``params``: the request's (a PUT, POST or COPY).
+    """
+    if ci_get(headers, "X-Object-Manifest") is not None:
+        raise SwiftError(400, "X-Object-Manifest is not allowed on a TempURL request")
+    mode = params.get("multipart-manifest")
+    if mode == "put":
+        raise SwiftError(400, "multipart-manifest=put (a static large object) is not allowed on a "
+                              "TempURL request")
+    if mode == "get":  # a copy of the manifest itself, not of its content
+        raise SwiftError(400, "Copying a manifest (multipart-manifest=get) is not allowed on a TempURL request")
 
 
 def parse_expires(raw: str) -> int:
@@ -72,17 +110,22 @@ def _decode_sig(sig: str) -> tuple[str, bytes]:
         raise TempURLInvalid() from None
 
 
-def validate(method: str, path: str, params: dict[str, str], keys: list[str], remote_addr: str | None,
-             allowed_methods: list[str], allowed_digests: list[str], account: str, container: str,
-             obj: str, now: float | None = None) -> Grant:
-    """Check a TempURL request; returns the :class:`Grant` or raises 401 (:class:`TempURLInvalid`)."""
+def validate(method: str, path: str, params: Mapping[str, str], keys: Sequence[str], remote_addr: str | None,
+             allowed_methods: Sequence[str], allowed_digests: Sequence[str], account: str, container: str,
+             obj: str, now: float | None = None, container_keys: Sequence[str] = ()) -> Grant:
+    """Check a TempURL request; returns the :class:`Grant` or raises 401 (:class:`TempURLInvalid`).
+
+    ``keys`` are the account's Temp-URL-Keys, ``container_keys`` the container's; the grant's
+    ``scope`` records which kind matched (the account's first: it is the wider owner).
+    """
     sig, raw_expires = params.get("temp_url_sig"), params.get("temp_url_expires")
     if not sig or not raw_expires:
         raise TempURLInvalid("Temp URL invalid: temp_url_sig and temp_url_expires are both required")
     expires = parse_expires(raw_expires)
     if expires < (now if now is not None else time.time()):
         raise TempURLInvalid("Temp URL expired")
-    if not keys:
+    scoped = [(k, ACCOUNT_SCOPE) for k in keys] + [(k, CONTAINER_SCOPE) for k in container_keys]
+    if not scoped:
         raise TempURLInvalid("Temp URL invalid: no Temp-URL-Key is set on the account or container")
     digest_name, mac = _decode_sig(sig)
     if digest_name not in DIGESTS or digest_name not in allowed_digests:
@@ -108,9 +151,9 @@ def validate(method: str, path: str, params: dict[str, str], keys: list[str], re
         if m not in allowed_methods:
             continue
         body = "\n".join(([f"ip={ip_range}"] if ip_range else []) + [m, str(expires), signed_path])
-        for key in keys:
+        for key, scope in scoped:
             expected = hmac.new(key.encode(), body.encode(), DIGESTS[digest_name]).digest()
             if hmac.compare_digest(expected, mac):
                 return Grant(method, account, container, prefix if prefix is not None else obj,
-                             prefix is not None, expires)
+                             prefix is not None, expires, scope)
     raise TempURLInvalid()
