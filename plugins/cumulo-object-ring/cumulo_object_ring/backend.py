@@ -6,6 +6,10 @@ device on another server. Reads try primaries, then handoffs. Object bodies
 stream in chunks to all replicas at once (a thread per replica, chunked
 transfer encoding), never buffered whole; an upload that fails or whose etag
 does not match is aborted before its end, so no node commits it.
+
+Every request to a node is signed with the cluster secret (``[object_ring]
+cluster_secret``, or the file the all-in-one generates): nodes refuse anything
+else. See :mod:`cumulo_object_ring.signing`.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from cumulo.interfaces.object import (
 from cumulo_object_ring import client, opts
 from cumulo_object_ring.diskfile import normalize_timestamp
 from cumulo_object_ring.ring import Ring, RingError, ring_paths
+from cumulo_object_ring.signing import Signer
 
 LOG = logging.getLogger(__name__)
 _END, _ABORT = object(), object()
@@ -114,7 +119,9 @@ class RingBackend(ObjectBackend):
         if conf is None:
             conf = next((a for a in args if isinstance(a, cfg.ConfigOpts)), None)
         if conf is None:
-            from cumulo.conf import CONF as conf
+            from cumulo.conf import CONF
+
+            conf = CONF
         opts.register(conf)
         self.conf = conf
         rc = conf.object_ring
@@ -126,6 +133,18 @@ class RingBackend(ObjectBackend):
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="object-proxy")
         self._last_ts = 0.0
+        self._signer: Signer | None = None
+
+    @property
+    def signer(self) -> Signer:
+        """The cluster's request signer, found on first use (the all-in-one makes its secret at start)."""
+        if self._signer is None:
+            try:
+                self._signer = opts.signer(self.conf)
+            except RingError as err:
+                LOG.error("Object storage cannot reach its nodes: %s", err)
+                raise ObjectUnavailable(str(err)) from None
+        return self._signer
 
     def _timestamp(self) -> str:
         """X-Timestamp of a new write: strictly increasing in this process (10 us steps)."""
@@ -159,7 +178,7 @@ class RingBackend(ObjectBackend):
                  query: str = "") -> client.Response | None:
         try:
             resp = client.request(node, method, path, headers, query=query, conn_timeout=self.conn_timeout,
-                                  node_timeout=self.node_timeout)
+                                  node_timeout=self.node_timeout, signer=self.signer)
         except client.NodeError as err:
             LOG.info("Storage node %s:%s failed %s: %s", node["ip"], node["port"], method, err)
             self.limiter.error(node)
@@ -240,6 +259,7 @@ class RingBackend(ObjectBackend):
         Nothing is sent unless a quorum of nodes accepted a connection, so a request refused
         for lack of nodes (503) changed nothing.
         """
+        signer = self.signer
         conns = self._connect_targets(ring, part)
         if len(conns) < self._quorum(ring):
             for _, conn in conns:
@@ -248,7 +268,9 @@ class RingBackend(ObjectBackend):
 
         def send(i: int, node: dict[str, Any], conn: http.client.HTTPConnection) -> int | None:
             try:
-                conn.request(method, path_of(node), headers={**headers_of(i, node), "Content-Length": "0"})
+                path = path_of(node)
+                conn.request(method, path,
+                             headers=signer.sign(method, path, "", {**headers_of(i, node), "Content-Length": "0"}))
                 resp = conn.getresponse()
                 resp.read()
                 return None if resp.status == 507 else resp.status
@@ -485,10 +507,12 @@ class RingBackend(ObjectBackend):
     def _connect_putters(self, ring: Ring, part: int, path_of: Callable[[dict[str, Any]], str],
                          headers_of: Callable[[int], dict[str, str]]) -> list[_Putter]:
         putters: list[_Putter] = []
+        signer = self.signer
         for i, (node, conn) in enumerate(self._connect_targets(ring, part)):
             try:
-                conn.putrequest("PUT", path_of(node), skip_accept_encoding=True)
-                for k, v in headers_of(i).items():
+                path = path_of(node)
+                conn.putrequest("PUT", path, skip_accept_encoding=True)
+                for k, v in signer.sign("PUT", path, "", headers_of(i)).items():
                     conn.putheader(k, v)
                 conn.endheaders()
             except client.NodeError as err:
@@ -508,7 +532,7 @@ class RingBackend(ObjectBackend):
         for i, node in enumerate(nodes):
             try:
                 resp = client.open_get(node, method, path_of(node), headers, conn_timeout=self.conn_timeout,
-                                       node_timeout=self.node_timeout)
+                                       node_timeout=self.node_timeout, signer=self.signer)
             except client.NodeError as err:
                 LOG.info("Storage node %s:%s failed %s: %s", node["ip"], node["port"], method, err)
                 self.limiter.error(node)
@@ -568,7 +592,8 @@ class RingBackend(ObjectBackend):
                     node = spares.pop(0)
                     try:
                         r = client.open_get(node, "GET", path_of(node), {"X-Backend-Range": f"{pos}-{end}"},
-                                            conn_timeout=self.conn_timeout, node_timeout=self.node_timeout)
+                                            conn_timeout=self.conn_timeout, node_timeout=self.node_timeout,
+                                            signer=self.signer)
                     except client.NodeError:
                         continue
                     if r.status == 206 and r.headers.get("x-timestamp") == ts:
@@ -626,7 +651,7 @@ class RingBackend(ObjectBackend):
             node = {"ip": ip, "port": port}
             try:
                 resp = client.request(node, "POST", f"/_admin/{name}", conn_timeout=self.conn_timeout,
-                                      node_timeout=max(self.node_timeout, 300))
+                                      node_timeout=max(self.node_timeout, 300), signer=self.signer)
                 out[f"{ip}:{port}"] = resp.json() if resp.status == 200 else {"error": resp.status}
             except client.NodeError as err:
                 out[f"{ip}:{port}"] = {"error": str(err)}

@@ -1,4 +1,8 @@
-"""Talking to storage nodes: paths, plain requests, streamed uploads (http.client, short timeouts)."""
+"""Talking to storage nodes: paths, plain requests, streamed uploads (http.client, short timeouts).
+
+Every request function takes ``signer``: the cluster's :class:`~cumulo_object_ring.signing.Signer`
+(nodes refuse unsigned requests), or None to send one unsigned on purpose (tests).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import threading
 import time
 from typing import Any, BinaryIO
 from urllib.parse import quote
+
+from cumulo_object_ring.signing import Signer
 
 NodeError = (OSError, http.client.HTTPException, socket.timeout)
 
@@ -72,16 +78,24 @@ def connect(node: dict[str, Any], conn_timeout: float, node_timeout: float) -> h
     return conn
 
 
+def signed(signer: Signer | None, method: str, path: str, query: str = "",
+           headers: dict[str, str] | None = None) -> dict[str, str]:
+    """``headers`` with the signature headers added (unchanged without a signer)."""
+    if signer is None:
+        return dict(headers or {})
+    return signer.sign(method, path, query, headers)
+
+
 def request(node: dict[str, Any], method: str, path: str, headers: dict[str, str] | None = None,
             body: bytes | BinaryIO | None = None, query: str = "", conn_timeout: float = 0.5,
-            node_timeout: float = 10.0) -> Response:
+            node_timeout: float = 10.0, *, signer: Signer | None) -> Response:
     """One request, whole response read. Raises one of :data:`NodeError` when the node cannot be reached.
 
     ``body`` may be an open file: it is streamed (its size from ``fstat``), not read into memory.
     """
     conn = connect(node, conn_timeout, node_timeout)
     try:
-        hdrs = dict(headers or {})
+        hdrs = signed(signer, method, path, query, headers)
         if isinstance(body, bytes):
             hdrs["Content-Length"] = str(len(body))
         elif body is not None:
@@ -94,9 +108,10 @@ def request(node: dict[str, Any], method: str, path: str, headers: dict[str, str
         conn.close()
 
 
-def request_json(node: dict[str, Any], method: str, path: str, payload: Any = None, **kw: Any) -> Response:
+def request_json(node: dict[str, Any], method: str, path: str, payload: Any = None, *, signer: Signer | None,
+                 **kw: Any) -> Response:
     body = None if payload is None else json.dumps(payload).encode()
-    return request(node, method, path, {"Content-Type": "application/json"}, body, **kw)
+    return request(node, method, path, {"Content-Type": "application/json"}, body, signer=signer, **kw)
 
 
 class StreamingResponse:
@@ -125,10 +140,10 @@ class StreamingResponse:
 
 
 def open_get(node: dict[str, Any], method: str, path: str, headers: dict[str, str] | None = None,
-             conn_timeout: float = 0.5, node_timeout: float = 10.0) -> StreamingResponse:
+             conn_timeout: float = 0.5, node_timeout: float = 10.0, *, signer: Signer | None) -> StreamingResponse:
     conn = connect(node, conn_timeout, node_timeout)
     try:
-        conn.request(method, path, headers=headers or {})
+        conn.request(method, path, headers=signed(signer, method, path, "", headers))
         return StreamingResponse(conn, conn.getresponse())
     except BaseException:
         conn.close()

@@ -18,6 +18,8 @@ Each has ``run_once() -> stats``; the node runs them on intervals and on
   listing is updated.
 * **Updater**: retries container updates that failed (async pendings) and
   reports container statistics to the account servers.
+
+Every request they send goes through :meth:`Node.request`, signed with the cluster secret.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ class Replicator(Daemon):
         for peer in peers:
             try:
                 self._sync_to(device, part, local, peer, stats)
-            except (client.NodeError, ValueError) as err:
+            except (*client.NodeError, ValueError) as err:
                 LOG.info("Replication of partition %s to %s:%s/%s failed: %s", part, peer["ip"], peer["port"],
                          peer["device"], err)
                 stats["errors"] += 1
@@ -212,7 +214,7 @@ class Replicator(Daemon):
                 try:
                     self._sync_db(broker, info, kind, part, h, peer)
                     stats["dbs_synced"] += 1
-                except (client.NodeError, ValueError) as err:
+                except (*client.NodeError, ValueError) as err:
                     LOG.info("Replication of %s to %s:%s failed: %s", broker.path, peer["ip"], peer["port"], err)
                     stats["errors"] += 1
                     ok = False
@@ -246,8 +248,7 @@ class Replicator(Daemon):
             new_point = rows[-1]["seq"] if rows else point
             payload = {"remote_id": info["id"], "info": info, "metadata": metadata,
                        "rows": [{k: v for k, v in r.items() if k != "seq"} for r in rows], "point": new_point}
-            r = client.request_json(peer, "POST", path, payload, conn_timeout=self.node.conn_timeout,
-                                    node_timeout=self.node.node_timeout)
+            r = self.node.request_json(peer, "POST", path, payload)
             if r.status != 200:
                 raise ValueError(f"peer refused merge: {r.status}")
             point, first = new_point, False

@@ -6,21 +6,37 @@ is decided on the first start and kept in the ring builders under
 data directory (``<state_path>/object-nodes/node<n>``) and its port across
 restarts. If that port is taken at the next start, the node gets a new one
 and the rings are rewritten with the new address (no partition moves).
+
+Without ``[object_ring] cluster_secret``, the first start generates a secret into
+``<state_path>/object-ring.secret`` (mode 0600, kept across restarts); the node
+processes read it from there (their ``node.conf`` names the state path), never
+from their command line.
+
+Each node process is supervised: one that dies is started again after a
+back-off (0.5 s doubling to 30 s, back to 0.5 s once a run lasted 30 s), with a
+warning giving its exit code. ``stop()`` ends the supervision first, so a node
+is never restarted while the cloud stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from oslo_config import cfg
 
 from cumulo_object_ring import client, opts
 from cumulo_object_ring.ring import RING_NAMES, RingBuilder, RingError, ring_paths
+from cumulo_object_ring.signing import Signer
+
+LOG = logging.getLogger(__name__)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -78,22 +94,101 @@ def move_node(ring_dir: str, old: tuple[str, int], new_port: int) -> None:
             b.write_ring(ring_path)
 
 
-class LocalNode:
-    """A storage node subprocess; ``stop()`` terminates it, ``start()`` starts it again."""
+class Backoff:
+    """Delays between restarts: ``initial``, doubling up to ``maximum``; back to ``initial``
+    once a run lasted ``stable_after`` seconds."""
 
-    def __init__(self, number: int, ip: str, port: int, config_path: str, log_path: str) -> None:
+    def __init__(self, initial: float = 0.5, maximum: float = 30.0, stable_after: float = 30.0) -> None:
+        self.initial, self.maximum, self.stable_after = initial, maximum, stable_after
+        self._next = initial
+
+    def delay(self, ran_for: float) -> float:
+        """The wait before the next start of a process that just ended after ``ran_for`` seconds."""
+        if ran_for >= self.stable_after:
+            self._next = self.initial
+        delay = self._next
+        self._next = min(self._next * 2, self.maximum)
+        return delay
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "could not be started"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"exited with code {code} ({signal.Signals(-code).name})"
+    return f"exited with code {code}"
+
+
+class LocalNode:
+    """A storage node subprocess; ``stop()`` terminates it, ``start()`` starts it again.
+
+    ``supervise``: a thread restarts the process whenever it ends other than by :meth:`stop`,
+    after a :class:`Backoff` delay (``backoff`` gives its ``initial``, ``maximum`` and
+    ``stable_after``).
+    """
+
+    def __init__(self, number: int, ip: str, port: int, config_path: str, log_path: str,
+                 signer: Signer | None = None, supervise: bool = False,
+                 backoff: tuple[float, float, float] = (0.5, 30.0, 30.0)) -> None:
         self.number, self.ip, self.port = number, ip, port
         self.config_path, self.log_path = config_path, log_path
+        self.signer = signer
+        self.supervise, self.backoff = supervise, backoff
         self.proc: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self._started_at = 0.0
 
-    def spawn(self) -> LocalNode:
-        """Start the process without waiting for it to answer."""
+    def _popen(self) -> subprocess.Popen[bytes]:
+        # The secret is not on the command line (nor in the environment): the node reads it
+        # from its 0600 config file or the 0600 secret file in the state path.
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-m", "cumulo_object_ring.node", "--config-file", self.config_path,
                  "--parent-pid", str(os.getpid())],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def spawn(self) -> LocalNode:
+        """Start the process (and its supervision) without waiting for it to answer."""
+        with self._lock:
+            self._stopping.clear()
+            self._started_at = time.monotonic()
+            self.proc = self._popen()
+        if self.supervise and (self._supervisor is None or not self._supervisor.is_alive()):
+            self._supervisor = threading.Thread(target=self._supervise, daemon=True,
+                                                name=f"object-node-{self.number}-supervisor")
+            self._supervisor.start()
         return self
+
+    def _supervise(self) -> None:
+        backoff = Backoff(*self.backoff)
+        while True:
+            with self._lock:
+                proc = self.proc
+            code = proc.wait() if proc is not None else None
+            if self._stopping.is_set():
+                return
+            ran_for = time.monotonic() - self._started_at
+            delay = backoff.delay(ran_for)
+            LOG.warning("Storage node %s (%s:%s, pid %s) %s after %.1f s; restarting it in %.1f s (log: %s)",
+                        self.number, self.ip, self.port, proc.pid if proc is not None else "-",
+                        _describe_exit(code), ran_for, delay, self.log_path)
+            if self._stopping.wait(delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._started_at = time.monotonic()
+                try:
+                    self.proc = self._popen()
+                except OSError as err:
+                    self.proc = None
+                    LOG.error("Cannot start storage node %s: %s", self.number, err)
+                    continue
+                self.restarts += 1
 
     def wait_ready(self, wait: float = 30.0) -> LocalNode:
         """Wait until the node answers its health check; raises RingError if it died or never answered."""
@@ -104,8 +199,14 @@ class LocalNode:
             if self.proc.poll() is not None:
                 raise RingError(f"Storage node {self.number} exited with {self.proc.returncode}; see {self.log_path}")
             with contextlib.suppress(*client.NodeError):
-                if client.request(node, "GET", "/_admin/health", conn_timeout=0.2, node_timeout=2).status == 200:
+                status = client.request(node, "GET", "/_admin/health", conn_timeout=0.2, node_timeout=2,
+                                        signer=self.signer).status
+                if status == 200:
                     return self
+                if status in (401, 403):
+                    self.stop()
+                    raise RingError(f"Storage node {self.number} on {self.ip}:{self.port} refuses our "
+                                    f"signature ({status}): is [object_ring] cluster_secret the same everywhere?")
             time.sleep(0.05)
         self.stop()
         raise RingError(f"Storage node {self.number} did not answer on {self.ip}:{self.port}; see {self.log_path}")
@@ -118,15 +219,21 @@ class LocalNode:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
+        """End the supervision, then the process (SIGTERM, SIGKILL after 10 s)."""
+        self._stopping.set()
+        with self._lock:  # a restart under way finishes first, so its process is the one stopped
+            proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
             try:
-                self.proc.wait(10)
+                proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+                proc.kill()
+                proc.wait(5)
+        supervisor = self._supervisor
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join(15)
+        self._supervisor = None
         self.proc = None
 
     def __repr__(self) -> str:
@@ -140,8 +247,8 @@ def write_node_config(conf: cfg.ConfigOpts, path: str, ip: str, port: int, devic
         if opt.dest == "ring_dir":
             continue
         value = conf.object_ring[opt.dest]
-        if value is not None:
-            lines.append(f"{opt.dest} = {value}")
+        if value is not None:  # "$" would start an oslo.config substitution
+            lines.append(f"{opt.dest} = {str(value).replace('$', '$$')}")
     lines += ["", "[object_node]", f"bind_ip = {ip}", f"bind_port = {port}", f"devices = {devices}",
               f"threads = {conf.object_node.threads}", f"daemons = {conf.object_node.daemons}", ""]
     tmp = path + ".tmp"
@@ -154,6 +261,7 @@ def start_local(conf: cfg.ConfigOpts) -> list[LocalNode]:
     """Build the rings on first use, then start every local node and wait until each answers."""
     opts.register(conf)
     rc = conf.object_ring
+    signer = opts.signer(conf, create=True)
     ring_dir = opts.ring_dir(conf)
     os.makedirs(ring_dir, exist_ok=True)
     if not all(os.path.exists(p) for n in RING_NAMES for p in ring_paths(ring_dir, n)):
@@ -172,7 +280,8 @@ def start_local(conf: cfg.ConfigOpts) -> list[LocalNode]:
             os.makedirs(os.path.join(ndir, "devices"), exist_ok=True)
             cpath = os.path.join(ndir, "node.conf")
             write_node_config(conf, cpath, ip, port, os.path.join(ndir, "devices"), os.path.join(ndir, "node.log"))
-            started.append(LocalNode(number, ip, port, cpath, os.path.join(ndir, "node.log")).spawn())
+            started.append(LocalNode(number, ip, port, cpath, os.path.join(ndir, "node.log"), signer=signer,
+                                     supervise=True).spawn())
         for n in started:
             n.wait_ready()
     except BaseException:

@@ -8,6 +8,10 @@ It serves ``[object_node] bind_ip:bind_port``, stores under
 ``[object_node] devices`` and runs the replicator, auditor, expirer and
 updater every ``[object_ring] *_interval`` seconds (``daemons = false`` turns
 that off; ``POST /_admin/<daemon>`` runs one pass at once either way).
+
+It refuses to start without the cluster secret (``[object_ring] cluster_secret`` or
+``cluster_secret_file``), the same on every proxy and node: every request it serves must be
+signed with it (see :mod:`cumulo_object_ring.signing`), and so is every request it sends.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import webob
 from oslo_config import cfg
@@ -34,11 +38,19 @@ from cumulo_object_ring.server import HTTPError, NodeApp
 LOG = logging.getLogger(__name__)
 
 
+class Targets(NamedTuple):
+    """Servers to update after a write: a partition and its devices (``ip``, ``port``, ``device``)."""
+
+    part: int
+    nodes: list[dict[str, Any]]
+
+
 class Node:
     """Everything one storage node holds; :meth:`start` serves and runs daemons."""
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
+        self.signer = opts.signer(conf)  # RingError when there is no secret: a node never runs open
         rc, nc = conf.object_ring, conf.object_node
         self.ip, self.port = nc.bind_ip, nc.bind_port
         self.root = nc.devices or os.path.join(conf.state_path, "devices")
@@ -102,22 +114,64 @@ class Node:
     def request(self, node: dict[str, Any], method: str, path: str, **kw: Any) -> client.Response:
         kw.setdefault("conn_timeout", self.conn_timeout)
         kw.setdefault("node_timeout", self.node_timeout)
+        kw.setdefault("signer", self.signer)
         return client.request(node, method, path, **kw)
 
+    def request_json(self, node: dict[str, Any], method: str, path: str, payload: Any) -> client.Response:
+        return client.request_json(node, method, path, payload, signer=self.signer,
+                                   conn_timeout=self.conn_timeout, node_timeout=self.node_timeout)
+
     # -- updates to other servers ----------------------------------------------------------
-    def container_update(self, req: webob.Request, device: Device, op: str, account: str, container: str,
-                         obj: str, ts: str, size: int = 0, etag: str = "", content_type: str = "") -> None:
-        """Tell the container server(s) the proxy named; on failure leave an async pending file."""
-        hosts = [h for h in (req.headers.get("X-Container-Host") or "").split(",") if h]
-        devs = [d for d in (req.headers.get("X-Container-Device") or "").split(",") if d]
-        part = req.headers.get("X-Container-Partition")
-        if not hosts or part is None:
-            return
-        nodes = []
-        for host, dev in zip(hosts, devs, strict=False):
-            ip, _, port = host.rpartition(":")
+    def update_targets(self, req: webob.Request, kind: str, account: str,
+                       container: str | None = None) -> Targets | None:
+        """The ``kind`` ("container" or "account") servers a write must tell, as the proxy named them.
+
+        ``X-<Kind>-Host`` (``ip:port``, comma-separated), ``X-<Kind>-Device`` (one per host) and
+        ``X-<Kind>-Partition``. Each must be a device of the ``kind`` ring and the partition the
+        ring gives this account/container, so no request can make a node connect anywhere else:
+        400 for malformed headers, 403 for a target outside the ring. None when none is named.
+        Called before the write touches anything, so a refused request changed nothing.
+        """
+        prefix = f"X-{kind.capitalize()}-"
+        host_h, dev_h, part_h = (req.headers.get(prefix + k) for k in ("Host", "Device", "Partition"))
+        if host_h is None and dev_h is None and part_h is None:
+            return None
+        hosts = [h.strip() for h in (host_h or "").split(",") if h.strip()]
+        devs = [d.strip() for d in (dev_h or "").split(",") if d.strip()]
+        if not hosts or len(hosts) != len(devs) or not (part_h or "").strip().isdigit():
+            raise HTTPError(400, f"{prefix}Host, {prefix}Device (one per host) and {prefix}Partition go together")
+        part = int(part_h)  # type: ignore[arg-type]
+        nodes: list[dict[str, Any]] = []
+        for host, dev in zip(hosts, devs, strict=True):
+            ip, sep, port = host.rpartition(":")
+            if not sep or not ip or not port.isdigit() or not 0 < int(port) < 65536:
+                raise HTTPError(400, f"Bad {prefix}Host {host!r}: expected ip:port")
             nodes.append({"ip": ip, "port": int(port), "device": dev})
-        update = {"op": op, "account": account, "container": container, "obj": obj, "part": int(part),
+        try:
+            ring = self.ring(kind)
+        except RingError as err:
+            raise HTTPError(503, str(err)) from None
+        if part != ring.get_part(account, container):
+            raise HTTPError(403, f"{prefix}Partition is not the {kind} ring's partition of this {kind}")
+        unknown = [n for n in nodes if not ring.has_device(n["ip"], n["port"], n["device"])]
+        if unknown:
+            ring.reload_now()  # the proxy may have seen a newer ring than ours
+            unknown = [n for n in nodes if not ring.has_device(n["ip"], n["port"], n["device"])]
+        if unknown:
+            LOG.warning("Refused %s %s: %sHost names %s, not a device of the %s ring", req.method,
+                        req.environ.get("REQUEST_URI"), prefix,
+                        ", ".join(f"{n['ip']}:{n['port']}/{n['device']}" for n in unknown), kind)
+            raise HTTPError(403, f"{prefix}Host/{prefix}Device name a server that is not a device of the {kind} ring")
+        return Targets(part, nodes)
+
+    def container_update(self, targets: Targets | None, device: Device, op: str, account: str, container: str,
+                         obj: str, ts: str, size: int = 0, etag: str = "", content_type: str = "") -> None:
+        """Tell the container server(s) the proxy named (checked by :meth:`update_targets`);
+        on failure leave an async pending file."""
+        if targets is None:
+            return
+        nodes = targets.nodes
+        update = {"op": op, "account": account, "container": container, "obj": obj, "part": targets.part,
                   "headers": {"X-Timestamp": ts, "X-Size": str(size), "X-Etag": etag,
                               "X-Content-Type": content_type, "X-Backend-Server-Type": "container"}}
         failed = [n for n in nodes if not self.send_container_update(n, update)]
@@ -133,16 +187,12 @@ class Node:
             return False
         return 200 <= resp.status < 300
 
-    def account_update(self, req: webob.Request, broker: Broker) -> None:
-        """Report a container's state to the account server the proxy named (the updater retries)."""
-        host = req.headers.get("X-Account-Host")
-        dev = req.headers.get("X-Account-Device")
-        part = req.headers.get("X-Account-Partition")
-        if not host or not dev or part is None:
+    def account_update(self, targets: Targets | None, broker: Broker) -> None:
+        """Report a container's state to the account server(s) the proxy named (checked by
+        :meth:`update_targets`); the updater retries."""
+        if targets is None:
             return
-        ip, _, port = host.rpartition(":")
-        self.report_container(broker, [{"ip": ip, "port": int(port), "device": dev}], int(part), quorum=1,
-                              mark=False)
+        self.report_container(broker, targets.nodes, targets.part, quorum=1, mark=False)
 
     def report_container(self, broker: Broker, nodes: list[dict[str, Any]], part: int, quorum: int,
                          mark: bool = True) -> bool:
@@ -232,7 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     log_file = conf.log_file
     logging.basicConfig(level=logging.DEBUG if conf.debug else logging.INFO, filename=log_file,
                         format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s")
-    node = Node(conf)
+    try:
+        node = Node(conf)
+    except RingError as err:
+        print(f"cumulo-object-node: error: {err}", file=sys.stderr, flush=True)
+        if log_file:  # otherwise the log is stderr, which has it already
+            LOG.error("Not starting: %s", err)
+        return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -497,6 +497,16 @@ class Ring:
         for d in sorted(others, key=key):
             yield {**d, "index": None}
 
+    def reload_now(self) -> None:
+        """Reload if the file changed, without waiting for ``check_interval``."""
+        self._checked = -math.inf
+        self.maybe_reload()
+
+    def has_device(self, ip: str, port: int, device: str) -> bool:
+        """Whether ``ip:port/device`` is a device of this ring."""
+        self.maybe_reload()
+        return any(d["ip"] == ip and d["port"] == port and d["device"] == device for d in self.devs.values())
+
     def local_devices(self, ip: str, port: int) -> list[dict[str, Any]]:
         self.maybe_reload()
         return [d for d in self.devs.values() if d["port"] == port and d["ip"] == ip]

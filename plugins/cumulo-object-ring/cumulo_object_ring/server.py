@@ -10,7 +10,12 @@ five-segment path is an object row update for the container database.
 Replication endpoints (node to node): ``/_repl/...`` (object partitions) and
 ``/_repl_db/...`` (databases); admin: ``/_admin/health`` and
 ``POST /_admin/{replicate,audit,expire,update}`` (one pass, now).
-There is no authentication: storage nodes listen on a private network.
+
+Every request, these included, must be signed with the cluster secret
+(:mod:`cumulo_object_ring.signing`): unsigned ones get 401, a bad or stale
+signature 403, before anything else is looked at. The headers naming servers
+to update after a write (``X-Container-*``, ``X-Account-*``) are only
+followed to devices of the rings (:meth:`Node.update_targets`).
 """
 
 from __future__ import annotations
@@ -31,14 +36,18 @@ from cumulo_object_ring import client, diskfile
 from cumulo_object_ring.db import AccountBroker, ContainerBroker, DatabaseNotFound
 from cumulo_object_ring.diskfile import Device, DiskFileError, ObjectState, normalize_timestamp
 from cumulo_object_ring.ring import hash_path
+from cumulo_object_ring.signing import SCHEME, SignatureError
 
 if TYPE_CHECKING:
-    from cumulo_object_ring.node import Node
+    from cumulo_object_ring.node import Node, Targets
 
 LOG = logging.getLogger(__name__)
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 SUFFIX = re.compile(r"^[0-9a-f]{3}$")
 FNAME = re.compile(r"^\d{13}\.\d{5}\.(data|meta|ts)$")
+# Swift's expirer queue headers: this node finds containers through the ring, so it takes no
+# "where to send" header of that family from anyone.
+UNSUPPORTED_TARGET = re.compile(r"^x-delete-at-(host|device|partition|container)$")
 
 
 class HTTPError(Exception):
@@ -80,7 +89,14 @@ class NodeApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         req = webob.Request(environ)
         try:
+            self.node.signer.verify_environ(environ)
             resp = self.dispatch(req, _segments(environ))
+        except SignatureError as err:
+            LOG.warning("Refused %s %r from %s: %s", req.method, environ.get("REQUEST_URI"),
+                        environ.get("REMOTE_ADDR"), err.message)
+            headers = {"WWW-Authenticate": SCHEME} if err.status == 401 else {}
+            resp = webob.Response(status=err.status, body=err.message.encode(), content_type="text/plain",
+                                  headers=headers)
         except HTTPError as err:
             resp = webob.Response(status=err.status, body=err.message.encode(), content_type="text/plain",
                                   headers=err.headers)
@@ -95,6 +111,9 @@ class NodeApp:
     def dispatch(self, req: webob.Request, segs: list[str]) -> webob.Response:
         if not segs or segs == [""]:
             raise HTTPError(404)
+        for name in req.headers:
+            if UNSUPPORTED_TARGET.match(name.lower()):
+                raise HTTPError(400, f"{name} is not supported")
         if segs[0] == "_admin":
             return self.admin(req, segs[1:])
         if segs[0] == "_repl":
@@ -153,8 +172,10 @@ class NodeApp:
             resp.content_length = end - start
             return resp
         ts = _timestamp(req)
+        targets = self.node.update_targets(req, "container", account, container) \
+            if method in ("PUT", "DELETE") else None
         if method == "PUT":
-            return self._put_object(req, device, part, hash_dir, name_hash, account, container, obj, ts)
+            return self._put_object(req, device, part, hash_dir, name_hash, account, container, obj, ts, targets)
         state = ObjectState(hash_dir)
         if state.timestamp and state.timestamp >= ts:
             raise HTTPError(409, "A newer version exists", {"X-Backend-Timestamp": state.timestamp})
@@ -173,7 +194,7 @@ class NodeApp:
             existed = state.exists and not state.expired
             diskfile.write_small(device, hash_dir, ts + ".ts", {"name": f"/{account}/{container}/{obj}"})
             diskfile.cleanup(hash_dir)
-            self.node.container_update(req, device, "DELETE", account, container, obj, ts)
+            self.node.container_update(targets, device, "DELETE", account, container, obj, ts)
             return webob.Response(status=204 if existed else 404)
         raise HTTPError(405)
 
@@ -188,7 +209,7 @@ class NodeApp:
         return hdrs
 
     def _put_object(self, req: webob.Request, device: Device, part: int, hash_dir: str, name_hash: str,
-                    account: str, container: str, obj: str, ts: str) -> webob.Response:
+                    account: str, container: str, obj: str, ts: str, targets: Targets | None) -> webob.Response:
         state = ObjectState(hash_dir)
         if state.timestamp and state.timestamp >= ts:
             raise HTTPError(409, "A newer version exists", {"X-Backend-Timestamp": state.timestamp})
@@ -228,7 +249,7 @@ class NodeApp:
         diskfile.cleanup(hash_dir)
         if delete_at:
             self._mark_expiring(device, part, name_hash, int(delete_at))
-        self.node.container_update(req, device, "PUT", account, container, obj, ts,
+        self.node.container_update(targets, device, "PUT", account, container, obj, ts,
                                    size=writer.size, etag=writer.etag, content_type=meta["content_type"])
         return webob.Response(status=201, headers={"Etag": writer.etag, "X-Timestamp": ts})
 
@@ -256,6 +277,7 @@ class NodeApp:
                   container: str) -> webob.Response:
         broker = self._container_broker(device, part, account, container)
         method = req.method
+        targets = self.node.update_targets(req, "account", account) if method in ("PUT", "DELETE") else None
         if method == "PUT":
             ts = _timestamp(req)
             created = broker.initialize({"account": account, "container": container, "put_timestamp": ts})
@@ -265,7 +287,7 @@ class NodeApp:
                 if not created:
                     broker.update_timestamps(c, put_timestamp=ts)
                 broker.update_metadata(c, self._meta_updates(req, ts))
-            self.node.account_update(req, broker)
+            self.node.account_update(targets, broker)
             return webob.Response(status=201 if created or was_deleted else 202)
         if not broker.exists:
             raise HTTPError(404)
@@ -293,7 +315,7 @@ class NodeApp:
                 raise HTTPError(409, "Container not empty")
             with broker.conn() as c:
                 broker.update_timestamps(c, delete_timestamp=ts)
-            self.node.account_update(req, broker)
+            self.node.account_update(targets, broker)
             return webob.Response(status=204)
         raise HTTPError(405)
 

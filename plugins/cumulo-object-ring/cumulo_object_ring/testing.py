@@ -19,9 +19,13 @@ from cumulo_object_ring.local import LocalNode, free_port, write_node_config
 from cumulo_object_ring.node import Node
 from cumulo_object_ring.ring import RING_NAMES, Ring, RingBuilder, hash_path, ring_paths
 
+TEST_SECRET = "test-cluster-secret-not-for-production"
+
 
 def make_conf(state: Path, object_ring: dict[str, Any] | None = None,
-              object_node: dict[str, Any] | None = None) -> cfg.ConfigOpts:
+              object_node: dict[str, Any] | None = None, secret: str | None = TEST_SECRET) -> cfg.ConfigOpts:
+    """A configuration for nodes and proxies under ``state``; ``secret=None`` leaves
+    ``cluster_secret`` unset (the all-in-one then generates one)."""
     conf = cfg.ConfigOpts()
     cumulo_conf.register(conf)
     opts.register(conf)
@@ -29,6 +33,8 @@ def make_conf(state: Path, object_ring: dict[str, Any] | None = None,
     conf.set_override("state_path", str(state))
     conf.set_override("ring_dir", str(state / "rings"), group="object_ring")
     conf.set_override("error_suppression_interval", 0, group="object_ring")
+    if secret is not None:
+        conf.set_override("cluster_secret", secret, group="object_ring")
     for k, v in (object_ring or {}).items():
         conf.set_override(k, v, group="object_ring")
     for k, v in (object_node or {}).items():
@@ -102,7 +108,8 @@ class ProcessCluster:
             ndir.mkdir()
             cpath = str(ndir / "node.conf")
             write_node_config(self.conf, cpath, "127.0.0.1", port, str(ndir / "devices"), str(ndir / "node.log"))
-            self.nodes.append(LocalNode(i, "127.0.0.1", port, cpath, str(ndir / "node.log")))
+            self.nodes.append(LocalNode(i, "127.0.0.1", port, cpath, str(ndir / "node.log"),
+                                        signer=opts.signer(self.conf)))
         for n in self.nodes:
             n.spawn()
         for n in self.nodes:

@@ -14,6 +14,7 @@ import signal
 import pytest
 from cumulo_object_ring import client
 from cumulo_object_ring.local import local_nodes
+from cumulo_object_ring.signing import Signer
 
 from cumulo.testing.cloud import CumuloCloud
 
@@ -45,7 +46,8 @@ def test_swift_and_openstack_clients_with_a_node_down(tmp_path):
 
         # Kill one storage node (found through its health endpoint): the clients do not notice.
         ip, port = local_nodes(os.path.join(cloud.state_path, "rings"))[1]
-        pid = client.request({"ip": ip, "port": port}, "GET", "/_admin/health").json()["pid"]
+        signer = Signer(open(os.path.join(cloud.state_path, "object-ring.secret")).read().strip())
+        pid = client.request({"ip": ip, "port": port}, "GET", "/_admin/health", signer=signer).json()["pid"]
         os.kill(pid, signal.SIGKILL)
         for i in range(5):
             swift.put_object("ringbox", f"during-{i}", f"body {i}".encode())

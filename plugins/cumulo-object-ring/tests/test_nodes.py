@@ -145,7 +145,7 @@ def test_container_update_missed_while_down_is_caught_up(four_nodes):
     c.run("replicate")
     node = {"ip": "127.0.0.1", "port": c.ports[down]}
     resp = client.request(node, "GET", client.node_path(cnodes[0]["device"], ring.get_part("AUTH_t", "c"),
-                                                        "AUTH_t", "c"))
+                                                        "AUTH_t", "c"), signer=b.signer)
     assert sorted(r["name"] for r in resp.json()) == [f"o{i}" for i in range(5)]
     c.run("update")
     assert b.head_account("AUTH_t")["object_count"] == 5
