@@ -1,15 +1,18 @@
 """The real clients against ``cumulo up`` with ``[object] backend = ring``.
 
 python-swiftclient and the ``openstack`` CLI upload, list, download and
-delete; with one storage node killed they keep working (restarts keeping
-ports and data are tested in ``test_local_and_cli``).
+delete; with one storage node killed they keep working, and the node is
+started again by the cloud's supervisor (restarts keeping ports and data are
+tested in ``test_local_and_cli``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
+import time
 
 import pytest
 from cumulo_object_ring import client
@@ -57,6 +60,19 @@ def test_swift_and_openstack_clients_with_a_node_down(tmp_path):
         swift.delete_object("ringbox", "during-0")
         names = [o["name"] for o in swift.get_container("ringbox")[1]]
         assert names == ["during-1", "during-2", "during-3", "during-4", "photos/ünï cat.jpg"]
+
+        # The cloud's supervisor started the killed node again.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with contextlib.suppress(*client.NodeError):
+                health = client.request({"ip": ip, "port": port}, "GET", "/_admin/health", signer=signer)
+                if health.status == 200 and health.json()["pid"] != pid:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the killed storage node was not restarted")
+        # And, like every node, it serves nothing unsigned.
+        assert client.request({"ip": ip, "port": port}, "GET", "/_admin/health", signer=None).status == 401
 
     finally:
         cloud.stop()

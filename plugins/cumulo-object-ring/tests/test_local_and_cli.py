@@ -15,12 +15,30 @@ from cumulo_object_ring.ring import Ring, RingBuilder, ring_paths
 from cumulo_object_ring.testing import make_conf
 
 
+def _secret_exposed(secret: str, pid: int) -> list[str]:
+    """Where a node process carries the secret in the clear: its command line or its environment."""
+    found = []
+    for what in ("cmdline", "environ"):
+        with open(f"/proc/{pid}/{what}", "rb") as f:
+            if secret.encode() in f.read():
+                found.append(what)
+    return found
+
+
 def test_start_local_builds_rings_once_and_keeps_ports(tmp_path):
-    conf = make_conf(tmp_path, object_ring={"local_part_power": 6}, object_node={"daemons": False, "threads": 4})
+    conf = make_conf(tmp_path, object_ring={"local_part_power": 6}, object_node={"daemons": False, "threads": 4},
+                     secret=None)
     backend = RingBackend(conf=conf)
     nodes = backend.start_local()
+    secret_path = tmp_path / "object-ring.secret"
     try:
         assert len(nodes) == 4 and all(n.running for n in nodes)
+        # No secret configured: one was generated, private to us, and not passed on any command line.
+        secret = secret_path.read_text().strip()
+        assert len(secret) >= 32 and secret_path.stat().st_mode & 0o777 == 0o600
+        for n in nodes:
+            assert _secret_exposed(secret, n.proc.pid) == []
+            assert secret not in open(n.config_path).read()
         ring = Ring(ring_paths(str(tmp_path / "rings"), "object")[1])
         assert ring.replicas == 3 and len({d["zone"] for d in ring.devs.values()}) == 3
         backend.put_container("AUTH_x", "c", {})
@@ -40,6 +58,7 @@ def test_start_local_builds_rings_once_and_keeps_ports(tmp_path):
     finally:
         blocker.close()
     try:
+        assert secret_path.read_text().strip() == secret  # kept across restarts
         again = local_nodes(str(tmp_path / "rings"))
         assert {k: v for k, v in again.items() if k != number} == {k: v for k, v in ports.items() if k != number}
         assert again[number][1] != taken_port
