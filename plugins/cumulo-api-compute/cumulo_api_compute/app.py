@@ -263,9 +263,13 @@ class API:
         hints = dict(body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {})
         host = s.get("host")
         az = s.get("availability_zone")
+        if az and ":" in az:
+            # 'zone:host[:node]' forces the host: administrators only. The 403 names the policy and
+            # nothing else (no host is confirmed or listed to someone who may not choose one).
+            self.authorize(req, policies.FORCED_HOST)
         if host:
-            self.authorize(req, policies.ADMIN)
-            az = f"{az or ''}:{host}"
+            self.authorize(req, policies.REQUESTED_DESTINATION)
+            az = f"{(az or '').split(':', 1)[0]}:{host}"
         admin_pass = s.get("adminPass")
         if admin_pass is None and self.hub.conf.compute.enable_instance_password:
             from cumulo.services.compute.api import generate_password

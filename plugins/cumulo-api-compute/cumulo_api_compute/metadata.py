@@ -1,10 +1,17 @@
 """The instance metadata service (OpenStack and EC2 formats).
 
 Mounted at ``/compute/metadata`` (and, with the ``metadata`` frontend, at
-``/metadata``). Which instance is asking: the ``X-Instance-ID`` header (what a
-metadata proxy in front of the instances adds), else the request's source IP
-looked up through the network service (``hub.network.instance_by_address``
-when the network service offers it). No token: the caller is the instance.
+``/metadata``). No token: the caller is an instance, and which one is decided
+by something it cannot forge (Nova's rules, see
+:mod:`cumulo.services.compute.metadata`):
+
+* a metadata proxy's ``X-Instance-ID`` **with** a valid
+  ``X-Instance-ID-Signature`` (HMAC-SHA256 keyed with ``[metadata]
+  proxy_shared_secret``); a missing or wrong signature, or no secret
+  configured, is 403. ``X-Tenant-ID``, when sent, must be the instance's
+  project (else 404, as Nova). ``X-Forwarded-For`` is believed only here;
+* otherwise the request's source address, looked up through the network
+  service (the port that owns that fixed IP); no such port is 404.
 
 * OpenStack: ``/openstack``, ``/openstack/latest/meta_data.json``,
   ``/openstack/latest/user_data``, ``/openstack/latest/network_data.json``,
@@ -18,13 +25,17 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import webob
 
 from cumulo import exception
+from cumulo.services.compute import metadata as proxy_auth
 from cumulo.wsgi.middleware import pipeline
+
+LOG = logging.getLogger(__name__)
 
 OPENSTACK_VERSIONS = ["2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15", "2016-06-30", "2016-10-06",
                       "2017-02-22", "2018-08-27", "2020-10-14", "latest"]
@@ -133,9 +144,26 @@ class MetadataApp:
         self.hub = hub
 
     def _instance(self, req: webob.Request) -> dict[str, Any]:
-        uuid = req.headers.get("X-Instance-ID")
-        address = req.headers.get("X-Forwarded-For", "").split(",")[0].strip() or req.remote_addr
-        return self.hub.compute.instance_for_metadata(uuid, address)
+        """The instance asking (see the module docstring); 403 or 404 when it cannot be told."""
+        instance_id = req.headers.get(proxy_auth.INSTANCE_ID_HEADER)
+        signature = req.headers.get(proxy_auth.SIGNATURE_HEADER)
+        if instance_id is not None or signature is not None:
+            if not proxy_auth.verify(instance_id, signature):
+                LOG.warning("Metadata request from %s with an unsigned or badly signed %s header refused",
+                            req.remote_addr, proxy_auth.INSTANCE_ID_HEADER)
+                raise exception.Forbidden("Invalid proxy request signature.")
+            inst = self.hub.compute.instance_for_metadata(instance_uuid=instance_id)
+            tenant = req.headers.get(proxy_auth.TENANT_HEADER)
+            if tenant is not None and tenant != inst["project_id"]:
+                LOG.warning("Metadata proxy request: tenant %s does not own instance %s", tenant, instance_id)
+                raise exception.NotFound("The metadata service cannot tell which instance is asking.")
+            forwarded = req.headers.get(proxy_auth.FORWARDED_HEADER, "").split(",")[0].strip()
+            LOG.debug("Metadata for %s through a signed proxy request (instance address %s)", instance_id,
+                      forwarded or req.remote_addr)
+            return inst
+        # No proxy headers: the connection's own source address. An X-Forwarded-For here is
+        # whatever the client wrote, so it is not believed.
+        return self.hub.compute.instance_for_metadata(remote_address=req.remote_addr)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         req = webob.Request(environ)

@@ -9,6 +9,9 @@ from cumulo import policy as cumulo_policy
 ADMIN = "compute:admin"
 OWNER = "compute:owner"
 READER = "compute:reader"
+#: Nova's names: choosing the host of a new server is for administrators.
+FORCED_HOST = "os_compute_api:servers:create:forced_host"
+REQUESTED_DESTINATION = "compute:servers:create:requested_destination"
 
 RULES = [
     policy.RuleDefault(ADMIN, "rule:admin_required",
@@ -16,6 +19,11 @@ RULES = [
                        "aggregates, other projects' servers."),
     policy.RuleDefault(OWNER, "rule:admin_or_member", "Create and change servers, key pairs and server groups."),
     policy.RuleDefault(READER, "rule:admin_or_reader or rule:admin_or_member", "Read servers, flavors, limits."),
+    policy.RuleDefault(FORCED_HOST, "rule:admin_required",
+                       "Create a server on a chosen host, bypassing the scheduler's choice: "
+                       "availability_zone 'zone:host' or 'zone:host:node'."),
+    policy.RuleDefault(REQUESTED_DESTINATION, "rule:admin_required",
+                       "Create a server on a requested host (the 'host' field, microversion 2.74)."),
 ]
 
 

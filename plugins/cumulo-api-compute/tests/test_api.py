@@ -4,6 +4,7 @@ from __future__ import annotations
 
 ADMIN = "admin:padmin:admin,member,reader"
 OTHER = "u2:p2"
+SECRET = "metadata-proxy-secret"
 
 
 def _boot(cloud, name="vm", flavor="42", token=None, **extra):
@@ -279,14 +280,23 @@ def test_hosts_services_zones(cloud):
     assert cloud.wait_status(sid, "ACTIVE", token=ADMIN)["OS-EXT-SRV-ATTR:host"] == "fake-2"
 
 
-def test_metadata_service(cloud):
+def _signed(instance_id, secret=SECRET):
+    import hashlib
+    import hmac
+
+    return {"X-Instance-ID": instance_id,
+            "X-Instance-ID-Signature": hmac.new(secret.encode(), instance_id.encode(), hashlib.sha256).hexdigest()}
+
+
+def test_metadata_service(cloud, cumulo_db):
     import base64
 
+    cumulo_db.set("proxy_shared_secret", SECRET, group="metadata")
     cloud.post("/v2.1/os-keypairs", {"keypair": {"name": "k"}})
     sid = _boot(cloud, key_name="k", user_data=base64.b64encode(b"#!/bin/sh\necho hi\n").decode(),
                 metadata={"role": "web"})["id"]
     cloud.wait_status(sid, "ACTIVE")
-    hdr = {"X-Instance-ID": sid}
+    hdr = _signed(sid)  # what a metadata proxy sends
     md = cloud.get("/metadata/openstack/latest/meta_data.json", token=None, headers=hdr)
     assert md.status_int == 200 and md.json["uuid"] == sid and md.json["meta"] == {"role": "web"}
     assert md.json["public_keys"]["k"].startswith("ssh-rsa")
@@ -296,3 +306,113 @@ def test_metadata_service(cloud):
     assert "openssh-key" in cloud.get("/metadata/latest/meta-data/public-keys/0/", token=None, headers=hdr).text
     assert cloud.get("/metadata/latest/user-data", token=None, headers=hdr).body.startswith(b"#!")
     assert cloud.get("/metadata/openstack/latest/meta_data.json", token=None).status_int == 404
+
+
+def test_metadata_refuses_unsigned_or_badly_signed_instance_ids(cloud, cumulo_db):
+    cumulo_db.set("proxy_shared_secret", SECRET, group="metadata")
+    sid = _boot(cloud, metadata={"secret": "yes"})["id"]
+    cloud.wait_status(sid, "ACTIVE")
+    path = "/metadata/openstack/latest/meta_data.json"
+    for headers in ({"X-Instance-ID": sid},  # anyone could write that
+                    {"X-Instance-ID": sid, "X-Instance-ID-Signature": "0" * 64},
+                    _signed(sid, secret="not-the-secret"),
+                    {"X-Instance-ID": sid, "X-Instance-ID-Signature": _signed(sid)["X-Instance-ID-Signature"][:-1]},
+                    {"X-Instance-ID-Signature": _signed(sid)["X-Instance-ID-Signature"]},
+                    {**_signed(sid), "X-Instance-ID": sid.upper()}):
+        for p in (path, "/metadata/latest/meta-data/instance-id", "/metadata/openstack/latest/user_data"):
+            resp = cloud.get(p, token=None, headers=headers)
+            assert resp.status_int == 403, (headers, p, resp.text)
+            assert sid not in resp.text and "secret" not in resp.text.replace("signature", "")
+    assert cloud.get(path, token=None, headers=_signed(sid)).json["meta"] == {"secret": "yes"}
+    # From an address no port owns (loopback, here no network service at all), with no header: 404.
+    assert cloud.get(path, token=None).status_int == 404
+    # The version lists name no instance: they need no identification.
+    assert cloud.get("/metadata/openstack", token=None).status_int == 200
+
+
+def test_metadata_without_a_secret_trusts_no_proxy(cloud):
+    sid = _boot(cloud)["id"]
+    cloud.wait_status(sid, "ACTIVE")
+    resp = cloud.get("/metadata/openstack/latest/meta_data.json", token=None, headers=_signed(sid, secret="guess"))
+    assert resp.status_int == 403
+
+
+def test_metadata_tenant_header_must_match(cloud, cumulo_db):
+    cumulo_db.set("proxy_shared_secret", SECRET, group="metadata")
+    sid = _boot(cloud)["id"]
+    cloud.wait_status(sid, "ACTIVE")
+    path = "/metadata/openstack/latest/meta_data.json"
+    assert cloud.get(path, token=None, headers={**_signed(sid), "X-Tenant-ID": "p1"}).json["uuid"] == sid
+    assert cloud.get(path, token=None, headers={**_signed(sid), "X-Tenant-ID": "p2"}).status_int == 404
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert cloud.get(path, token=None, headers=_signed(unknown)).status_int == 404
+
+
+class _Compute:
+    """Answers for one address only, and records how it was asked."""
+
+    def __init__(self, address):
+        self.address, self.calls = address, []
+
+    def instance_for_metadata(self, instance_uuid=None, remote_address=None, network_id=None):
+        from cumulo import exception
+
+        self.calls.append((instance_uuid, remote_address))
+        if instance_uuid == "vm-a" or (instance_uuid is None and remote_address == self.address):
+            return {"uuid": "vm-a", "display_name": "a", "project_id": "p1"}
+        raise exception.NotFound("The metadata service cannot tell which instance is asking.")
+
+
+def test_metadata_believes_x_forwarded_for_only_with_a_signature(cumulo_db):
+    import types
+
+    import webob
+    from cumulo_api_compute import metadata
+
+    cumulo_db.set("proxy_shared_secret", SECRET, group="metadata")
+    compute = _Compute("10.0.0.5")
+    app = metadata.build(types.SimpleNamespace(compute=compute))
+
+    def get(remote, headers):
+        req = webob.Request.blank("/latest/meta-data/instance-id", headers=headers)
+        req.remote_addr = remote
+        return req.get_response(app)
+
+    # A client on the host claims to be forwarding for the instance's address: not believed.
+    assert get("127.0.0.1", {"X-Forwarded-For": "10.0.0.5"}).status_int == 404
+    assert compute.calls[-1] == (None, "127.0.0.1")
+    # The instance itself, by its source address.
+    assert get("10.0.0.5", {}).text == "vm-a"
+    # A proxy: signed instance id (its X-Forwarded-For is only informational).
+    assert get("127.0.0.1", {**_signed("vm-a"), "X-Forwarded-For": "10.0.0.5"}).text == "vm-a"
+    assert compute.calls[-1] == ("vm-a", None)
+    assert get("127.0.0.1", {"X-Instance-ID": "vm-a", "X-Forwarded-For": "10.0.0.5"}).status_int == 403
+
+
+def test_forced_host_is_admin_only_and_names_no_host(cloud):
+    body = {"server": {"name": "f", "imageRef": "img-1", "flavorRef": "42", "networks": "none",
+                       "availability_zone": "nova:fake-2"}}
+    for az in ("nova:fake-2", "nova:no-such-host", "nova::fake-2", ":fake-2"):
+        body["server"]["availability_zone"] = az
+        resp = cloud.post("/v2.1/servers", body)
+        assert resp.status_int == 403, resp.text
+        message = resp.json["forbidden"]["message"]
+        assert "os_compute_api:servers:create:forced_host" in message and "fake" not in message
+    resp = cloud.post("/v2.1/servers", {"server": {**body["server"], "availability_zone": "nova", "host": "fake-2"}},
+                      version="2.74")
+    assert resp.status_int == 403 and "fake" not in resp.json["forbidden"]["message"]
+    assert cloud.get("/v2.1/servers").json["servers"] == []
+    # An administrator may; an unknown host is a 400 naming only the host asked for.
+    body["server"]["availability_zone"] = "nova:fake-2"
+    resp = cloud.post("/v2.1/servers", body, token=ADMIN)
+    assert resp.status_int == 202
+    assert cloud.wait_status(resp.json["server"]["id"], "ACTIVE", token=ADMIN)["OS-EXT-SRV-ATTR:host"] == "fake-2"
+    for az in ("nova:fake-9", "nova::fake-9", "nova:fake-1:fake-2"):
+        body["server"]["availability_zone"] = az
+        resp = cloud.post("/v2.1/servers", body, token=ADMIN)
+        assert resp.status_int == 400, resp.text
+        message = resp.json["badRequest"]["message"]
+        assert "could not be found" in message and not any(h in message for h in ("fake-1 ", "fake-3"))
+    resp = cloud.post("/v2.1/servers", {"server": {**body["server"], "availability_zone": "nova",
+                                                   "host": "fake-9"}}, token=ADMIN, version="2.74")
+    assert resp.status_int == 400 and "fake-9" in resp.json["badRequest"]["message"]

@@ -7,6 +7,9 @@
   the hypervisor driver named by ``[compute] hypervisor_driver``, registered
   and heartbeating as ``cumulo-compute``; plus the periodic tasks (resource
   reports to ``compute_nodes``, power-state sync, the task-state sweeper).
+  Before serving, it settles what a previous run left in a task state
+  (:meth:`ComputeAPI.reconcile_builds`, :meth:`ComputeManager.init_host`), so
+  a crash leaves nothing in BUILD or mid-operation after the restart.
 
 All-in-one with the fake driver runs ``[hypervisor_fake] host_count`` hosts
 named ``<host_prefix><n>``; any other driver runs one host, ``[DEFAULT] host``.
@@ -53,6 +56,7 @@ compute_opts = [
 conf.extend("compute", compute_opts)
 
 from cumulo.db.models import compute as _models  # noqa: E402,F401  (the compute tables)
+from cumulo.services.compute import metadata as _metadata  # noqa: E402,F401  ([metadata] options)
 from cumulo.services.compute import quota as _quota  # noqa: E402,F401  ([quota] options)
 from cumulo.services.compute.api import ComputeAPI  # noqa: E402
 from cumulo.services.compute.manager import ComputeManager  # noqa: E402
@@ -108,10 +112,20 @@ def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = No
     hosts = hosts or compute_hosts(driver_name, cls)
     api: ComputeAPI = hub.compute
     group = _Hosts(hub)
+    # Before anything is served: what a previous run left half done is settled now, not by the
+    # task-state sweeper minutes later (unplaced builds this process was scheduling, then each host's).
+    try:
+        api.reconcile_builds()
+    except Exception:
+        LOG.exception("Reconciling unplaced builds failed")
     for host in hosts:
         driver = cls(host=host, conf=CONF) if _accepts_conf(cls) else cls(host=host)
         manager = ComputeManager(host, driver, hub)
         manager.tracker.load()
+        try:
+            manager.init_host()
+        except Exception:
+            LOG.exception("Host %s: reconciling its instances failed", host)
         manager.report_resources()
         group.managers.append(manager)
         group.children.append(rpc.serve(hub, host, manager))

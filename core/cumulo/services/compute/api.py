@@ -44,7 +44,7 @@ from cumulo.db.models.service import Service as ServiceRow
 from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec
 from cumulo.services.compute import keys, objects, quota, rpc
 from cumulo.services.compute import states as st
-from cumulo.services.compute.manager import optional
+from cumulo.services.compute.manager import BUILD_TASK_STATES, SCHEDULED_BY, optional
 
 LOG = logging.getLogger(__name__)
 BINARY = "cumulo-compute"
@@ -77,6 +77,10 @@ class ComputeAPI:
         self._hs_lock = threading.Lock()
         self._hs_cache: list[HostState] | None = None
         self._hs_time = 0.0
+        #: Who schedules the builds this process accepts (recorded on each: ``scheduled_by``), so a
+        #: restart of this process knows which unplaced builds were its own (:meth:`reconcile_builds`).
+        self.owner: str = str(CONF.host)
+        self._started = utcnow()
 
     # -- plumbing ------------------------------------------------------------
     @property
@@ -441,16 +445,15 @@ class ComputeAPI:
         zone = (availability_zone or "").split(":", 1)[0] or None
         if zone and zone not in {z["zoneName"] for z in self.availability_zones(ctx)}:
             raise exception.Invalid(reason=f"The requested availability zone is not available: {zone}")
+        forced_host = self._forced_host(availability_zone)
         hints = dict(scheduler_hints or {})
         group_uuid = hints.get("group")
         if group_uuid:
             if isinstance(group_uuid, list):
                 group_uuid = group_uuid[0]
             self.get_server_group(ctx, group_uuid)
-        net = self._network()
-        if net is not None and networks not in (None, "none"):
-            net.validate_networks(ctx, networks, max_count)
         security_groups = list(security_groups or ["default"])
+        self._validate_network_request(ctx, networks, security_groups, max_count)
         # Quota: as many as allowed between min and max.
         count = max_count
         while True:
@@ -486,7 +489,8 @@ class ComputeAPI:
                         vcpus=flavor["vcpus"], memory_mb=flavor["ram"], root_gb=flavor["disk"],
                         ephemeral_gb=flavor["ephemeral"], image_ref=image.get("id") or image_ref, key_name=key_name,
                         key_data=key_data, user_data=user_data, metadata_json=objects.dumps(metadata),
-                        system_metadata_json=objects.dumps({"image_name": image.get("name")}),
+                        system_metadata_json=objects.dumps({"image_name": image.get("name"),
+                                                            SCHEDULED_BY: self.owner}),
                         security_groups_json=objects.dumps(security_groups),
                         requested_networks_json=objects.dumps(networks),
                         scheduler_hints_json=objects.dumps(hints),
@@ -506,9 +510,49 @@ class ComputeAPI:
             objects.start_action(ctx, uuid, "create")
         spec = {"project_id": ctx.project_id, "flavor": snapshot, "image": image_props(image),
                 "availability_zone": availability_zone or None, "scheduler_hints": hints,
-                "group_uuid": group_uuid}
+                "group_uuid": group_uuid, "requested_host": forced_host}
         self._pool.submit(self._schedule_safely, ctx, uuids, spec, admin_password, networks, security_groups)
         return [objects.get_instance(u) for u in uuids]
+
+    @staticmethod
+    def _forced_host(availability_zone: str | None) -> str | None:
+        """The host named by ``zone:host[:node]`` / ``zone::node``, checked to exist (400 otherwise).
+
+        Who may force a host is the frontend's policy (``os_compute_api:servers:create:forced_host``).
+        An unknown name is a 400 that names only what was asked for: the other hosts are not listed.
+        """
+        if not availability_zone or ":" not in availability_zone:
+            return None
+        _zone, _, rest = availability_zone.partition(":")
+        host, _, node = rest.partition(":")
+        if host:
+            if not service_mod.list_services(BINARY, host):
+                raise exception.Invalid(reason=f"Compute host {host} could not be found.")
+        if node:
+            with db.transaction() as s:
+                node_host = s.scalar(sa.select(ComputeNode.host).where(ComputeNode.hypervisor_hostname == node))
+            if node_host is None or (host and node_host != host):
+                raise exception.Invalid(reason=f"Compute host node {node} could not be found.")
+            host = node_host
+        return host or None
+
+    def _validate_network_request(self, ctx: RequestContext, networks: Any, security_groups: list[str],
+                                  count: int) -> None:
+        """Before the 202: every requested network, port and security group exists and is the caller's to use.
+
+        Nova's answers: an unknown (or invisible: another project's) network, port or security
+        group is a 400 naming it; a port in use is a 409. Nothing is created.
+        """
+        net = self._network()
+        if net is None:
+            return
+        try:
+            if networks not in (None, "none"):
+                net.validate_networks(ctx, networks, count)
+            if networks != "none" and hasattr(net, "validate_security_groups"):
+                net.validate_security_groups(ctx, security_groups)
+        except exception.NotFound as err:
+            raise exception.Invalid(reason=str(err)) from None
 
     def _schedule_safely(self, ctx: RequestContext, uuids: list[str], spec: dict[str, Any],
                          admin_password: str | None, networks: Any, security_groups: list[str]) -> None:
@@ -569,11 +613,12 @@ class ComputeAPI:
             why = str(err) or "No valid host was found."
             if last_error:
                 why = f"{why} Previous build attempt failed: {last_error}"
+            details = why + (f" Hosts tried: {', '.join(ignore_hosts)}." if ignore_hosts else "")
             from cumulo.services.compute.manager import release_claims
 
             release_claims(self.hub, ctx, uuids)
             for u in uuids:
-                objects.add_fault(u, why[:255], 500, why)
+                objects.add_fault(u, why[:255], 500, details)  # details (host names): administrators only
                 try:
                     objects.update_instance(u, {"vm_state": st.ERROR, "task_state": None},
                                             expected_task_state=st.SCHEDULING)
@@ -1390,22 +1435,85 @@ class ComputeAPI:
     # ======================================================================
     # metadata service lookups
     # ======================================================================
-    def instance_for_metadata(self, instance_uuid: str | None = None,
-                              remote_address: str | None = None) -> dict[str, Any]:
-        """The instance a metadata request comes from (by id, or by fixed IP through the network service)."""
+    def instance_for_metadata(self, instance_uuid: str | None = None, remote_address: str | None = None,
+                              network_id: str | None = None) -> dict[str, Any]:
+        """The instance a metadata request comes from, decorated (ports, fault...).
+
+        ``instance_uuid`` is taken as is: the caller has authenticated it (a signed proxy
+        header, :mod:`cumulo.services.compute.metadata`). Otherwise ``remote_address`` (the
+        request's source address) is looked up through the network service: the server whose
+        port owns that fixed IP (on ``network_id`` when given). NotFound when nothing matches.
+        """
         if not instance_uuid and remote_address:
-            net = self._network()
-            if net is not None and hasattr(net, "instance_by_address"):
-                instance_uuid = net.instance_by_address(RequestContext(roles=["admin"], is_admin=True),
-                                                        remote_address)
+            instance_uuid = self.instance_by_address(remote_address, network_id)
         if not instance_uuid:
             raise exception.NotFound("The metadata service cannot tell which instance is asking.")
-        inst = objects.get_instance(instance_uuid)
+        try:
+            inst = objects.get_instance(instance_uuid)
+        except exception.NotFound:
+            raise exception.NotFound("The metadata service cannot tell which instance is asking.") from None
         return self._decorate([inst])[0]
+
+    def instance_by_address(self, address: str, network_id: str | None = None) -> str | None:
+        """The uuid of the server holding fixed IP ``address`` (network service lookup), or None."""
+        net = self._network()
+        if net is None or not hasattr(net, "instance_by_address"):
+            return None
+        return net.instance_by_address(RequestContext(roles=["admin"], is_admin=True), address, network_id)
 
     # ======================================================================
     # housekeeping
     # ======================================================================
+    def reconcile_builds(self) -> int:
+        """At start-up: settle the unplaced servers a previous run of this process left in a task state.
+
+        An unplaced build (``scheduling``, no host) recorded as scheduled by this process
+        (``scheduled_by`` = :attr:`owner`) and older than this object cannot be in anyone's hands
+        now: this process is the one that was scheduling it and it just started. It goes to ERROR
+        with a fault saying so (its admin password was never stored, so it cannot be built again
+        as requested). Builds with no owner recorded are settled once they are older than
+        ``[service] service_down_time``. An unplaced ``deleting`` server is deleted. Returns how
+        many servers were settled. Safe to call more than once.
+        """
+        import datetime
+
+        with db.transaction() as s:
+            rows = s.execute(sa.select(Instance.uuid, Instance.vm_state, Instance.task_state,
+                                       Instance.task_updated_at, Instance.system_metadata_json)
+                             .where(Instance.deleted.is_(False), Instance.host.is_(None),
+                                    Instance.task_state.is_not(None))).all()
+        if not rows:
+            return 0
+        admin = RequestContext(roles=["admin"], is_admin=True)
+        stale = utcnow() - datetime.timedelta(seconds=CONF.service.service_down_time)
+        settled = 0
+        for r in rows:
+            started = r.task_updated_at or self._started
+            if started >= self._started:
+                continue  # this run's own work
+            try:
+                if r.task_state == st.DELETING:
+                    self._local_delete(admin, objects.get_instance(r.uuid))
+                    settled += 1
+                    continue
+                if r.vm_state != st.BUILDING or r.task_state not in BUILD_TASK_STATES:
+                    continue
+                owner = (objects.loads(r.system_metadata_json, {}) or {}).get(SCHEDULED_BY)
+                if owner != self.owner and not (owner is None and started < stale):
+                    continue  # another process's (the task-state sweeper watches it)
+                message = ("The build was interrupted by a restart of the scheduler before a compute host "
+                           "was chosen; delete the server and create it again.")
+                objects.add_fault(r.uuid, message, 500, f"{message} Scheduler: {owner or 'unknown'}.", owner)
+                objects.update_instance(r.uuid, {"vm_state": st.ERROR, "task_state": None},
+                                        expected_task_state=r.task_state, expected_vm_state=st.BUILDING)
+                objects.finish_action(admin, r.uuid, "Error")
+                settled += 1
+            except exception.CumuloError as err:
+                LOG.info("Instance %s changed while it was reconciled: %s", r.uuid, err)
+        if settled:
+            LOG.info("Reconciled %d unplaced server(s) left by a previous run", settled)
+        return settled
+
     def sweep_task_states(self) -> int:
         """ERROR every instance stuck in a task state longer than ``[compute] task_state_timeout``.
 

@@ -30,6 +30,14 @@ from cumulo.services.compute import states as st
 
 LOG = logging.getLogger(__name__)
 
+#: The task states of a build (vm_state building).
+BUILD_TASK_STATES = (st.SCHEDULING, st.NETWORKING, st.SPAWNING)
+#: Task states whose outcome the hypervisor's power state tells (after a restart: sync, clear).
+SYNC_TASK_STATES = (st.REBOOTING, st.REBOOTING_HARD, st.POWERING_OFF, st.POWERING_ON, st.PAUSING, st.UNPAUSING,
+                    st.SUSPENDING, st.RESUMING, st.RESCUING, st.UNRESCUING, st.UPDATING_PASSWORD)
+#: system_metadata key naming the process (``[DEFAULT] host``) that schedules an unplaced build.
+SCHEDULED_BY = "scheduled_by"
+
 
 def as_ctx(ctx: Any) -> RequestContext:
     if isinstance(ctx, RequestContext):
@@ -196,6 +204,132 @@ class ComputeManager:
         except Exception:
             return PowerState.NOSTATE
 
+    # -- start-up --------------------------------------------------------------
+    def init_host(self) -> int:
+        """Settle what a previous run of this host left half done; call before serving RPC.
+
+        Nothing else works on this host's instances (one process serves a host, and it is
+        starting), so every instance of this host still in a task state was interrupted:
+
+        * a build (``scheduling``/``networking``/``spawning``): its leftovers are cleaned up
+          (hypervisor, ports, claim) and it goes to ERROR with a fault saying why;
+        * ``deleting``: the delete is finished;
+        * power and rescue operations (reboot, stop, start, pause, suspend, rescue...): the
+          state is read back from the hypervisor and the task state cleared;
+        * a snapshot or a resize not yet under way: the task state is cleared;
+        * a rebuild or a resize under way: ERROR with a fault (the disk may be half moved).
+
+        Then instances the hypervisor runs that the database has deleted are destroyed.
+        Returns how many instances were settled.
+        """
+        with db.transaction() as s:
+            rows = s.execute(sa.select(Instance.uuid).where(
+                Instance.host == self.host, Instance.deleted.is_(False),
+                sa.or_(Instance.task_state.is_not(None), Instance.vm_state == st.BUILDING))).all()
+        settled = 0
+        for r in rows:
+            try:
+                settled += self._reconcile(r.uuid)
+            except Exception:
+                LOG.exception("Host %s: reconciling instance %s failed", self.host, r.uuid)
+        self._reap_deleted()
+        if settled:
+            LOG.info("Host %s: settled %d instance(s) interrupted by the previous run", self.host, settled)
+        return settled
+
+    def _reconcile(self, uuid: str) -> int:
+        ctx = RequestContext(roles=["admin"], is_admin=True)
+        try:
+            inst = objects.get_instance(uuid, with_tags=False)
+        except exception.NotFound:
+            return 0
+        task, vm = inst["task_state"], inst["vm_state"]
+        if task == st.DELETING:
+            self.terminate_instance(ctx, uuid)
+            return 1
+        with self._lock(uuid):
+            if vm == st.BUILDING or task in BUILD_TASK_STATES:
+                self._cleanup_build(ctx, inst, self._nw_info(ctx, uuid), True)
+                self._interrupted(ctx, inst, "build", error=True)
+                release_claims(self.hub, ctx, [uuid])
+            elif task in SYNC_TASK_STATES:
+                self._sync_interrupted(ctx, inst)
+            elif task in (st.IMAGE_SNAPSHOT, st.RESIZE_PREP):
+                values: dict[str, Any] = {"task_state": None}
+                if task == st.RESIZE_PREP:
+                    values["new_flavor"] = None
+                    self.tracker.release(uuid + ":resize")
+                self._interrupted(ctx, inst, "snapshot" if task == st.IMAGE_SNAPSHOT else "resize", values=values)
+            else:  # rebuilding, resize under way, or a task this version does not know
+                label = {st.REBUILDING: "rebuild"}.get(task or "", "resize" if (task or "").startswith("resize")
+                                                       else f"operation {task}")
+                self._interrupted(ctx, inst, label, error=True)
+        return 1
+
+    def _sync_interrupted(self, ctx: RequestContext, inst: dict[str, Any]) -> None:
+        """A power or rescue operation was interrupted: believe the hypervisor, clear the task."""
+        from cumulo.interfaces.hypervisor import InstanceNotFound
+
+        try:
+            power = PowerState(self.driver.get_power_state(self._driver_instance(inst)))
+        except InstanceNotFound:
+            self._interrupted(ctx, inst, str(inst["task_state"]), error=True,
+                              extra="The hypervisor no longer has the instance.")
+            return
+        if power == PowerState.CRASHED:
+            self._interrupted(ctx, inst, str(inst["task_state"]), error=True, extra="The instance has crashed.")
+            return
+        vm = {PowerState.PAUSED: st.PAUSED, PowerState.SUSPENDED: st.SUSPENDED,
+              PowerState.SHUTDOWN: st.STOPPED, PowerState.NOSTATE: st.STOPPED}.get(power)
+        if vm is None:  # running
+            vm = st.RESCUED if inst["vm_state"] == st.RESCUED else st.ACTIVE
+        self._interrupted(ctx, inst, str(inst["task_state"]),
+                          values={"vm_state": vm, "power_state": int(power), "task_state": None})
+
+    def _interrupted(self, ctx: RequestContext, inst: dict[str, Any], what: str, *, error: bool = False,
+                     values: dict[str, Any] | None = None, extra: str = "") -> None:
+        """Record that ``what`` was cut short by a restart of this host; ERROR it or apply ``values``."""
+        uuid, task = inst["uuid"], inst["task_state"]
+        message = f"The {what} was interrupted by a restart of its compute host."
+        if error:
+            message += " " + (extra or ("Delete the server and create it again." if what == "build"
+                                        else "Check the server, then rebuild or delete it."))
+        elif extra:
+            message += " " + extra
+        LOG.warning("Instance %s on %s: %s", uuid, self.host, message)
+        objects.add_fault(uuid, message, 500, f"{message} Host: {self.host}; task_state was {task}.", self.host)
+        update = dict(values or {})
+        update.setdefault("task_state", None)
+        if error:
+            update["vm_state"] = st.ERROR
+        try:
+            objects.update_instance(uuid, update, expected_task_state=task)
+        except exception.CumuloError as err:
+            LOG.info("Instance %s changed while it was reconciled: %s", uuid, err)
+        objects.finish_action(ctx, uuid, "Error" if error else None)
+
+    def _reap_deleted(self) -> None:
+        """Destroy what the hypervisor still runs for instances the database has deleted (or never had)."""
+        try:
+            running = list(self.driver.list_power_states())
+        except Exception:
+            LOG.exception("Host %s: listing the hypervisor's instances failed", self.host)
+            return
+        if not running:
+            return
+        with db.transaction() as s:
+            alive = set(s.scalars(sa.select(Instance.uuid).where(Instance.uuid.in_(running),
+                                                                  Instance.deleted.is_(False))))
+        for uuid in running:
+            if uuid in alive:
+                continue
+            LOG.warning("Host %s: destroying instance %s, which the database has deleted", self.host, uuid)
+            try:
+                self.driver.destroy({"uuid": uuid, "name": "instance-" + uuid}, [])
+            except Exception:
+                LOG.exception("Host %s: destroying leftover instance %s failed", self.host, uuid)
+            self.tracker.release(uuid)
+
     # -- build / delete ------------------------------------------------------
     def build_and_run_instance(self, ctx: Any, instance_uuid: str, admin_password: str | None = None,
                                requested_networks: Any = None, security_groups: list[str] | None = None,
@@ -213,10 +347,12 @@ class ComputeManager:
                 return
             ports: list[dict[str, Any]] = []
             claimed = False
+            phase = "resource claim"
             try:
                 with objects.action_event(ctx, instance_uuid, "compute__do_build_and_run_instance", self.host):
                     self.tracker.claim(instance_uuid, inst["flavor"])
                     claimed = True
+                    phase = "network setup"
                     objects.update_instance(instance_uuid, {"task_state": st.NETWORKING},
                                             expected_task_state=[st.SCHEDULING, st.NETWORKING, st.SPAWNING])
                     net = self._network()
@@ -224,6 +360,7 @@ class ComputeManager:
                         ports = list(net.allocate_for_instance(ctx, instance_uuid, self.host,
                                                                requested_networks or "auto",
                                                                security_groups or ["default"]) or [])
+                    phase = "spawn"
                     objects.update_instance(instance_uuid, {"task_state": st.SPAWNING},
                                             expected_task_state=st.NETWORKING)
                     image = self._image(ctx, inst["image_ref"])
@@ -231,20 +368,29 @@ class ComputeManager:
                     objects.update_instance(instance_uuid, {
                         "vm_state": st.ACTIVE, "task_state": None, "power_state": int(PowerState.RUNNING),
                         "launched_at": utcnow(), "progress": 100}, expected_task_state=st.SPAWNING)
-            except exception.Conflict:
-                # Deleted (or otherwise taken over) while building: undo our part.
-                self._cleanup_build(ctx, inst, ports, claimed)
-                return
-            except exception.NotFound:
-                self._cleanup_build(ctx, inst, ports, claimed)
-                return
             except Exception as err:
                 self._cleanup_build(ctx, inst, ports, claimed)
+                # A NotFound or Conflict may mean the server was deleted (or taken over) while it
+                # was building: then there is nothing to report. Anything else, a not-found security
+                # group or an exhausted subnet included, is this build's failure and goes to the fault.
+                if not self._still_building_here(instance_uuid):
+                    LOG.info("Instance %s: build on %s stopped, the server was deleted or moved on (%s)",
+                             instance_uuid, self.host, err)
+                    return
                 self._build_failed(ctx, inst, err, attempt, list(ignore_hosts or []), request_spec,
-                                   admin_password, requested_networks, security_groups)
+                                   admin_password, requested_networks, security_groups, phase)
                 return
             finally:
                 objects.finish_action(ctx, instance_uuid)
+
+    def _still_building_here(self, uuid: str) -> bool:
+        """Whether the instance still exists, is building, not being deleted, and on this host."""
+        try:
+            inst = objects.get_instance(uuid, with_tags=False)
+        except exception.NotFound:
+            return False
+        return (inst["vm_state"] == st.BUILDING and inst["task_state"] in BUILD_TASK_STATES
+                and inst["host"] == self.host)
 
     def _cleanup_build(self, ctx: RequestContext, inst: dict[str, Any], ports: list[Any], claimed: bool) -> None:
         try:
@@ -262,16 +408,19 @@ class ComputeManager:
 
     def _build_failed(self, ctx: RequestContext, inst: dict[str, Any], err: BaseException, attempt: int,
                       ignore_hosts: list[str], request_spec: dict[str, Any] | None, admin_password: str | None,
-                      requested_networks: Any, security_groups: list[str] | None) -> None:
+                      requested_networks: Any, security_groups: list[str] | None, phase: str = "build") -> None:
         uuid = inst["uuid"]
-        LOG.warning("Build of %s failed on %s (attempt %d): %s", uuid, self.host, attempt, err)
+        LOG.warning("Build of %s failed on %s during %s (attempt %d): %s", uuid, self.host, phase, attempt, err)
         # A client mistake (bad network, port in use, quota) fails the same everywhere: no retry.
         retryable = not (isinstance(err, exception.CumuloError) and 400 <= err.code < 500
                          and not isinstance(err, exception.NotImplementedByDriver))
         if retryable and attempt < CONF.compute.max_attempts:
+            owner = getattr(self.hub.compute, "owner", None)
+            values: dict[str, Any] = {"host": None, "node": None, "task_state": st.SCHEDULING}
+            if owner:
+                values["system_metadata"] = {**(inst.get("system_metadata") or {}), SCHEDULED_BY: owner}
             try:
-                objects.update_instance(uuid, {"host": None, "node": None, "task_state": st.SCHEDULING},
-                                        expected_task_state=[st.NETWORKING, st.SPAWNING, st.SCHEDULING])
+                objects.update_instance(uuid, values, expected_task_state=[st.NETWORKING, st.SPAWNING, st.SCHEDULING])
             except exception.CumuloError:
                 return  # deleted meanwhile
             self.hub.compute.schedule_and_build(
@@ -279,12 +428,15 @@ class ComputeManager:
                 admin_password=admin_password, requested_networks=requested_networks,
                 security_groups=security_groups, last_error=str(err))
             return
+        # The message is what the server's owner reads: the error itself, not this host's name.
         if retryable:
-            message = (f"Build of instance {uuid} failed after {attempt} attempt(s); "
-                       f"last error on {self.host}: {err}")
+            message = f"Build of instance {uuid} failed after {attempt} attempt(s); last error ({phase}): {err}"
         else:
-            message = f"Build of instance {uuid} failed: {err}"
-        objects.add_fault(uuid, message, getattr(err, "code", 500) or 500, traceback.format_exc()[-4000:], self.host)
+            message = f"Build of instance {uuid} failed during {phase}: {err}"
+        code = getattr(err, "code", 500) or 500
+        # Details of a non-500 fault are shown to the owner too: the message, not a traceback.
+        details = traceback.format_exc()[-4000:] if code >= 500 else message
+        objects.add_fault(uuid, message, code, details, self.host)
         try:
             objects.update_instance(uuid, {"vm_state": st.ERROR, "task_state": None},
                                     expected_task_state=[st.NETWORKING, st.SPAWNING, st.SCHEDULING])

@@ -126,6 +126,54 @@ class InstanceMixin:
                 raise exception.QuotaExceeded(resource="ports", requested=new_ports, used=used, limit=limit)
         return num_instances
 
+    def validate_security_groups(self, ctx: RequestContext, security_groups: list[Any] | None) -> list[str]:
+        """Check a server create's security groups before the server exists; return their ids.
+
+        Each entry is a name or an id (or ``{"name": ...}``) the caller can see: one of its
+        project's groups (an administrator sees every project's, by id). ``default`` is always
+        valid (it is created on first use). Raises SecurityGroupNotFound (another project's
+        group, or no such group) or SecurityGroupAmbiguous (a name two groups share). Read only.
+        """
+        ids: list[str] = []
+        with db.transaction() as s:
+            for ref in security_groups or []:
+                name = ref.get("name") if isinstance(ref, dict) else ref
+                if not isinstance(name, str) or not name:
+                    raise nexc.SecurityGroupNotFound(id=name)
+                if name == "default" and ctx.project_id:
+                    continue
+                ids.extend(self._resolve_groups(s, ctx, [name]))
+        return list(dict.fromkeys(ids))
+
+    def instance_by_address(self, ctx: RequestContext, address: str, network_id: str | None = None) -> str | None:
+        """The server (device id) whose port holds fixed IP ``address``, for the metadata service.
+
+        Only ports bound to a server (``device_owner`` ``compute:*``) count. With ``network_id``
+        the lookup is limited to that network; without it, an address that several servers
+        hold (overlapping project networks) answers None: the caller cannot be told apart,
+        and guessing would hand one server's metadata to another. Unknown address: None.
+        """
+        if not ctx.is_admin:
+            raise nexc.PolicyNotAuthorized(action="instance_by_address")
+        try:
+            ip = netaddr.IPAddress(str(address).split("%", 1)[0])
+        except (ValueError, netaddr.AddrFormatError):
+            return None
+        if ip.version == 6 and ip.is_ipv4_mapped():
+            ip = ip.ipv4()  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
+        q = (sa.select(models.Port.device_id).join(models.IPAllocation, models.IPAllocation.port_id == models.Port.id)
+             .where(models.IPAllocation.ip_address == str(ip), models.Port.device_owner.like("compute:%"),
+                    models.Port.device_id != ""))
+        if network_id:
+            q = q.where(models.IPAllocation.network_id == network_id)
+        with db.transaction() as s:
+            devices = set(s.execute(q).scalars())
+        if len(devices) != 1:
+            if devices:
+                LOG.warning("Metadata request from %s is ambiguous: %d servers hold that address", ip, len(devices))
+            return None
+        return devices.pop()
+
     def _resolve_groups(self, s: orm.Session, ctx: RequestContext, groups: list[str]) -> list[str]:
         ids = []
         for ref in groups:

@@ -248,8 +248,9 @@ class Service:
             before = len(hosts)
             hosts = [h for h in hosts if h.host not in ignore]
             if not hosts:
+                # No host names: the message reaches the server's fault, which its owner reads.
                 raise NoValidHost(reason=f"All {before} candidate host(s) were excluded because earlier "
-                                         f"attempts failed there ({', '.join(sorted(ignore))}).")
+                                         f"build attempts failed there.")
         return hosts
 
     def select_destinations(self, ctx: Any, spec: RequestSpec) -> list[HostState]:
@@ -318,11 +319,33 @@ class SchedulerClient:
         self._client.cast(ctx, "release", instance_uuids=_as_list(instance_uuids))
 
 
+def _reconcile_builds(hub: Any) -> None:
+    """Settle the unplaced builds this scheduler host was working on when its process stopped.
+
+    Scheduling runs in the compute API of the process (``hub.compute``), which records itself
+    (``[DEFAULT] host``) on each build it schedules; its ``reconcile_builds`` fails the ones a
+    previous run left behind. Claims need no such step: they live in memory and died with it.
+    """
+    try:
+        compute = hub.get("compute")
+    except LookupError:
+        return
+    reconcile = getattr(compute, "reconcile_builds", None)
+    if reconcile is None:
+        return
+    try:
+        reconcile()
+    except Exception:
+        LOG.exception("Reconciling the builds left by a previous run failed")
+
+
 def start(hub: Any) -> list[Any]:
-    """All-in-one / ``cumulo-scheduler``: serve topic ``scheduler`` and heartbeat as ``cumulo-scheduler``."""
+    """All-in-one / ``cumulo-scheduler``: settle the builds a previous run left, then serve topic
+    ``scheduler`` and heartbeat as ``cumulo-scheduler``."""
     from cumulo import service as service_fw
     from cumulo.messaging.rpc import RPCServer
 
+    _reconcile_builds(hub)
     server = RPCServer(hub.transport, TOPIC, server=hub.conf.host,
                        endpoints=[SchedulerEndpoint(hub.scheduler)]).start()
     try:
