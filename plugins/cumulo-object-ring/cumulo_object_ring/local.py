@@ -12,10 +12,12 @@ Without ``[object_ring] cluster_secret``, the first start generates a secret int
 processes read it from there (their ``node.conf`` names the state path), never
 from their command line.
 
-Each node process is supervised: one that dies is started again after a
-back-off (0.5 s doubling to 30 s, back to 0.5 s once a run lasted 30 s), with a
-warning giving its exit code. ``stop()`` ends the supervision first, so a node
-is never restarted while the cloud stops.
+Each node process is supervised: one that dies (killed by a signal such as
+SIGKILL, or exiting with an error code) is started again after a back-off
+(0.5 s doubling to 30 s, back to 0.5 s once a run lasted 30 s), with a warning
+giving its exit code. A node that was asked to stop (SIGTERM/SIGINT: exit code
+0) stays stopped. ``stop()`` ends the supervision first, so a node is never
+restarted while the cloud stops.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ from cumulo_object_ring.ring import RING_NAMES, RingBuilder, RingError, ring_pat
 from cumulo_object_ring.signing import Signer
 
 LOG = logging.getLogger(__name__)
+# How a node ends when asked to (SIGTERM or SIGINT, handled or not, or its parent gone): not
+# restarted, like systemd's Restart=on-failure. A Ctrl-C or a SIGTERM to the cloud's process
+# group reaches the nodes too, and must not make the supervisor restart them.
+CLEAN_EXITS = (0, -signal.SIGTERM, -signal.SIGINT)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -123,9 +129,9 @@ def _describe_exit(code: int | None) -> str:
 class LocalNode:
     """A storage node subprocess; ``stop()`` terminates it, ``start()`` starts it again.
 
-    ``supervise``: a thread restarts the process whenever it ends other than by :meth:`stop`,
-    after a :class:`Backoff` delay (``backoff`` gives its ``initial``, ``maximum`` and
-    ``stable_after``).
+    ``supervise``: a thread restarts the process whenever it fails (a signal other than
+    SIGTERM/SIGINT, or a non-zero exit code; see :data:`CLEAN_EXITS`), after a :class:`Backoff`
+    delay (``backoff`` gives its ``initial``, ``maximum`` and ``stable_after``).
     """
 
     def __init__(self, number: int, ip: str, port: int, config_path: str, log_path: str,
@@ -172,6 +178,10 @@ class LocalNode:
             if self._stopping.is_set():
                 return
             ran_for = time.monotonic() - self._started_at
+            if code in CLEAN_EXITS:
+                LOG.info("Storage node %s (%s:%s, pid %s) %s: stopped on request, not restarting it",
+                         self.number, self.ip, self.port, proc.pid if proc is not None else "-", _describe_exit(code))
+                return
             delay = backoff.delay(ran_for)
             LOG.warning("Storage node %s (%s:%s, pid %s) %s after %.1f s; restarting it in %.1f s (log: %s)",
                         self.number, self.ip, self.port, proc.pid if proc is not None else "-",

@@ -122,3 +122,14 @@ def test_a_node_that_keeps_failing_is_retried_with_growing_delays(tmp_path, capl
     time.sleep(0.6)
     assert len(_restart_logs(caplog)) == len(messages)  # stopped: no more attempts
     assert "cluster_secret" in (tmp_path / "node.log").read_text()
+
+
+def test_a_node_asked_to_stop_stays_stopped(one_node):
+    """SIGTERM (what a Ctrl-C or a stop of the cloud's process group sends) is a clean stop."""
+    _, node = one_node
+    proc = node.proc
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(15) == 0
+    time.sleep(1.0)  # longer than the first back-off
+    assert node.restarts == 0 and not node.running
+    assert not _listening(node.ip, node.port)
