@@ -1,7 +1,8 @@
 """The fault layer: every error becomes a JSON fault with the right status.
 
 Client mistakes (CumuloError with a 4xx code, webob HTTP errors) keep their
-status and message; anything else is logged with its traceback and answered
+status and message; a UnicodeError from decoding a path or query that is not
+UTF-8 is a 400 too (whatever app decoded it); anything else is logged with its traceback and answered
 500 with the request id, never with the traceback. Each API renders faults
 in its own shape through a renderer ``(status, title, message, error) -> dict``.
 """
@@ -17,7 +18,7 @@ import webob
 import webob.exc
 
 from cumulo import exception
-from cumulo.wsgi.request import REQUEST_ID_KEY
+from cumulo.wsgi.request import REQUEST_ID_KEY, url_problem
 
 LOG = logging.getLogger(__name__)
 
@@ -51,6 +52,11 @@ class FaultWrapper:
 
     def fault_response(self, err: BaseException, environ: dict[str, Any]) -> webob.Response:
         status, title, message = classify(err)
+        if status >= 500 and isinstance(err, UnicodeError):
+            # An app that decodes a path or query that is not UTF-8 (webob raises): the client's mistake.
+            problem = url_problem(environ)
+            if problem:
+                status, title, message = 400, "Bad Request", f"Invalid input: {problem}"
         if status >= 500:
             LOG.error("Request %s failed: %s", environ.get(REQUEST_ID_KEY, "-"), err,
                       exc_info=(type(err), err, err.__traceback__))

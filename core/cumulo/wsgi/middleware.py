@@ -1,10 +1,14 @@
-"""Kernel middleware: request ids, body size limits, authentication, and the standard pipeline."""
+"""Kernel middleware: request ids, access log, request framing, body size limits,
+authentication, and the standard pipeline."""
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from cumulo import exception
@@ -14,6 +18,9 @@ from cumulo.wsgi.request import CONTEXT_KEY, REQUEST_ID_KEY
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 TokenValidator = Callable[[str], RequestContext]
+
+ACCESS_LOG = logging.getLogger("cumulo.access")
+UNSCOPED_MESSAGE = "This API needs a project-scoped token; this token has no project."
 
 
 class RequestId:
@@ -32,6 +39,184 @@ class RequestId:
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         return self.app(environ, _start)
+
+
+#: Query parameters whose values are secrets (TempURL and S3-style signatures, tokens).
+_SECRET_PARAMS = re.compile(r"(?i)^(temp_url_sig|signature|x-amz-signature|x-amz-security-token|"
+                            r"token|auth_token|x-auth-token|password|secret)$")
+
+
+def _redacted_query(query: str) -> str:
+    """The query string with secret values replaced by ``***`` (the names are kept)."""
+    out = []
+    for part in query.split("&"):
+        name, sep, _value = part.partition("=")
+        plain = urllib.parse.unquote(name.replace("+", " "))
+        out.append(f"{name}=***" if sep and _SECRET_PARAMS.match(plain) else part)
+    return "&".join(out)
+
+
+def _printable(text: str) -> str:
+    """A path or query for one log line: control, space and non-ASCII characters percent-encoded."""
+    return urllib.parse.quote(text.encode("latin-1", "replace"), safe="/:@!$&'()*+,;=-._~%?")
+
+
+class AccessLog:
+    """One line per request on the ``cumulo.access`` logger, after the response is sent.
+
+    ``METHOD path?query status bytes duration request_id project_id`` (the project
+    once the auth middleware put the context in the environ). Secrets in the query
+    (``temp_url_sig`` and alike) are redacted; headers (tokens) are never logged. It
+    sits outside the fault layer, so a 4xx or 5xx fault is logged like any answer.
+    """
+
+    def __init__(self, app: WSGIApp, logger: logging.Logger = ACCESS_LOG) -> None:
+        self.app, self.log = app, logger
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("cumulo.access_logged"):  # a pipeline inside another: log once
+            return self.app(environ, start_response)
+        environ["cumulo.access_logged"] = True
+        started = time.monotonic()
+        path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+        query = str(environ.get("QUERY_STRING", ""))
+        seen: dict[str, Any] = {"status": "-"}
+
+        def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen["status"] = status.split(" ", 1)[0]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        try:
+            body = self.app(environ, _start)
+        except BaseException:
+            self._write(environ, path, query, seen["status"] if seen["status"] != "-" else "500", 0, started)
+            raise
+        return _CountingBody(body, lambda sent: self._write(environ, path, query, seen["status"], sent, started))
+
+    def _write(self, environ: dict[str, Any], path: str, query: str, status: str, sent: int,
+               started: float) -> None:
+        try:
+            ctx = environ.get(CONTEXT_KEY)
+            project = getattr(ctx, "project_id", None) or "-"
+            target = _printable(path) + ("?" + _printable(_redacted_query(query)) if query else "")
+            ms = (time.monotonic() - started) * 1000.0
+            method = _printable(str(environ.get("REQUEST_METHOD", "-")))
+            self.log.info("%s %s %s %d %.1fms %s %s", method, target, status, sent, ms,
+                          environ.get(REQUEST_ID_KEY, "-"), project,
+                          extra={"method": method, "path": target, "status": status, "bytes": sent,
+                                 "duration_ms": round(ms, 1), "request_id": environ.get(REQUEST_ID_KEY),
+                                 "project_id": None if project == "-" else project,
+                                 "remote_addr": environ.get("REMOTE_ADDR")})
+        except Exception:  # logging must never break a response
+            logging.getLogger(__name__).exception("Writing the access log failed")
+
+
+class _CountingBody:
+    """The response iterable, counting bytes; ``done(bytes)`` runs once at close (or exhaustion)."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[int], None]) -> None:
+        self.body, self.done, self.sent, self._closed = body, done, 0, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.body:
+            self.sent += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.done(self.sent)
+
+
+class MalformedBody(exception.Invalid, ValueError):
+    """The request body cannot be read as sent (truncated, bad chunked coding): a 400.
+
+    Also a ValueError, what a broken stream raises, so code that handles stream
+    errors itself (the image upload, Swift's 499) keeps doing so.
+    """
+
+    msg_fmt = "Malformed request body: %(reason)s"
+
+
+class _CheckedInput:
+    """``wsgi.input`` that turns read errors and early ends into :class:`MalformedBody`.
+
+    The server's stream raises its own errors for bad chunked coding and returns
+    ``b""`` early when the client sends less than its Content-Length; either is
+    the client's mistake, so it is a 400, never an unexpected error.
+    """
+
+    def __init__(self, stream: Any, length: int | None) -> None:
+        self.stream, self.length, self.received = stream, length, 0
+
+    def _got(self, data: bytes, asked: int | None) -> bytes:
+        self.received += len(data)
+        if not data and asked != 0 and self.length is not None and self.received < self.length:
+            raise MalformedBody(reason=f"the body is incomplete: it ended after {self.received} of the "
+                                       f"{self.length} bytes its Content-Length declares")
+        return data
+
+    def _call(self, fn: Callable[..., bytes], size: int | None) -> bytes:
+        try:
+            data = fn() if size is None or size < 0 else fn(size)
+        except exception.CumuloError:
+            raise
+        except Exception as err:  # cheroot: ValueError/IOError/MaxSizeExceeded for bad chunked coding
+            raise MalformedBody(reason=f"{err} (after {self.received} bytes)") from None
+        return self._got(data, size)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._call(self.stream.read, size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._call(self.stream.readline, size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+    def close(self) -> None:
+        close = getattr(self.stream, "close", None)
+        if close is not None:
+            close()
+
+
+class RequestFraming:
+    """400 for a request whose body framing is wrong, before any app reads it.
+
+    A Content-Length that is not a plain non-negative number, or one together with
+    ``Transfer-Encoding: chunked`` (RFC 9112 section 6.3: a request-smuggling sign),
+    is refused; the body stream is wrapped so a truncated body or bad chunked
+    coding is a 400 when read (see :class:`_CheckedInput`). Duplicate
+    Content-Length headers never reach here: the server refuses them
+    (:mod:`cumulo.wsgi.server`).
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        raw = environ.get("CONTENT_LENGTH")
+        length = None
+        if raw not in (None, ""):
+            text = str(raw).strip()
+            if not text.isdigit() or not text.isascii():
+                raise exception.Invalid(reason=f"Content-Length '{raw}' is not a non-negative integer")
+            length = int(text)
+            environ["CONTENT_LENGTH"] = text
+        chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+        if chunked and length is not None:
+            raise exception.Invalid(reason="A request cannot have both Content-Length and "
+                                           "Transfer-Encoding: chunked")
+        if "wsgi.input" in environ and not isinstance(environ["wsgi.input"], _CheckedInput):
+            environ["wsgi.input"] = _CheckedInput(environ["wsgi.input"], length)
+            environ.pop("webob.is_body_seekable", None)  # the wrapper streams; it cannot seek
+        return self.app(environ, start_response)
 
 
 class _LimitedInput:
@@ -83,12 +268,18 @@ class AuthMiddleware:
     that time). With ``delay_auth_decision`` an absent or bad token is not a
     401 here: the app finds no context and decides (Swift public containers,
     TempURL).
+
+    With ``project_scoped`` (the default, every API but identity) a token with
+    no project that is not system-scoped (unscoped or domain-scoped) gets a 403,
+    as Keystone-backed services give it nothing; with ``delay_auth_decision``
+    such a token counts as an invalid one (the request goes on anonymous).
     """
 
     def __init__(self, app: WSGIApp, validate: TokenValidator, cache_seconds: float = 5.0,
-                 delay_auth_decision: bool = False) -> None:
+                 delay_auth_decision: bool = False, project_scoped: bool = True) -> None:
         self.app, self.validate = app, validate
         self.cache_seconds, self.delay = cache_seconds, delay_auth_decision
+        self.project_scoped = project_scoped
         self._cache: dict[str, tuple[float, RequestContext]] = {}
         self._lock = threading.Lock()
 
@@ -116,6 +307,11 @@ class AuthMiddleware:
                 environ["cumulo.auth_status"] = "invalid" if token else "absent"
                 return self.app(environ, start_response)
             raise
+        if self.project_scoped and not base.project_id and not base.system_scope:
+            if self.delay:
+                environ["cumulo.auth_status"] = "invalid"
+                return self.app(environ, start_response)
+            raise exception.Forbidden(UNSCOPED_MESSAGE)
         # A fresh copy per request: its own request id, no shared mutation.
         ctx = RequestContext.from_dict({**base.to_dict(), "request_id": environ.get(REQUEST_ID_KEY, base.request_id)})
         ctx.token_info = base.token_info
@@ -138,10 +334,15 @@ def noauth_validator(token: str) -> RequestContext:
 
 def pipeline(app: WSGIApp, *, renderer: Renderer = render_error, validate: TokenValidator | None = None,
              max_body: int | None = None, delay_auth_decision: bool = False,
-             token_cache_seconds: float = 5.0) -> WSGIApp:
-    """The standard stack, outermost first: request id, faults, body limit, auth, app."""
+             token_cache_seconds: float = 5.0, project_scoped: bool = True) -> WSGIApp:
+    """The standard stack, outermost first: request id, access log, faults, request framing,
+    body limit, auth, app.
+
+    ``project_scoped`` (with ``validate``): tokens without a project get a 403 (or, with
+    ``delay_auth_decision``, count as anonymous); only the identity API passes False.
+    """
     if validate is not None:
-        app = AuthMiddleware(app, validate, token_cache_seconds, delay_auth_decision)
+        app = AuthMiddleware(app, validate, token_cache_seconds, delay_auth_decision, project_scoped)
     if max_body is not None:
         app = BodySizeLimit(app, max_body)
-    return RequestId(FaultWrapper(app, renderer))
+    return RequestId(AccessLog(FaultWrapper(RequestFraming(app), renderer)))

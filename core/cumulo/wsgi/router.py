@@ -1,4 +1,5 @@
-"""URL routing on Routes, with 404 for unknown paths and 405 (with Allow) for wrong methods."""
+"""URL routing on Routes: 404 for unknown paths, 405 (with Allow) for wrong methods, 400 for
+a path or query that is not valid UTF-8 (before a handler sees a garbled parameter)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import routes.middleware
 import webob
 import webob.exc
 
-from cumulo.wsgi.request import Request, json_response
+from cumulo.wsgi.request import Request, check_url, json_response
 
 Handler = Callable[..., Any]
 
@@ -46,6 +47,10 @@ class Router:
             self._methods[path] = set()
         self._methods[path].update(methods)
 
+    def routes(self) -> list[tuple[str, str]]:
+        """Every ``(method, path template)`` pair added, sorted (for docs and fuzz tests)."""
+        return sorted((method, path) for path, methods in self._methods.items() for method in methods)
+
     def _allowed(self, path_info: str) -> set[str] | None:
         match = self._path_mapper.match(path_info)
         if not match:
@@ -68,6 +73,7 @@ class Router:
         return to_response(match["handler"](req, **params))(environ, start_response)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        check_url(environ)  # 400 before any route parameter or query value is decoded
         if environ.get("PATH_INFO", "") == "":
             environ["PATH_INFO"] = "/"
         return self._app(environ, start_response)

@@ -1,16 +1,84 @@
-"""The API server: cheroot (CherryPy's production WSGI server), frontends mounted by path."""
+"""The API server: cheroot (CherryPy's production WSGI server), frontends mounted by path.
+
+Requests cheroot refuses itself (a malformed request line or header, a bad
+Content-Length) get the kernel's JSON fault body, not cheroot's plain text; and
+it refuses two more framing mistakes cheroot would let through: duplicate
+Content-Length headers (cheroot keeps the last one, so the body is misread) and
+Content-Length together with Transfer-Encoding.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from cheroot import errors as cheroot_errors
+from cheroot import server as cheroot_server
 from cheroot import wsgi
 
 LOG = logging.getLogger(__name__)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
+
+
+class _LineSpy:
+    """A read-only stream proxy remembering the header names it returned (lower-cased)."""
+
+    def __init__(self, rfile: Any) -> None:
+        self.rfile = rfile
+        self.names: list[bytes] = []
+
+    def readline(self, *args: Any) -> bytes:
+        line: bytes = self.rfile.readline(*args)
+        if line[:1] not in (b" ", b"\t") and b":" in line:
+            self.names.append(line.split(b":", 1)[0].strip().lower())
+        return line
+
+
+class _StrictHeaderReader(cheroot_server.HeaderReader):
+    """cheroot's header reader, refusing ambiguous body framing (cheroot answers 400)."""
+
+    def __call__(self, rfile: Any, hdict: dict[bytes, bytes] | None = None) -> dict[bytes, bytes]:
+        spy = _LineSpy(rfile)
+        headers: dict[bytes, bytes] = super().__call__(spy, hdict)
+        if spy.names.count(b"content-length") > 1:
+            raise ValueError("Duplicate Content-Length headers; send exactly one.")
+        if b"content-length" in spy.names and b"transfer-encoding" in spy.names:
+            raise ValueError("A request cannot have both Content-Length and Transfer-Encoding.")
+        return headers
+
+
+class _HTTPRequest(cheroot_server.HTTPRequest):
+    header_reader = _StrictHeaderReader()
+
+    def simple_response(self, status: Any, msg: Any = "") -> None:
+        """cheroot's own answers (400, 408, 413, 414, 500...) as a JSON fault."""
+        text = str(status)
+        code = int(text[:3]) if text[:3].isdigit() else 500
+        title = text[4:] or "Error"
+        if isinstance(msg, bytes):
+            msg = msg.decode("latin-1")
+        message = str(msg) if msg and code < 500 else (title if code < 500 else
+                                                         "The server could not handle the request.")
+        body = json.dumps({"error": {"code": code, "title": title, "message": message}})
+        # cheroot writes Content-Type: text/plain itself; a JSON body needs the header right.
+        proto = f"{self.server.protocol} {text}\r\n".encode("latin-1")
+        head = [proto, f"Content-Length: {len(body)}\r\n".encode(), b"Content-Type: application/json\r\n"]
+        if text[:3] in ("413", "414"):
+            self.close_connection = True
+            if self.response_protocol == "HTTP/1.1":
+                head.append(b"Connection: close\r\n")
+        try:
+            self.conn.wfile.write(b"".join(head) + b"\r\n" + body.encode("latin-1"))
+        except OSError as ex:
+            if ex.args and ex.args[0] not in cheroot_errors.socket_errors_to_ignore:
+                raise
+
+
+class _HTTPConnection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _HTTPRequest
 
 
 class PathDispatcher:
@@ -46,6 +114,7 @@ class Server:
                                   accepted_queue_timeout=30)
         # Large bodies stream through; cheroot must not cap them.
         self.server.max_request_body_size = 0
+        self.server.ConnectionClass = _HTTPConnection
         self._thread: threading.Thread | None = None
 
     @property

@@ -61,7 +61,7 @@ REGION = {"id": {"type": "string", "minLength": 1, "maxLength": 255}, "descripti
 CREDENTIAL = {"type": _NAME, "blob": {"type": "string", "minLength": 1, "maxLength": 65535},
               "user_id": _ID, "project_id": _OPT_ID}
 APP_CRED = {"name": _NAME, "description": _DESC, "secret": {"type": ["string", "null"], "minLength": 1, "maxLength": 4096},
-            "expires_at": {"type": ["string", "null"]}, "unrestricted": _BOOL,
+            "expires_at": {"type": ["string", "null"], "minLength": 1, "maxLength": 64}, "unrestricted": _BOOL,
             "roles": {"type": "array", "items": {"type": "object", "properties": {"id": _ID, "name": _NAME}}},
             "access_rules": {"type": "array", "maxItems": 0}}
 PASSWORD_CHANGE = _entity("user", {"password": {"type": "string", "minLength": 1, "maxLength": 4096},
@@ -706,14 +706,14 @@ class IdentityAPI:
         data = self.body(req, _entity("application_credential", APP_CRED, ["name"]))["application_credential"]
         if ctx.token_info and ctx.token_info.get("app_cred_id") and not data.get("unrestricted"):
             raise exception.Forbidden("A restricted application credential cannot create application credentials.")
-        if data.get("expires_at"):
+        if data.get("expires_at") is not None:  # "" is refused by the schema (minLength)
             try:
                 from cumulo.services.identity.util import parse_time
 
                 data["expires_at"] = parse_time(data["expires_at"])
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: year 1 moved to UTC
                 raise exception.ValidationError(field="application_credential.expires_at",
-                                                reason="is not an ISO 8601 time") from None
+                                                reason=f"'{data['expires_at']}' is not an ISO 8601 time") from None
             if data["expires_at"] <= datetime.datetime.now(datetime.UTC).replace(tzinfo=None):
                 raise exception.ValidationError(field="application_credential.expires_at", reason="is in the past")
         cred = self.svc.create_application_credential(user_id, ctx.project_id, data)

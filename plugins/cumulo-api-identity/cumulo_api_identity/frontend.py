@@ -22,7 +22,9 @@ class IdentityFrontend(APIFrontend):
     def build_app(self, services: Any) -> WSGIApp:
         from cumulo_api_identity.app import build_router
 
-        return pipeline(build_router(services.identity), max_body=CONF.api.max_request_body_size)
+        # Unscoped tokens are for identity (list my projects, then rescope): not project_scoped.
+        return pipeline(build_router(services.identity), max_body=CONF.api.max_request_body_size,
+                        project_scoped=False)
 
     def endpoint_url(self, base_url: str) -> str:
         return base_url.rstrip("/") + "/identity/v3"

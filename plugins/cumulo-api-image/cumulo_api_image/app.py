@@ -241,10 +241,7 @@ class ImageAPI:
             raise exception.UnsupportedMediaType(
                 reason=f"Content type '{ctype or 'none'}' is not supported for PATCH; use "
                        f"application/openstack-images-v2.1-json-patch.")
-        try:
-            ops = req.json
-        except ValueError as err:
-            raise exception.Invalid(reason=f"Malformed JSON in request body: {err}") from None
+        ops = req.json_body_or_fault()
         return image_view(self.images.patch(req.context, image_id, ops))
 
     def delete_image(self, req: Request, image_id: str) -> None:
