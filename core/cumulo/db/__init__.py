@@ -198,21 +198,21 @@ _TEXTS = ("deadlock", "database is locked", "database table is locked", "lock wa
 def contention(err: BaseException) -> str | None:
     """What contention ``err`` (a DBAPIError or a driver's exception) reports, or None.
 
-    Error codes decide when the driver gives one (PostgreSQL SQLSTATE, MySQL
-    error number, SQLite result code); the message only otherwise.
+    Error codes decide when the driver gives one (MySQL error number,
+    PostgreSQL SQLSTATE, SQLite result code); the message only otherwise.
     """
     if isinstance(err, DatabaseBusy):
         return err.reason
     orig = err.orig if isinstance(err, exc.DBAPIError) and err.orig is not None else err
+    args = getattr(orig, "args", ())
+    if type(orig).__module__.split(".")[0] in _MYSQL_DRIVERS and args and isinstance(args[0], int):
+        return _MYSQL_CODES.get(args[0])  # before SQLSTATE: MySQL's is HY000 for a lock wait timeout
     sqlstate = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
     if isinstance(sqlstate, str) and sqlstate:
         return _PG_CODES.get(sqlstate)
     code = getattr(orig, "sqlite_errorcode", None)
     if isinstance(code, int):
         return _SQLITE_CODES.get(code & 0xFF)  # extended codes (BUSY_SNAPSHOT...) keep the primary in the low byte
-    args = getattr(orig, "args", ())
-    if type(orig).__module__.split(".")[0] in _MYSQL_DRIVERS and args and isinstance(args[0], int):
-        return _MYSQL_CODES.get(args[0])
     text = str(orig).lower()
     return next((t for t in _TEXTS if t in text), None)
 
