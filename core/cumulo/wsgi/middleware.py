@@ -14,7 +14,7 @@ from typing import Any
 from cumulo import exception
 from cumulo.context import RequestContext, new_request_id
 from cumulo.wsgi.faults import FaultWrapper, Renderer, render_error
-from cumulo.wsgi.request import CONTEXT_KEY, REQUEST_ID_KEY
+from cumulo.wsgi.request import CONTEXT_KEY, REQUEST_ID_KEY, MalformedBody
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 TokenValidator = Callable[[str], RequestContext]
@@ -64,8 +64,9 @@ def _printable(text: str) -> str:
 class AccessLog:
     """One line per request on the ``cumulo.access`` logger, after the response is sent.
 
-    ``METHOD path?query status bytes duration request_id project_id`` (the project
-    once the auth middleware put the context in the environ). Secrets in the query
+    ``METHOD path?query status= bytes= duration_ms= request_id= project_id= remote=``
+    (the project read after the app returned, from the context the auth middleware
+    or the app put in the environ; ``-`` when unauthenticated). Secrets in the query
     (``temp_url_sig`` and alike) are redacted; headers (tokens) are never logged. It
     sits outside the fault layer, so a 4xx or 5xx fault is logged like any answer.
     """
@@ -101,8 +102,9 @@ class AccessLog:
             target = _printable(path) + ("?" + _printable(_redacted_query(query)) if query else "")
             ms = (time.monotonic() - started) * 1000.0
             method = _printable(str(environ.get("REQUEST_METHOD", "-")))
-            self.log.info("%s %s %s %d %.1fms %s %s", method, target, status, sent, ms,
-                          environ.get(REQUEST_ID_KEY, "-"), project,
+            self.log.info("%s %s status=%s bytes=%d duration_ms=%.1f request_id=%s project_id=%s remote=%s",
+                          method, target, status, sent, ms, environ.get(REQUEST_ID_KEY, "-"), project,
+                          environ.get("REMOTE_ADDR") or "-",
                           extra={"method": method, "path": target, "status": status, "bytes": sent,
                                  "duration_ms": round(ms, 1), "request_id": environ.get(REQUEST_ID_KEY),
                                  "project_id": None if project == "-" else project,
@@ -115,12 +117,18 @@ class _CountingBody:
     """The response iterable, counting bytes; ``done(bytes)`` runs once at close (or exhaustion)."""
 
     def __init__(self, body: Iterable[bytes], done: Callable[[int], None]) -> None:
-        self.body, self.done, self.sent, self._closed = body, done, 0, False
+        self.body, self._done, self.sent, self._logged, self._closed = body, done, 0, False, False
+
+    def _finish(self) -> None:
+        if not self._logged:
+            self._logged = True
+            self._done(self.sent)
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self.body:
             self.sent += len(chunk)
             yield chunk
+        self._finish()
 
     def close(self) -> None:
         if self._closed:
@@ -131,17 +139,7 @@ class _CountingBody:
             if close is not None:
                 close()
         finally:
-            self.done(self.sent)
-
-
-class MalformedBody(exception.Invalid, ValueError):
-    """The request body cannot be read as sent (truncated, bad chunked coding): a 400.
-
-    Also a ValueError, what a broken stream raises, so code that handles stream
-    errors itself (the image upload, Swift's 499) keeps doing so.
-    """
-
-    msg_fmt = "Malformed request body: %(reason)s"
+            self._finish()
 
 
 class _CheckedInput:
@@ -155,27 +153,32 @@ class _CheckedInput:
     def __init__(self, stream: Any, length: int | None) -> None:
         self.stream, self.length, self.received = stream, length, 0
 
-    def _got(self, data: bytes, asked: int | None) -> bytes:
+    def _got(self, data: bytes, asked: int | None, line: bool) -> bytes:
+        before = self.received
         self.received += len(data)
-        if not data and asked != 0 and self.length is not None and self.received < self.length:
+        if self.length is None or asked == 0 or self.received >= self.length:
+            return data
+        # Server streams block until they have what was asked: less (or nothing) means the end.
+        wanted = self.length - before if asked is None or asked < 0 else min(asked, self.length - before)
+        if not data or (not line and len(data) < wanted):
             raise MalformedBody(reason=f"the body is incomplete: it ended after {self.received} of the "
                                        f"{self.length} bytes its Content-Length declares")
         return data
 
-    def _call(self, fn: Callable[..., bytes], size: int | None) -> bytes:
+    def _call(self, fn: Callable[..., bytes], size: int | None, line: bool = False) -> bytes:
         try:
             data = fn() if size is None or size < 0 else fn(size)
         except exception.CumuloError:
             raise
         except Exception as err:  # cheroot: ValueError/IOError/MaxSizeExceeded for bad chunked coding
             raise MalformedBody(reason=f"{err} (after {self.received} bytes)") from None
-        return self._got(data, size)
+        return self._got(data, size, line)
 
     def read(self, size: int | None = -1) -> bytes:
         return self._call(self.stream.read, size)
 
     def readline(self, size: int | None = -1) -> bytes:
-        return self._call(self.stream.readline, size)
+        return self._call(self.stream.readline, size, line=True)
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.readline, b"")

@@ -34,6 +34,16 @@ _MAX_INT_DIGITS = 20  # longer literals are out of range anyway: refuse before c
 _BAD_CHARS = re.compile("[\ud800-\udfff\x00]")
 
 
+class MalformedBody(exception.Invalid, ValueError):
+    """The request body cannot be read as sent (truncated, bad chunked coding): a 400.
+
+    Also a ValueError, what a broken stream raises, so code that handles stream
+    errors itself (the image upload, Swift's 499) keeps doing so.
+    """
+
+    msg_fmt = "Malformed request body: %(reason)s"
+
+
 class _Refused(ValueError):
     """A JSON literal the strict parser refuses (raised from json's parse hooks)."""
 
@@ -186,8 +196,10 @@ class Request(webob.Request):
             return self.body
         except exception.CumuloError:
             raise
-        except (OSError, ValueError) as err:  # webob's DisconnectionError, cheroot's chunked-coding errors
-            raise exception.Invalid(reason=f"The request body could not be read: {err}") from None
+        except webob.request.DisconnectionError as err:
+            raise MalformedBody(reason=f"the body is incomplete ({err})") from None
+        except (OSError, ValueError) as err:  # cheroot's chunked-coding errors (outside the pipeline)
+            raise MalformedBody(reason=str(err)) from None
 
     def int_param(self, name: str, default: int | None = None, minimum: int = 0,
                   maximum: int | None = None) -> int | None:

@@ -28,6 +28,15 @@ def to_response(result: Any) -> webob.Response:
     return json_response(result)
 
 
+def _text(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):  # already text (a test's environ)
+        return value
+
+
 class Router:
     """``router.add("GET", "/servers/{server_id}", handler)``; the handler gets ``(req, server_id=...)``."""
 
@@ -69,7 +78,8 @@ class Router:
                     detail=f"Method {req.method} is not allowed on {req.path_info}; allowed: {allow}",
                     headers={"Allow": allow})
             raise webob.exc.HTTPNotFound(detail=f"The resource {req.path_info} could not be found.")
-        params = {k: v for k, v in match.items() if k not in ("handler", "controller", "action")}
+        # Routes matches the WSGI (latin-1) PATH_INFO; handlers get text (UTF-8, checked in __call__).
+        params = {k: _text(v) for k, v in match.items() if k not in ("handler", "controller", "action")}
         return to_response(match["handler"](req, **params))(environ, start_response)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

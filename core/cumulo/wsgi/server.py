@@ -4,7 +4,8 @@ Requests cheroot refuses itself (a malformed request line or header, a bad
 Content-Length) get the kernel's JSON fault body, not cheroot's plain text; and
 it refuses two more framing mistakes cheroot would let through: duplicate
 Content-Length headers (cheroot keeps the last one, so the body is misread) and
-Content-Length together with Transfer-Encoding.
+Content-Length together with Transfer-Encoding. A connection whose chunked body
+was not read to its end is closed after the answer, never reused.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ class _StrictHeaderReader(cheroot_server.HeaderReader):
 
 class _HTTPRequest(cheroot_server.HTTPRequest):
     header_reader = _StrictHeaderReader()
+
+    def send_headers(self) -> None:
+        # A chunked body not read to its last chunk (the app answered early, or the coding
+        # was bad) would be parsed as the next request on this connection: close it instead.
+        if self.chunked_read and not getattr(self.rfile, "closed", True):
+            self.close_connection = True
+        super().send_headers()
 
     def simple_response(self, status: Any, msg: Any = "") -> None:
         """cheroot's own answers (400, 408, 413, 414, 500...) as a JSON fault."""
