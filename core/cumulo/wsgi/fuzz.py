@@ -14,6 +14,7 @@ Only :func:`strategies` needs hypothesis (a test dependency), imported there.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import io
 import json
@@ -100,6 +101,14 @@ def route_table(mounts: Mapping[str, Any]) -> list[Route]:
     return sorted(out, key=lambda r: (r.prefix, r.template, r.method))
 
 
+def probe_routes(prefix: str, shape: list[str], methods: Iterable[str] = METHODS) -> list[Route]:
+    """Routes for an app without a route table, from its path shape: every prefix of
+    ``shape`` (literal segments and ``{param}``), with every method."""
+    templates = ["/" + "/".join(shape[:n]) for n in range(len(shape) + 1)]
+    return [Route(prefix.rstrip("/"), m, t) for t in templates for m in methods]
+
+
+@functools.lru_cache(maxsize=4096)
 def _template_regex(template: str) -> re.Pattern[str]:
     parts = _PARAM.split(template)
     # split alternates literal, name, literal...: params match one path segment
@@ -183,8 +192,9 @@ class Hostile:
         return h
 
     def raw(self, host: str, token: str | None) -> bytes:
-        """The request as HTTP/1.1 bytes (``Connection: close``)."""
-        head = [f"{self.method} {self.target} HTTP/1.1", f"Host: {host}", "Connection: close"]
+        """The request as HTTP/1.1 bytes (a persistent connection: the server reads an unread
+        body before answering, so the answer is not lost to a reset; close it after)."""
+        head = [f"{self.method} {self.target} HTTP/1.1", f"Host: {host}"]
         head += [f"{k}: {v}" for k, v in self.headers(token)]
         return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + self.wire_body()
 
