@@ -549,7 +549,7 @@ class ComputeAPI:
         try:
             if networks not in (None, "none"):
                 net.validate_networks(ctx, networks, count)
-            if networks != "none" and hasattr(net, "validate_security_groups"):
+            if hasattr(net, "validate_security_groups"):  # as Nova: whatever the networks
                 net.validate_security_groups(ctx, security_groups)
         except exception.NotFound as err:
             raise exception.Invalid(reason=str(err)) from None

@@ -259,11 +259,9 @@ class ComputeManager:
                 if task == st.RESIZE_PREP:
                     values["new_flavor"] = None
                     self.tracker.release(uuid + ":resize")
-                self._interrupted(ctx, inst, "snapshot" if task == st.IMAGE_SNAPSHOT else "resize", values=values)
-            else:  # rebuilding, resize under way, or a task this version does not know
-                label = {st.REBUILDING: "rebuild"}.get(task or "", "resize" if (task or "").startswith("resize")
-                                                       else f"operation {task}")
-                self._interrupted(ctx, inst, label, error=True)
+                self._interrupted(ctx, inst, _operation(task), values=values)
+            else:  # rebuilding, a resize under way, or a task this version does not know
+                self._interrupted(ctx, inst, _operation(task), error=True)
         return 1
 
     def _sync_interrupted(self, ctx: RequestContext, inst: dict[str, Any]) -> None:
@@ -273,17 +271,18 @@ class ComputeManager:
         try:
             power = PowerState(self.driver.get_power_state(self._driver_instance(inst)))
         except InstanceNotFound:
-            self._interrupted(ctx, inst, str(inst["task_state"]), error=True,
+            self._interrupted(ctx, inst, _operation(inst["task_state"]), error=True,
                               extra="The hypervisor no longer has the instance.")
             return
         if power == PowerState.CRASHED:
-            self._interrupted(ctx, inst, str(inst["task_state"]), error=True, extra="The instance has crashed.")
+            self._interrupted(ctx, inst, _operation(inst["task_state"]), error=True,
+                              extra="The instance has crashed.")
             return
         vm = {PowerState.PAUSED: st.PAUSED, PowerState.SUSPENDED: st.SUSPENDED,
               PowerState.SHUTDOWN: st.STOPPED, PowerState.NOSTATE: st.STOPPED}.get(power)
         if vm is None:  # running
             vm = st.RESCUED if inst["vm_state"] == st.RESCUED else st.ACTIVE
-        self._interrupted(ctx, inst, str(inst["task_state"]),
+        self._interrupted(ctx, inst, _operation(inst["task_state"]),
                           values={"vm_state": vm, "power_state": int(power), "task_state": None})
 
     def _interrupted(self, ctx: RequestContext, inst: dict[str, Any], what: str, *, error: bool = False,
@@ -784,6 +783,24 @@ def release_claims(hub: Any, ctx: RequestContext, uuids: list[str]) -> None:
             scheduler.release(ctx, uuids)
         except Exception:
             LOG.debug("Scheduler release of %s failed", uuids, exc_info=True)
+
+
+_OPERATIONS = {
+    st.REBOOTING: "reboot", st.REBOOTING_HARD: "hard reboot", st.POWERING_OFF: "stop", st.POWERING_ON: "start",
+    st.PAUSING: "pause", st.UNPAUSING: "unpause", st.SUSPENDING: "suspend", st.RESUMING: "resume",
+    st.RESCUING: "rescue", st.UNRESCUING: "unrescue", st.UPDATING_PASSWORD: "password change",
+    st.IMAGE_SNAPSHOT: "snapshot", st.REBUILDING: "rebuild",
+}
+
+
+def _operation(task_state: str | None) -> str:
+    """What the user asked for, in words, from the task state it set (for fault messages)."""
+    label = _OPERATIONS.get(task_state or "")
+    if label:
+        return label
+    if task_state and task_state.startswith("resize"):
+        return "resize"
+    return f"operation ({task_state})"
 
 
 def _exists(uuid: str) -> bool:
