@@ -334,3 +334,36 @@ def test_lists_are_truncated_past_the_limit(api, cumulo_db):
     body = api("GET", "/projects").json
     assert len(body["projects"]) == 2 and body["truncated"] is True
     assert "truncated" not in api("GET", "/projects?name=t1").json
+
+
+@pytest.mark.parametrize("expires_at, words", [
+    ("", "expires_at"),                                  # was a 500 (an empty time reached the database)
+    ("soon", "is not an ISO 8601 time"),
+    ("0001-01-01T00:00:00+01:00", "is not an ISO 8601 time"),   # out of range once moved to UTC
+])
+def test_application_credential_bad_expires_at_is_a_400(api, expires_at, words):
+    bob = member_token(api)
+    url = f"/users/{bob['user_id']}/application_credentials"
+    resp = api("POST", url, {"application_credential": {"name": "x", "expires_at": expires_at}}, token=bob["token"])
+    assert resp.status_int == 400, resp.text
+    assert words in resp.json["error"]["message"]
+    ok = api("POST", url, {"application_credential": {"name": "y", "expires_at": None}}, token=bob["token"])
+    assert ok.status_int == 201 and ok.json["application_credential"]["expires_at"] is None
+
+
+def test_hostile_json_on_token_issue_is_a_400_without_a_token(api):
+    for raw in (b'{"auth": {"identity": {"methods": ["password"], "password": {"user": '
+                b'{"name": "\\ud800", "domain": {"id": "default"}, "password": "x"}}}}}',
+                b"[" * 50000 + b"]" * 50000, b'{"auth": {"identity": {"methods": [1e999]}}}'):
+        resp = api("POST", "/auth/tokens", raw=raw, token=None)
+        assert resp.status_int == 400 and "Malformed JSON" in resp.json["error"]["message"]
+
+
+def test_unknown_identity_paths_are_404_and_unscoped_tokens_work_here(api):
+    resp = api("GET", "/no-such-thing", token=None)
+    assert resp.status_int == 404 and resp.json["error"]["code"] == 404
+    assert api("PUT", "/auth/catalog").status_int == 405
+    unscoped = api("POST", "/auth/tokens", password_auth("admin", "secret"), token=None)
+    assert unscoped.status_int == 201 and "project" not in unscoped.json["token"]
+    projects = api("GET", "/auth/projects", token=unscoped.headers["X-Subject-Token"])
+    assert projects.status_int == 200 and [p["name"] for p in projects.json["projects"]] == ["admin"]

@@ -355,3 +355,21 @@ def test_http_location_for_allowed_hosts_only(api, cumulo_db, web_image):
     r = api.post(f"/v2/images/{second['id']}/locations", {"url": url})
     assert r.status_int == 202
     assert api.get(f"/v2/images/{second['id']}/file").body == data
+
+
+def test_patch_body_goes_through_the_kernel_json_parser(api):
+    image = _image(api)
+    for raw, words in ((b'[{"op": "replace", "path": "/name", "value": "\\ud800"}]', "surrogate"),
+                       (b'[{"op": "replace", "path": "/min_disk", "value": 1e999}]', "out of range"),
+                       (b"[" * 40 + b"]" * 40, "nests deeper"), (b"", "missing")):
+        r = api.request("PATCH", f"/v2/images/{image['id']}", raw,
+                        content_type="application/openstack-images-v2.1-json-patch")
+        assert r.status_int == 400, r.text
+        assert words in r.json["message"]
+
+
+def test_unknown_image_paths_are_404(api):
+    assert api.get("/v2/nothing").status_int == 404
+    assert api.get("/v2/images/x/nothing").json["code"] == "404 Not Found"
+    r = api.request("PUT", "/v2/images")
+    assert r.status_int == 405 and "GET" in r.headers["Allow"]

@@ -242,3 +242,19 @@ def test_frontend_metadata():
     fe = NetworkFrontend()
     assert (fe.service_type, fe.service_name, fe.path_prefix) == ("network", "neutron", "/network")
     assert fe.endpoint_url("http://h:1") == "http://h:1/network"
+
+
+def test_non_ascii_tags_and_bad_urls(call):
+    _, net = call("POST", "/v2.0/networks", {"network": {"name": "tagged"}}, status=201)
+    nid = net["network"]["id"]
+    call("PUT", f"/v2.0/networks/{nid}/tags/caf%C3%A9", status=201)
+    _, shown = call("GET", f"/v2.0/networks/{nid}", status=200)
+    assert shown["network"]["tags"] == ["café"]
+    status, body = call("PUT", f"/v2.0/networks/{nid}/tags/caf%E9")  # latin-1, not UTF-8
+    assert status == 400 and "UTF-8" in body["NeutronError"]["message"]
+    status, body = call("GET", "/v2.0/networks?name=%ff")
+    assert status == 400 and "query string" in body["NeutronError"]["message"]
+    status, body = call("GET", "/v2.0/no-such-collection")
+    assert status == 404 and body["NeutronError"]["type"] == "HTTPNotFound"
+    status, body = call("POST", "/v2.0/networks", {"network": {"name": "x", "mtu": 2**64}})
+    assert status == 400 and "64-bit" in body["NeutronError"]["message"]
