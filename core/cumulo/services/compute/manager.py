@@ -308,7 +308,11 @@ class ComputeManager:
         objects.finish_action(ctx, uuid, "Error" if error else None)
 
     def _reap_deleted(self) -> None:
-        """Destroy what the hypervisor still runs for instances the database has deleted (or never had)."""
+        """Destroy what the hypervisor still runs for instances the database has deleted.
+
+        Only instances the database knows as deleted: a hypervisor may run guests that are
+        not this cloud's, and those are left alone.
+        """
         try:
             running = list(self.driver.list_power_states())
         except Exception:
@@ -317,11 +321,9 @@ class ComputeManager:
         if not running:
             return
         with db.transaction() as s:
-            alive = set(s.scalars(sa.select(Instance.uuid).where(Instance.uuid.in_(running),
-                                                                  Instance.deleted.is_(False))))
-        for uuid in running:
-            if uuid in alive:
-                continue
+            deleted = list(s.scalars(sa.select(Instance.uuid).where(Instance.uuid.in_(running),
+                                                                     Instance.deleted.is_(True))))
+        for uuid in deleted:
             LOG.warning("Host %s: destroying instance %s, which the database has deleted", self.host, uuid)
             try:
                 self.driver.destroy({"uuid": uuid, "name": "instance-" + uuid}, [])
