@@ -352,8 +352,8 @@ def build(kind: str, route: Route, values: Mapping[str, str], choice: int = 0,
     elif kind == "duplicate-length":
         h.body, h.framing = wrap(route, "name", '"dup"'), "duplicate-length"
     elif kind == "pct-path":
-        bad = ("%ff", "%c0%af", "%ed%a0%80", "a%fe%ffb", "%00")[choice % 5]
-        h.path, h.framing = concrete(route, values, bad, choice % max(1, len(route.params))), "none"
+        segment = ("%ff", "%c0%af", "%ed%a0%80", "a%fe%ffb", "%00")[choice % 5]
+        h.path, h.framing = concrete(route, values, segment, choice % max(1, len(route.params))), "none"
     elif kind == "pct-query":
         h.query = ("name=%ff", "%ff=1", "limit=1&marker=%c0%af", "q=%ed%b0%80", "name=a%00b")[choice % 5]
         h.framing = "none"

@@ -309,6 +309,7 @@ class ImageAPI:
         resp.headers["Accept-Ranges"] = "bytes"
         resp.app_iter = data
         if rng:
+            offset, length = rng
             resp.content_length = length
             resp.headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{size}"
         else:
