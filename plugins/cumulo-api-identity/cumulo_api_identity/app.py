@@ -16,7 +16,7 @@ import webob
 from cumulo import exception, policy
 from cumulo.context import RequestContext
 from cumulo.wsgi import Router, validate
-from cumulo.wsgi.request import CONTEXT_KEY, REQUEST_ID_KEY, Request
+from cumulo.wsgi.request import CONTEXT_KEY, REQUEST_ID_KEY, Request, parse_json
 
 API_VERSION = "v3.14"
 UPDATED = "2020-04-07T00:00:00Z"
@@ -648,8 +648,19 @@ class IdentityAPI:
         items = self.svc.list_credentials(filters)
         return self.collection(req, "credentials", [self._credential(req, c) for c in items], "credentials")
 
+    @staticmethod
+    def _check_blob(kind: str | None, blob: Any) -> None:
+        """An ec2 blob is JSON the service reads: the kernel's strict parser vets it first
+        (deep nesting, lone surrogates, out-of-range numbers are a 400, not a failure later)."""
+        if kind == "ec2" and isinstance(blob, str):
+            try:
+                parse_json(blob)
+            except exception.Invalid as err:
+                raise exception.ValidationError(field="credential.blob", reason=err.message) from None
+
     def create_credential(self, req: Request) -> Any:
         data = self.body(req, _entity("credential", CREDENTIAL, ["type", "blob", "user_id"]))["credential"]
+        self._check_blob(data["type"], data["blob"])
         self.authorize(req, "create_credential", {"user_id": data["user_id"]})
         return 201, {"credential": self._credential(req, self.svc.create_credential(data))}
 
@@ -664,6 +675,8 @@ class IdentityAPI:
         changes = self.body(req, _entity("credential", CREDENTIAL))["credential"]
         if changes.get("user_id") not in (None, c["user_id"]) or changes.get("type") not in (None, c["type"]):
             raise exception.Invalid(reason="The user_id and type of a credential cannot be changed.")
+        if "blob" in changes:
+            self._check_blob(c["type"], changes["blob"])
         return {"credential": self._credential(req, self.svc.update_credential(credential_id, changes))}
 
     def delete_credential(self, req: Request, credential_id: str) -> Any:

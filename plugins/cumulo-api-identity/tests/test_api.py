@@ -367,3 +367,16 @@ def test_unknown_identity_paths_are_404_and_unscoped_tokens_work_here(api):
     assert unscoped.status_int == 201 and "project" not in unscoped.json["token"]
     projects = api("GET", "/auth/projects", token=unscoped.headers["X-Subject-Token"])
     assert projects.status_int == 200 and [p["name"] for p in projects.json["projects"]] == ["admin"]
+
+
+@pytest.mark.parametrize("blob, words", [
+    ("[" * 30000 + "]" * 30000, "nests deeper"),
+    ('{"access": "\\ud800", "secret": "s"}', "surrogate"),
+    ('{"access": "a", "secret": "s", "n": 1e999}', "out of range"),
+])
+def test_ec2_credential_blob_that_cannot_be_used_is_a_400(api, blob, words):
+    bob = member_token(api)
+    body = {"credential": {"type": "ec2", "blob": blob, "user_id": bob["user_id"], "project_id": bob["project_id"]}}
+    resp = api("POST", "/credentials", body, token=bob["token"])
+    assert resp.status_int == 400, resp.text
+    assert "credential.blob" in resp.json["error"]["message"] and words in resp.json["error"]["message"]
