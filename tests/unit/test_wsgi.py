@@ -335,6 +335,12 @@ def test_server_refuses_bad_framing_with_a_json_fault(real_server, head, words):
     assert words.lower() in json.loads(body)["error"]["message"].lower()
 
 
+def test_server_malformed_request_line_is_a_json_400(real_server):
+    status, headers, body = _raw_exchange(real_server.port, b"NONSENSE\r\n\r\n")
+    assert status.startswith("HTTP/1.1 400") and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"] == {"code": 400, "title": "Bad Request", "message": "Malformed Request-Line"}
+
+
 def test_server_truncated_body_and_bad_chunks_are_400_json(real_server):
     start = b"POST /api/things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     status, _, body = _raw_exchange(real_server.port, start + b"Content-Length: 50\r\n\r\n{\"thing\"")

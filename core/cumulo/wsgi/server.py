@@ -64,6 +64,13 @@ class _HTTPRequest(cheroot_server.HTTPRequest):
     def simple_response(self, status: Any, msg: Any = "") -> None:
         """cheroot's own answers (400, 408, 413, 414, 500...) as a JSON fault."""
         text = str(status)
+        extra: list[bytes] = []
+        if text[:3] in ("413", "414"):
+            self.close_connection = True
+            if self.response_protocol == "HTTP/1.1":
+                extra.append(b"Connection: close\r\n")
+            else:
+                text = "400 Bad Request"  # HTTP/1.0 has neither status (as cheroot does)
         code = int(text[:3]) if text[:3].isdigit() else 500
         title = text[4:] or "Error"
         if isinstance(msg, bytes):
@@ -73,11 +80,7 @@ class _HTTPRequest(cheroot_server.HTTPRequest):
         body = json.dumps({"error": {"code": code, "title": title, "message": message}})
         # cheroot writes Content-Type: text/plain itself; a JSON body needs the header right.
         proto = f"{self.server.protocol} {text}\r\n".encode("latin-1")
-        head = [proto, f"Content-Length: {len(body)}\r\n".encode(), b"Content-Type: application/json\r\n"]
-        if text[:3] in ("413", "414"):
-            self.close_connection = True
-            if self.response_protocol == "HTTP/1.1":
-                head.append(b"Connection: close\r\n")
+        head = [proto, f"Content-Length: {len(body)}\r\n".encode(), b"Content-Type: application/json\r\n", *extra]
         try:
             self.conn.wfile.write(b"".join(head) + b"\r\n" + body.encode("latin-1"))
         except OSError as ex:
