@@ -23,10 +23,11 @@ a one-word change, ``db.transaction()`` to ``db.reader()``.
 * SQLite allows one writer at a time. A write transaction takes the write lock
   at its start, ``BEGIN IMMEDIATE``, issued lazily when the session first
   touches the database. It cannot start deferred and upgrade at its first
-  write: under WAL a read transaction that tries to write after another
-  writer has committed gets ``SQLITE_BUSY`` at once, without the busy handler
-  (waiting could deadlock), and then only running the whole body again would
-  help, which a ``with`` block cannot do. Taking the lock first means the only
+  write: a read transaction that tries to write while another writer holds
+  the lock, or after one committed since its snapshot, gets ``SQLITE_BUSY``
+  at once, without the busy handler (waiting could deadlock), and then only
+  running the whole body again would help, which a ``with`` block cannot do.
+  Taking the lock first means the only
   place a write transaction can meet the lock is its ``BEGIN``, before any
   statement of the body has run, so that ``BEGIN`` is retried right there
   (below) for every caller, with no change to the caller.
@@ -66,7 +67,16 @@ busy timeout (never more than ``sqlite_busy_timeout``), PostgreSQL's
   retry_after``) that is also a SQLAlchemy ``OperationalError``, so code that
   catches ``DBAPIError`` and asks :func:`is_retryable` keeps working. A
   :class:`DatabaseBusy` whose retries are spent (``retried``) is not retried
-  again by an outer loop.
+  again by an outer loop. A pool with no free connection in time is a
+  :class:`DatabaseBusy` too.
+
+Keep write transactions short: on SQLite the write lock is held from the
+first statement until the connection goes back to the pool, every writer of
+the process waits meanwhile, and one held longer than ``lock_timeout`` is
+logged. No RPC call, HTTP request or other wait belongs inside one. A write
+transaction opened on a thread whose previous write transaction is still open
+would wait for itself: it raises ``RuntimeError`` at once (one that has not
+touched the database yet holds nothing, so opening another there is fine).
 """
 
 from __future__ import annotations
