@@ -64,7 +64,7 @@ def is_up(row: dict[str, Any] | Service, now: datetime.datetime | None = None) -
 
 
 def list_services(binary: str | None = None, host: str | None = None) -> list[dict[str, Any]]:
-    with db.transaction() as s:
+    with db.reader() as s:
         q = sa.select(Service).order_by(Service.id)
         if binary:
             q = q.where(Service.binary == binary)

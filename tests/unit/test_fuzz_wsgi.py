@@ -202,8 +202,6 @@ def fuzz_booleans() -> Any:
     return st.booleans()
 
 
-@pytest.mark.xfail(reason="core/cumulo/services/object/manager.py parses SLO manifests with json.loads: "
-                          "deep nesting and lone surrogates are 500s there (owned by the object storage work)")
 def test_swift_slo_manifest_with_hostile_json_is_a_4xx(cloud: Cloud) -> None:
     if "/object-store" not in cloud.mounts:
         pytest.skip("no object-store frontend")

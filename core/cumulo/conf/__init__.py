@@ -31,7 +31,9 @@ database_opts = [
                     "Examples: postgresql+psycopg2://user:pw@host/db, mysql+pymysql://user:pw@host/db"),
     cfg.IntOpt("pool_size", default=10, min=1, help="Connections kept open per process (not SQLite)."),
     cfg.IntOpt("max_overflow", default=40, min=0, help="Connections above pool_size allowed under load."),
-    cfg.IntOpt("sqlite_busy_timeout", default=30000, min=0, help="Milliseconds a SQLite writer waits for the lock."),
+    cfg.IntOpt("sqlite_busy_timeout", default=5000, min=0,
+               help="Milliseconds a SQLite writer waits for the lock per attempt (capped by lock_timeout); "
+                    "then the transaction is retried with back-off, and finally answered 503."),
     cfg.IntOpt("max_retries", default=10, min=0, help="Retries of a transaction that hit a deadlock or lock timeout."),
 ]
 

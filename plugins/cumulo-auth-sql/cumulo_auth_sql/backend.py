@@ -108,7 +108,7 @@ class SQLIdentityBackend(auth.IdentityBackend):
 
     # -- users -------------------------------------------------------------
     def authenticate(self, user_id: str, password: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             row = s.get(User, user_id)
             hashed = row.password_hash if row is not None else None
             user = self._user_dict(row) if row is not None else None
@@ -120,14 +120,14 @@ class SQLIdentityBackend(auth.IdentityBackend):
         return user
 
     def get_user(self, user_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             row = s.get(User, user_id)
             if row is None:
                 raise auth.UserNotFound(user_id)
             return self._user_dict(row)
 
     def get_user_by_name(self, name: str, domain_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             row = s.scalar(sa.select(User).where(User.name == name, User.domain_id == domain_id))
             if row is None:
                 raise auth.UserNotFound(name)

@@ -117,7 +117,7 @@ class ComputeAPI:
     def list_flavors(self, ctx: RequestContext, *, is_public: bool | None = True, min_ram: int | None = None,
                      min_disk: int | None = None, sort_key: str = "flavorid", sort_dir: str = "asc",
                      limit: int | None = None, marker: str | None = None) -> list[dict[str, Any]]:
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(Flavor).where(Flavor.disabled.is_(False))
             if min_ram:
                 q = q.where(Flavor.memory_mb >= min_ram)
@@ -153,7 +153,7 @@ class ComputeAPI:
         return flavors[:limit] if limit is not None else flavors
 
     def get_flavor(self, ctx: RequestContext, flavor_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             row = self._flavor_row(s, ctx, flavor_id)
             return flavor_dict(row, self._extra_specs(s, [row.id])[row.id])
 
@@ -274,7 +274,7 @@ class ComputeAPI:
 
     def list_keypairs(self, ctx: RequestContext, user_id: str | None = None, limit: int | None = None,
                       marker: str | None = None) -> list[dict[str, Any]]:
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(KeyPair).where(KeyPair.user_id == (user_id or ctx.user_id)).order_by(KeyPair.name)
             rows = [self._keypair_dict(r) for r in s.scalars(q)]
         if marker is not None:
@@ -285,7 +285,7 @@ class ComputeAPI:
         return rows[:limit] if limit is not None else rows
 
     def get_keypair(self, ctx: RequestContext, name: str, user_id: str | None = None) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             row = s.scalar(sa.select(KeyPair).where(KeyPair.user_id == (user_id or ctx.user_id),
                                                     KeyPair.name == name))
             if row is None:
@@ -681,7 +681,7 @@ class ComputeAPI:
         for key, _ in sort:
             if key not in sortable:
                 raise exception.Invalid(reason=f"Invalid sort_key {key}")
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(Instance)
             if not deleted:
                 q = q.where(Instance.deleted.is_(False))
@@ -1170,7 +1170,7 @@ class ComputeAPI:
             self._hs_cache = None
 
     def _load_host_states(self) -> list[HostState]:
-        with db.transaction() as s:
+        with db.reader() as s:
             nodes = s.scalars(sa.select(ComputeNode)).all()
             services = {r.host: r for r in s.scalars(sa.select(ServiceRow).where(ServiceRow.binary == BINARY))}
             used: dict[str, list[int]] = {}
@@ -1228,7 +1228,7 @@ class ComputeAPI:
                 "uptime": None}
 
     def list_hypervisors(self, ctx: RequestContext, pattern: str | None = None) -> list[dict[str, Any]]:
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(ComputeNode).order_by(ComputeNode.id)
             if pattern:
                 q = q.where(ComputeNode.hypervisor_hostname.like(f"%{pattern}%"))
@@ -1236,7 +1236,7 @@ class ComputeAPI:
             return [self._node_dict(n, services.get(n.host)) for n in s.scalars(q)]
 
     def get_hypervisor(self, ctx: RequestContext, hypervisor_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             col = ComputeNode.id if str(hypervisor_id).isdigit() else ComputeNode.uuid
             value = int(hypervisor_id) if str(hypervisor_id).isdigit() else hypervisor_id
             n = s.scalar(sa.select(ComputeNode).where(col == value))
@@ -1303,7 +1303,7 @@ class ComputeAPI:
 
     def _host_zones(self) -> dict[str, str]:
         zones: dict[str, str] = {}
-        with db.transaction() as s:
+        with db.reader() as s:
             rows = s.execute(sa.select(AggregateHost.host, AggregateMetadata.value).join(
                 AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)
                 .where(AggregateMetadata.key == "availability_zone")).all()

@@ -53,7 +53,7 @@ def instance_dict(row: Instance, tags: list[str] | None = None) -> dict[str, Any
 
 def get_instance(uuid: str, *, project_id: str | None = None, read_deleted: bool = False,
                  with_tags: bool = True) -> dict[str, Any]:
-    with db.transaction() as s:
+    with db.reader() as s:
         row = s.get(Instance, uuid)
         if row is None or (row.deleted and not read_deleted) or (project_id and row.project_id != project_id):
             raise exception.NotFound(f"Instance {uuid} could not be found.")
@@ -109,7 +109,7 @@ def latest_faults(uuids: list[str]) -> dict[str, dict[str, Any]]:
     if not uuids:
         return {}
     out: dict[str, dict[str, Any]] = {}
-    with db.transaction() as s:
+    with db.reader() as s:
         rows = s.scalars(sa.select(InstanceFault).where(InstanceFault.instance_uuid.in_(uuids))
                          .order_by(InstanceFault.id)).all()
         for r in rows:
@@ -203,7 +203,7 @@ def finish_action(ctx: RequestContext, uuid: str, message: str | None = None) ->
 
 
 def list_actions(uuid: str) -> list[dict[str, Any]]:
-    with db.transaction() as s:
+    with db.reader() as s:
         rows = s.scalars(sa.select(InstanceAction).where(InstanceAction.instance_uuid == uuid)
                          .order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc())).all()
         return [_action_dict(r) for r in rows]
@@ -216,7 +216,7 @@ def _action_dict(r: InstanceAction) -> dict[str, Any]:
 
 
 def get_action(uuid: str, request_id: str) -> dict[str, Any]:
-    with db.transaction() as s:
+    with db.reader() as s:
         r = s.scalar(sa.select(InstanceAction).where(InstanceAction.instance_uuid == uuid,
                                                      InstanceAction.request_id == request_id))
         if r is None:

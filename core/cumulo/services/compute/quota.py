@@ -46,7 +46,7 @@ def default_limits() -> dict[str, int]:
 
 def get_limits(project_id: str) -> dict[str, int]:
     limits = default_limits()
-    with db.transaction() as s:
+    with db.reader() as s:
         for q in s.scalars(sa.select(Quota).where(Quota.project_id == project_id)):
             if q.resource in limits:
                 limits[q.resource] = q.hard_limit
@@ -54,7 +54,7 @@ def get_limits(project_id: str) -> dict[str, int]:
 
 
 def get_usage(owner_id: str) -> dict[str, int]:
-    with db.transaction() as s:
+    with db.reader() as s:
         rows = s.scalars(sa.select(QuotaUsage).where(QuotaUsage.project_id == owner_id)).all()
         return {r.resource: r.in_use for r in rows}
 

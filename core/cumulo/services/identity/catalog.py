@@ -223,7 +223,7 @@ class CatalogMixin:
         hit = self._cache.get("catalog")
         if hit is not MISS:
             return hit
-        with db.transaction() as s:
+        with db.reader() as s:
             services = [service_dict(x) for x in s.scalars(
                 sa.select(CatalogService).where(CatalogService.enabled.is_(True)).order_by(CatalogService.type))]
             endpoints = [endpoint_dict(e) for e in s.scalars(sa.select(Endpoint).where(Endpoint.enabled.is_(True)))]

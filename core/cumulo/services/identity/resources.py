@@ -78,7 +78,7 @@ class ResourceMixin:
         hit = self._cache.get(key)
         if hit is not MISS:
             return hit
-        with db.transaction() as s:
+        with db.reader() as s:
             row = s.get(model, ident)
             if row is None:
                 raise _not_found(kind, ident)
@@ -96,7 +96,7 @@ class ResourceMixin:
         return self._cached_get("domain", Domain, domain_id, domain_dict)
 
     def get_domain_by_name(self, name: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             row = s.scalar(sa.select(Domain).where(Domain.name == name))
             if row is None:
                 raise _not_found("domain", name)
@@ -178,7 +178,7 @@ class ResourceMixin:
         return self._cached_get("project", Project, project_id, project_dict)
 
     def get_project_by_name(self, name: str, domain_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             row = s.scalar(sa.select(Project).where(Project.name == name, Project.domain_id == domain_id))
             if row is None:
                 raise _not_found("project", name)
@@ -197,7 +197,7 @@ class ResourceMixin:
             q = q.where(sa.or_(Project.parent_id == pid, sa.and_(Project.parent_id.is_(None), Project.domain_id == pid)))
         if filters.get("ids") is not None:
             q = q.where(Project.id.in_(list(filters["ids"])))
-        with db.transaction() as s:
+        with db.reader() as s:
             out = [project_dict(p) for p in s.scalars(q)]
         tags = filters.get("tags")
         if tags:
@@ -276,7 +276,7 @@ class ResourceMixin:
         return self._insert(row, role_dict, f"role {data['name']}")
 
     def get_role(self, role_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             row = s.get(Role, role_id)
             if row is None:
                 raise _not_found("role", role_id)
@@ -295,14 +295,14 @@ class ResourceMixin:
         if filters.get("name") is not None:
             q = q.where(Role.name == filters["name"])
         q = q.where(Role.domain_id == (filters.get("domain_id") or NO_DOMAIN))
-        with db.transaction() as s:
+        with db.reader() as s:
             return [role_dict(r) for r in s.scalars(q)]
 
     def _role_names(self) -> dict[str, str]:
         hit = self._cache.get("role_names")
         if hit is not MISS:
             return hit
-        with db.transaction() as s:
+        with db.reader() as s:
             out = {r.id: r.name for r in s.scalars(sa.select(Role))}
         self._cache.put("role_names", out)
         return out
@@ -436,7 +436,7 @@ class ResourceMixin:
                     inherited: bool = False) -> None:
         kind, actor, target = self._grant_key(role_id, user_id, group_id, project_id, domain_id, system)
         self._check_grant_parts(role_id, user_id, group_id, project_id, domain_id)
-        with db.transaction() as s:
+        with db.reader() as s:
             if s.get(Assignment, (kind, actor, target, role_id, inherited)) is None:
                 raise _not_found("role assignment", f"{role_id} for {actor} on {target}")
 
@@ -456,7 +456,7 @@ class ResourceMixin:
                     inherited: bool = False) -> list[dict[str, Any]]:
         kind, actor, target = self._grant_key("", user_id, group_id, project_id, domain_id, system)
         self._check_grant_parts_targets(user_id, group_id, project_id, domain_id)
-        with db.transaction() as s:
+        with db.reader() as s:
             ids = list(s.scalars(sa.select(Assignment.role_id).where(
                 Assignment.type == kind, Assignment.actor_id == actor, Assignment.target_id == target,
                 Assignment.inherited == inherited)))
@@ -485,7 +485,7 @@ class ResourceMixin:
             q = q.where(Assignment.role_id == where["role_id"])
         if where.get("inherited") is not None:
             q = q.where(Assignment.inherited == where["inherited"])
-        with db.transaction() as s:
+        with db.reader() as s:
             return [{"type": a.type, "actor_id": a.actor_id, "target_id": a.target_id, "role_id": a.role_id,
                      "inherited": bool(a.inherited)} for a in s.scalars(q)]
 

@@ -61,7 +61,7 @@ class RevocationList:
         with self._lock:
             if not force and time.monotonic() - self._loaded_at < self.ttl:
                 return  # another thread refreshed while this one waited
-            with db.transaction() as s:
+            with db.reader() as s:
                 rows = s.scalars(sa.select(RevocationEvent).where(RevocationEvent.id > self._last_id)
                                  .order_by(RevocationEvent.id)).all()
                 for r in rows:

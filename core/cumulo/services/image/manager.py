@@ -369,7 +369,7 @@ class Service:
 
     def get(self, ctx: RequestContext, image_id: str) -> dict[str, Any]:
         """The image as a dict; NotFound when missing, deleted or not visible to ``ctx``."""
-        with db.transaction() as s:
+        with db.reader() as s:
             return self._view(self._load(s, ctx, image_id))
 
     def list(self, ctx: RequestContext, filters: dict[str, Any] | None = None, *, limit: int | None = None,
@@ -392,7 +392,7 @@ class Service:
                 raise exception.ValidationError(field="sort_dir", reason=f"{direction!r} is not asc or desc")
         if "id" not in [k for k, _ in sort]:
             sort.append(("id", sort[-1][1]))
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(Image).where(Image.deleted == sa.false())
             q = self._visibility_filter(ctx, q, filters.pop("visibility", None), filters.pop("member_status", None))
             hidden = filters.pop("os_hidden", None)

@@ -79,7 +79,7 @@ class CoreMixin:
         return out
 
     def list_networks(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(models.Network)
             if not ctx.is_admin:
                 q = q.where(sa.or_(models.Network.project_id == (ctx.project_id or ""),
@@ -87,7 +87,7 @@ class CoreMixin:
             return self._network_views(s, list(s.execute(q.order_by(models.Network.created_at)).scalars()))
 
     def get_network(self, ctx: RequestContext, network_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             return self._network_views(s, [c.get_network(s, ctx, network_id)])[0]
 
     def _provider(self, s: orm.Session, body: dict[str, Any], net: models.Network) -> None:
@@ -267,7 +267,7 @@ class CoreMixin:
         return sub
 
     def list_subnets(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(models.Subnet)
             if not ctx.is_admin:
                 q = q.join(models.Network, models.Network.id == models.Subnet.network_id).where(sa.or_(
@@ -276,7 +276,7 @@ class CoreMixin:
             return self._subnet_views(s, list(s.execute(q.order_by(models.Subnet.created_at)).scalars()))
 
     def get_subnet(self, ctx: RequestContext, subnet_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             return self._subnet_views(s, [self._visible_subnet(s, ctx, subnet_id)])[0]
 
     @staticmethod
@@ -626,7 +626,7 @@ class CoreMixin:
 
     def list_ports(self, ctx: RequestContext, device_id: str | None = None,
                    network_id: str | None = None) -> list[dict[str, Any]]:
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(models.Port)
             if device_id is not None:
                 q = q.where(models.Port.device_id == device_id)
@@ -639,7 +639,7 @@ class CoreMixin:
             return self._port_views(s, list(s.execute(q.order_by(models.Port.created_at)).scalars()))
 
     def get_port(self, ctx: RequestContext, port_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             return self._port_views(s, [self._get_port(s, ctx, port_id)])[0]
 
     @staticmethod

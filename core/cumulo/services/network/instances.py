@@ -260,7 +260,7 @@ class InstanceMixin:
 
     def get_instance_nw_info(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
         """The server's ports with network name, versioned fixed IPs and floating IPs."""
-        with db.transaction() as s:
+        with db.reader() as s:
             ports = list(s.execute(sa.select(models.Port).where(models.Port.device_id == instance_uuid)
                                    .order_by(models.Port.created_at)).scalars())
             views = self._port_views(s, ports)

@@ -70,14 +70,14 @@ class L3Mixin:
             self._set_status(models.Router, router_id, "ERROR")
 
     def list_routers(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(models.Router)
             if not ctx.is_admin:
                 q = q.where(models.Router.project_id == (ctx.project_id or ""))
             return self._router_views(s, list(s.execute(q.order_by(models.Router.created_at)).scalars()))
 
     def get_router(self, ctx: RequestContext, router_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             return self._router_views(s, [c.get_owned(s, ctx, models.Router, router_id, nexc.RouterNotFound)])[0]
 
     def _set_gateway(self, s: orm.Session, ctx: RequestContext, router: models.Router, info: Any,
@@ -324,14 +324,14 @@ class L3Mixin:
             self._set_status(models.FloatingIP, fip_id, "ERROR")
 
     def list_floatingips(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(models.FloatingIP)
             if not ctx.is_admin:
                 q = q.where(models.FloatingIP.project_id == (ctx.project_id or ""))
             return self._fip_views(s, list(s.execute(q.order_by(models.FloatingIP.created_at)).scalars()))
 
     def get_floatingip(self, ctx: RequestContext, fip_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             return self._fip_views(s, [c.get_owned(s, ctx, models.FloatingIP, fip_id, nexc.FloatingIPNotFound)])[0]
 
     def _associate(self, s: orm.Session, ctx: RequestContext, fip: models.FloatingIP, port_id: Any,

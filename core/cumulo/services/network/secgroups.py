@@ -85,14 +85,14 @@ class SecurityGroupMixin:
     def list_security_groups(self, ctx: RequestContext) -> list[dict[str, Any]]:
         if ctx.project_id:
             self.ensure_default_security_group(ctx.project_id)
-        with db.transaction() as s:
+        with db.reader() as s:
             q = sa.select(models.SecurityGroup)
             if not ctx.is_admin:
                 q = q.where(models.SecurityGroup.project_id == (ctx.project_id or ""))
             return self._sg_views(s, list(s.execute(q.order_by(models.SecurityGroup.created_at)).scalars()))
 
     def get_security_group(self, ctx: RequestContext, group_id: str) -> dict[str, Any]:
-        with db.transaction() as s:
+        with db.reader() as s:
             return self._sg_views(s, [c.get_owned(s, ctx, models.SecurityGroup, group_id,
                                                   nexc.SecurityGroupNotFound)])[0]
 

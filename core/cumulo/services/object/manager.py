@@ -41,6 +41,7 @@ from cumulo.services.object.constraints import (
     ci_merge,
     limits,
 )
+from cumulo.wsgi.request import parse_json
 
 LOG = logging.getLogger(__name__)
 
@@ -542,7 +543,7 @@ class Service:
             manifest = json.loads(raw)
             if not isinstance(manifest, list):
                 raise ValueError("not a list")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise SwiftError(500, f"The manifest of {obj} is corrupt") from None
         return manifest
 
@@ -864,9 +865,9 @@ class Service:
             if len(raw) > o.max_manifest_size:
                 raise SwiftError(413, f"Manifest File > {o.max_manifest_size} bytes")
         try:
-            items = json.loads(raw)
-        except ValueError:
-            raise SwiftError(400, "Manifest must be valid JSON.") from None
+            items = parse_json(bytes(raw))
+        except exception.Invalid as err:
+            raise SwiftError(400, f"Manifest must be valid JSON: {err.message}") from None
         if not isinstance(items, list) or not items:
             raise SwiftError(400, "Manifest must be a non-empty JSON list of segments.")
         if len(items) > o.max_manifest_segments:
