@@ -1,4 +1,10 @@
-"""The kernel never imports a plugin package: statically, and when it is imported and run."""
+"""The kernel never imports a plugin package: statically, and when it is imported and run.
+
+The static rule is one of the layering contracts of ``test_layering.py``
+(import-linter, with plugins independent of each other and reaching area
+services only through the hub); the check here is the run-time half, plus a
+plain AST scan that needs no tool.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ def plugin_packages() -> set[str]:
     names = set()
     for pyproject in glob.glob(os.path.join(ROOT, "plugins*", "*", "pyproject.toml")):
         for entry in os.listdir(os.path.dirname(pyproject)):
-            if entry.startswith("cumulo_") and os.path.isdir(os.path.join(os.path.dirname(pyproject), entry)):
+            if entry.startswith("cumulo_") and os.path.isfile(os.path.join(os.path.dirname(pyproject), entry, "__init__.py")):
                 names.add(entry)
     return names
 
