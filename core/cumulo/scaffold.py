@@ -8,9 +8,25 @@ import os
 import re
 import textwrap
 
+import cumulo
 from cumulo import exception, registry
+from cumulo.interfaces.base import Plugin
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+
+
+def kernel_requirement(version: str = cumulo.__version__) -> str:
+    """The kernel range a new plugin declares: this kernel's release series.
+
+    Before 1.0 a minor release may break plugins (``0.1.x`` -> ``cumulo>=0.1,<0.2``);
+    from 1.0 on only a major release does (``1.4.2`` -> ``cumulo>=1.4,<2``).
+    """
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if match is None:
+        raise ValueError(f"kernel version {version!r} is not MAJOR.MINOR[...]")
+    major, minor = int(match[1]), int(match[2])
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f"cumulo>={major}.{minor},<{upper}"
 
 
 def _method_stub(name: str, fn: object) -> str:
@@ -65,7 +81,7 @@ def new_plugin(kind: str, name: str, path: str) -> str:
             version = "0.1.0"
             description = "A Cumulo {kind} plugin"
             requires-python = ">=3.11"
-            dependencies = ["cumulo"]
+            dependencies = ["{kernel_requirement()}"]
 
             [project.entry-points."{k.namespace}"]
             {name} = "{pkg}.plugin:{cls_name}"
@@ -101,9 +117,11 @@ def new_plugin(kind: str, name: str, path: str) -> str:
     return root
 
 
-def _imports(iface: type, methods: str) -> str:
+def _imports(iface: type[Plugin], methods: str) -> str:
     """Import lines for the names the generated signatures use, from where the interface has them."""
     module = inspect.getmodule(iface)
+    if module is None:  # an interface class always comes from an imported module
+        raise exception.CumuloError(f"cannot find the module of {iface.__qualname__}")
     signatures = "\n".join(line for line in methods.splitlines() if line.lstrip().startswith("def "))
     used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", signatures))
     by_origin: dict[str, set[str]] = {}
@@ -132,7 +150,7 @@ def _imports(iface: type, methods: str) -> str:
     return "\n\n".join("\n".join(blocks[k]) for k in sorted(blocks))
 
 
-def _plugin_module(name: str, kind: str, iface: type, cls_name: str, methods: str) -> str:
+def _plugin_module(name: str, kind: str, iface: type[Plugin], cls_name: str, methods: str) -> str:
     group = f"{kind.replace('.', '_')}_{name.replace('-', '_')}"
     return (
         f'"""The {name} {kind} plugin."""\n\n'

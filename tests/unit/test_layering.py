@@ -31,9 +31,12 @@ import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -189,6 +192,45 @@ def test_every_allowed_import_says_why_and_is_a_plugin_reaching_a_service():
         assert importer.split(".")[0] in plugins, expr
         assert imported.startswith("cumulo.services."), expr
         assert why.strip(), expr
+
+
+# -- plugins declare the kernel releases they support -------------------------------------------
+
+
+def kernel_version() -> str:
+    with open(ROOT / "core" / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["version"]
+
+
+def test_the_kernel_has_one_version():
+    import cumulo
+
+    assert cumulo.__version__ == kernel_version()
+
+
+def test_every_plugin_declares_a_kernel_range_that_holds_this_kernel():
+    version = Version(kernel_version())
+    next_series = Version(f"{version.major}.{version.minor + 1}" if version.major == 0 else f"{version.major + 1}")
+    for pyproject in sorted(glob.glob(os.path.join(ROOT, "plugins*", "*", "pyproject.toml"))):
+        with open(pyproject, "rb") as f:
+            deps = [Requirement(d) for d in tomllib.load(f)["project"]["dependencies"]]
+        kernel = [r for r in deps if r.name == "cumulo"]
+        assert len(kernel) == 1, f"{pyproject}: depends on the kernel once"
+        spec = kernel[0].specifier
+        assert version in spec, f"{pyproject}: {spec} excludes this kernel {version}"
+        assert next_series not in spec, f"{pyproject}: {spec} has no upper bound below {next_series}"
+
+
+def test_a_new_plugin_declares_this_kernel_series(tmp_path):
+    from cumulo import scaffold
+
+    path = scaffold.new_plugin("hypervisor", "mine", str(tmp_path / "mine"))
+    with open(os.path.join(path, "pyproject.toml"), "rb") as f:
+        deps = tomllib.load(f)["project"]["dependencies"]
+    assert deps == [scaffold.kernel_requirement()]
+    assert Version(kernel_version()) in Requirement(deps[0]).specifier
+    assert scaffold.kernel_requirement("0.1.0") == "cumulo>=0.1,<0.2"
+    assert scaffold.kernel_requirement("1.4.2") == "cumulo>=1.4,<2"
 
 
 # -- the contracts break on a violation: a small tree checked by the same function -------------
