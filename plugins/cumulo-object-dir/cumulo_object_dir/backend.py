@@ -42,6 +42,8 @@ from cumulo.interfaces.object import (
     ObjectInfo,
     ObjectNotFound,
 )
+from cumulo.utils.metadata import ci_get, ci_merge
+from cumulo.utils.ranges import FileRange
 
 LOG = logging.getLogger(__name__)
 CHUNK = 64 * 1024
@@ -77,62 +79,14 @@ def _iso(ts: float) -> str:
     return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def _ci_get(meta: dict[str, str], key: str) -> str | None:
-    low = key.lower()
-    for k, v in meta.items():
-        if k.lower() == low:
-            return v
-    return None
-
-
 def _delete_at(meta: dict[str, str]) -> int | None:
-    raw = _ci_get(meta, "X-Delete-At")
+    raw = ci_get(meta, "X-Delete-At")
     if raw in (None, ""):
         return None
     try:
         return int(float(raw))
     except ValueError:
         return None
-
-
-def _merge(current: dict[str, str], update: dict[str, str]) -> dict[str, str]:
-    """Set keys (case-insensitively); an empty value removes the key."""
-    merged = dict(current)
-    for key, value in update.items():
-        for old in [k for k in merged if k.lower() == key.lower()]:
-            del merged[old]
-        if value != "":
-            merged[key] = value
-    return merged
-
-
-class _FileIter:
-    """Stream ``length`` bytes of an open file in chunks; closes the file when done or closed."""
-
-    def __init__(self, fh: Any, length: int) -> None:
-        self.fh, self.left = fh, length
-
-    def __iter__(self) -> _FileIter:
-        return self
-
-    def __next__(self) -> bytes:
-        if self.fh is None or self.left <= 0:
-            self.close()
-            raise StopIteration
-        data = self.fh.read(min(CHUNK, self.left))
-        if not data:
-            self.close()
-            raise StopIteration
-        self.left -= len(data)
-        return data
-
-    def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-            self.fh = None
-
-    def __del__(self) -> None:
-        self.close()
 
 
 class DirBackend(ObjectBackend):
@@ -245,7 +199,7 @@ class DirBackend(ObjectBackend):
     def post_account(self, account: str, metadata: dict[str, str]) -> None:
         def _do(db: sqlite3.Connection) -> None:
             row = db.execute("SELECT metadata FROM account WHERE name=?", (account,)).fetchone()
-            meta = _merge(json.loads(row[0]) if row else {}, metadata)
+            meta = ci_merge(json.loads(row[0]) if row else {}, metadata)
             db.execute("INSERT INTO account (name, metadata, created_at) VALUES (?, ?, ?) "
                        "ON CONFLICT(name) DO UPDATE SET metadata=excluded.metadata",
                        (account, json.dumps(meta), time.time()))
@@ -273,12 +227,12 @@ class DirBackend(ObjectBackend):
                              (account, container)).fetchone()
             now = time.time()
             if row is None:
-                meta = _merge({}, metadata)
+                meta = ci_merge({}, metadata)
                 db.execute("INSERT INTO container (account, name, metadata, created_at, last_modified, "
                            "object_count, bytes_used) VALUES (?, ?, ?, ?, ?, 0, 0)",
                            (account, container, json.dumps(meta), now, now))
                 return True
-            meta = _merge(json.loads(row[0]), metadata)
+            meta = ci_merge(json.loads(row[0]), metadata)
             db.execute("UPDATE container SET metadata=? WHERE account=? AND name=?",
                        (json.dumps(meta), account, container))
             return False
@@ -302,7 +256,7 @@ class DirBackend(ObjectBackend):
             if row is None:
                 raise ObjectNotFound(f"Container {container} not found")
             db.execute("UPDATE container SET metadata=? WHERE account=? AND name=?",
-                       (json.dumps(_merge(json.loads(row[0]), metadata)), account, container))
+                       (json.dumps(ci_merge(json.loads(row[0]), metadata)), account, container))
 
         self._tx(_do)
 
@@ -428,9 +382,7 @@ class DirBackend(ObjectBackend):
             fh = open(self._path(row[5]), "rb")
         info = self._info(obj, row)
         end = info.size if end < 0 else min(end, info.size)
-        if start:
-            fh.seek(start)
-        info.body = _FileIter(fh, max(end - start, 0))
+        info.body = FileRange(fh, start, max(end, start), CHUNK)
         return info
 
     def post_object(self, account: str, container: str, obj: str, metadata: dict[str, str]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from oslo_config import cfg
 
 from cumulo import exception
+from cumulo.utils.metadata import ci_get, ci_merge  # noqa: F401  (the service's modules import them from here)
 
 
 class SwiftError(exception.CumuloError):
@@ -82,22 +83,3 @@ def check_metadata(meta: Mapping[str, str], kind: str, conf: cfg.ConfigOpts) -> 
         raise SwiftError(400, f"Too many metadata items; max {o.max_meta_count}")
     if size > o.max_meta_overall_size:
         raise SwiftError(400, f"Total metadata too large; max {o.max_meta_overall_size}")
-
-
-def ci_get(meta: Mapping[str, str], key: str, default: str | None = None) -> str | None:
-    low = key.lower()
-    for k, v in meta.items():
-        if k.lower() == low:
-            return v
-    return default
-
-
-def ci_merge(current: Mapping[str, str], update: Mapping[str, str]) -> dict[str, str]:
-    """Set keys case-insensitively; an empty value removes the key."""
-    merged = dict(current)
-    for key, value in update.items():
-        for old in [k for k in merged if k.lower() == key.lower()]:
-            del merged[old]
-        if value != "":
-            merged[key] = value
-    return merged

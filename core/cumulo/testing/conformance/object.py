@@ -49,14 +49,7 @@ from cumulo.interfaces.object import (
     ObjectInfo,
     ObjectNotFound,
 )
-
-
-def _ci(meta: dict[str, str], key: str) -> str | None:
-    """Case-insensitive metadata lookup."""
-    for k, v in meta.items():
-        if k.lower() == key.lower():
-            return v
-    return None
+from cumulo.utils.metadata import ci_get
 
 
 def _read(info: ObjectInfo) -> bytes:
@@ -111,12 +104,12 @@ class ObjectBackendConformance:
     def test_account_metadata_set_and_remove(self, backend, account):
         backend.post_account(account, {"X-Account-Meta-Color": "blue", "X-Account-Meta-Size": "L"})
         meta = backend.head_account(account)["metadata"]
-        assert _ci(meta, "X-Account-Meta-Color") == "blue"
-        assert _ci(meta, "X-Account-Meta-Size") == "L"
+        assert ci_get(meta, "X-Account-Meta-Color") == "blue"
+        assert ci_get(meta, "X-Account-Meta-Size") == "L"
         backend.post_account(account, {"X-Account-Meta-Color": ""})
         meta = backend.head_account(account)["metadata"]
-        assert _ci(meta, "X-Account-Meta-Color") is None
-        assert _ci(meta, "X-Account-Meta-Size") == "L"
+        assert ci_get(meta, "X-Account-Meta-Color") is None
+        assert ci_get(meta, "X-Account-Meta-Size") == "L"
 
     # -- containers --------------------------------------------------------------------------
     def test_put_container_create_then_update(self, backend, account):
@@ -125,8 +118,8 @@ class ObjectBackendConformance:
         info = backend.head_container(account, "c1")
         assert info["object_count"] == 0
         assert info["bytes_used"] == 0
-        assert _ci(info["metadata"], "X-Container-Meta-A") == "1"
-        assert _ci(info["metadata"], "X-Container-Meta-B") == "2"
+        assert ci_get(info["metadata"], "X-Container-Meta-A") == "1"
+        assert ci_get(info["metadata"], "X-Container-Meta-B") == "2"
         assert info["created_at"]
         self.settle(backend)
         assert backend.head_account(account)["container_count"] == 1
@@ -135,9 +128,9 @@ class ObjectBackendConformance:
 
     def test_post_container_metadata(self, backend, account, container):
         backend.post_container(account, container, {"X-Container-Meta-Color": "red"})
-        assert _ci(backend.head_container(account, container)["metadata"], "X-Container-Meta-Color") == "red"
+        assert ci_get(backend.head_container(account, container)["metadata"], "X-Container-Meta-Color") == "red"
         backend.post_container(account, container, {"X-Container-Meta-Color": ""})
-        assert _ci(backend.head_container(account, container)["metadata"], "X-Container-Meta-Color") is None
+        assert ci_get(backend.head_container(account, container)["metadata"], "X-Container-Meta-Color") is None
 
     def test_missing_container(self, backend, account):
         with pytest.raises(ObjectNotFound):
@@ -200,11 +193,11 @@ class ObjectBackendConformance:
         assert got.etag == hashlib.md5(data).hexdigest()
         assert got.size == len(data)
         assert got.content_type == "text/plain"
-        assert _ci(got.metadata, "X-Object-Meta-Color") == "green"
+        assert ci_get(got.metadata, "X-Object-Meta-Color") == "green"
         assert abs(got.last_modified - time.time()) < 300
         head = backend.head_object(account, container, "greeting.txt")
         assert head.size == len(data) and head.etag == got.etag and head.content_type == "text/plain"
-        assert _ci(head.metadata, "X-Object-Meta-Color") == "green"
+        assert ci_get(head.metadata, "X-Object-Meta-Color") == "green"
 
     def test_get_object_range(self, backend, account, container):
         data = bytes(range(256)) * 1000
@@ -235,16 +228,16 @@ class ObjectBackendConformance:
         self.put(backend, account, container, "o", b"second!", metadata={"X-Object-Meta-B": "2"})
         got = backend.get_object(account, container, "o")
         assert _read(got) == b"second!"
-        assert _ci(got.metadata, "X-Object-Meta-A") is None
-        assert _ci(got.metadata, "X-Object-Meta-B") == "2"
+        assert ci_get(got.metadata, "X-Object-Meta-A") is None
+        assert ci_get(got.metadata, "X-Object-Meta-B") == "2"
         assert [o["name"] for o in backend.list_objects(account, container)] == ["o"]
 
     def test_post_object_replaces_metadata(self, backend, account, container):
         self.put(backend, account, container, "o", b"x", "text/plain", {"X-Object-Meta-A": "1"})
         backend.post_object(account, container, "o", {"X-Object-Meta-B": "2"})
         head = backend.head_object(account, container, "o")
-        assert _ci(head.metadata, "X-Object-Meta-A") is None
-        assert _ci(head.metadata, "X-Object-Meta-B") == "2"
+        assert ci_get(head.metadata, "X-Object-Meta-A") is None
+        assert ci_get(head.metadata, "X-Object-Meta-B") == "2"
         assert _read(backend.get_object(account, container, "o")) == b"x"
         with pytest.raises(ObjectNotFound):
             backend.post_object(account, container, "missing", {"X-Object-Meta-B": "2"})
@@ -374,8 +367,8 @@ class ObjectBackendConformance:
         name = "conteneur ☁ ../.."
         assert backend.put_container(account, name, {"X-Container-Meta-Note": "café"}) is True
         self.put(backend, account, name, "objet", b"data", metadata={"X-Object-Meta-Note": "naïve ☃"})
-        assert _ci(backend.head_container(account, name)["metadata"], "X-Container-Meta-Note") == "café"
-        assert _ci(backend.head_object(account, name, "objet").metadata, "X-Object-Meta-Note") == "naïve ☃"
+        assert ci_get(backend.head_container(account, name)["metadata"], "X-Container-Meta-Note") == "café"
+        assert ci_get(backend.head_object(account, name, "objet").metadata, "X-Object-Meta-Note") == "naïve ☃"
         self.settle(backend)
         assert name in [c["name"] for c in backend.list_containers(account)]
 

@@ -1,0 +1,10 @@
+"""Small kernel helpers that any layer may import (services, frontends, drivers, tests).
+
+Each module here depends on the standard library only, so importing one costs
+nothing and pulls in no service, configuration or WSGI machinery:
+
+* :mod:`cumulo.utils.ranges`: the HTTP ``Range`` header against a known size,
+  and slicing streams of chunks or open files to a byte range.
+* :mod:`cumulo.utils.metadata`: case-insensitive metadata dicts (Swift-style
+  headers): lookup and the "empty value removes the key" merge.
+"""

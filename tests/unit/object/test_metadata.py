@@ -1,0 +1,31 @@
+"""Case-insensitive metadata (cumulo.utils.metadata), the one merge the service and the backends use."""
+
+from __future__ import annotations
+
+from cumulo.services.object import constraints
+from cumulo.utils.metadata import ci_get, ci_merge
+
+
+def test_lookup_in_any_case():
+    meta = {"X-Container-Meta-Color": "red"}
+    assert ci_get(meta, "x-container-meta-color") == "red"
+    assert ci_get(meta, "X-CONTAINER-META-COLOR") == "red"
+    assert ci_get(meta, "X-Container-Meta-Size") is None
+    assert ci_get(meta, "X-Container-Meta-Size", "L") == "L"
+
+
+def test_merge_sets_replaces_whatever_the_case_and_removes_on_empty():
+    current = {"X-Account-Meta-Color": "red", "x-account-meta-size": "L", "X-Account-Meta-Keep": "k"}
+    merged = ci_merge(current, {"x-account-meta-color": "blue", "X-Account-Meta-Size": "", "X-Account-Meta-New": "n"})
+    assert merged == {"X-Account-Meta-Keep": "k", "x-account-meta-color": "blue", "X-Account-Meta-New": "n"}
+    assert current["X-Account-Meta-Color"] == "red"  # not modified
+
+
+def test_merge_of_keys_differing_by_case_keeps_one():
+    assert ci_merge({"A": "1", "a": "2"}, {"A": "3"}) == {"A": "3"}
+    assert ci_merge({}, {"A": ""}) == {}
+
+
+def test_the_service_uses_the_kernels_helpers():
+    assert constraints.ci_get is ci_get
+    assert constraints.ci_merge is ci_merge
