@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 from oslo_config import cfg
 
 from cumulo import conf as cumulo_conf
-from cumulo.conf import check
+from cumulo.cmd import config as check
 
 
 def _conf(tmp_path, *texts):
@@ -33,7 +37,7 @@ def test_sample_lists_kernel_options(tmp_path):
 
 def test_check_reports_each_problem_on_one_line(tmp_path):
     conf = _conf(tmp_path, "[api]\nport = abc\nfrontends = no-such-frontend\ntypo_option = 1\n[nogroup]\nx = 1\n")
-    problems = check.run(conf, check_database=False)
+    problems = check.run_checks(conf, check_database=False)
     assert all("\n" not in p for p in problems)
     assert any(p.startswith("[api] port: invalid value") for p in problems)
     assert any("[api] frontends: No api plugin named 'no-such-frontend'" in p for p in problems)
@@ -44,7 +48,7 @@ def test_check_reports_each_problem_on_one_line(tmp_path):
 def test_check_reports_missing_required_option(tmp_path):
     conf = _conf(tmp_path, "")
     conf.register_opt(cfg.StrOpt("must_have", required=True, help="x"), group="api")
-    problems = check.run(conf, check_database=False)
+    problems = check.run_checks(conf, check_database=False)
     assert "[api] must_have: required option is not set" in problems
 
 
@@ -59,3 +63,88 @@ def test_check_reports_unreachable_database(tmp_path):
         cumulo_conf.CONF.clear_override("connection", group="database")
     assert saved == cumulo_conf.CONF.database.connection
     assert problems and problems[0].startswith("[database] connection: cannot connect")
+
+
+# -- options without import side effects ------------------------------------------------------
+
+_LIST_OPTS_PROBE = """
+import json, sys
+from cumulo import conf
+groups = {g: [o.dest for o in opts] for g, opts in conf.list_opts()}
+print(json.dumps({"groups": groups, "modules": sorted(sys.modules)}))
+"""
+
+#: Kernel modules that reading the options may load: the conf package and its option modules.
+_OPTION_ONLY = ("cumulo", "cumulo.conf")
+
+
+def _list_opts_in_fresh_process() -> dict:
+    out = subprocess.run([sys.executable, "-c", _LIST_OPTS_PROBE], capture_output=True, text=True, check=True,
+                         timeout=120)
+    return json.loads(out.stdout)
+
+
+def test_list_opts_imports_only_option_modules():
+    """The ``oslo.config.opts`` entry point loads no service, database, messaging or driver module."""
+    probe = _list_opts_in_fresh_process()
+    kernel = [m for m in probe["modules"] if m == "cumulo" or m.startswith("cumulo.") or m.startswith("cumulo_")]
+    assert kernel, probe["modules"]
+    others = [m for m in kernel if m not in _OPTION_ONLY and not m.startswith("cumulo.conf.")]
+    assert others == [], f"list_opts imported {others}"
+    assert "cumulo.conf.check" not in kernel
+    for heavy in ("sqlalchemy", "kombu", "webob", "cumulo.db", "cumulo.messaging", "cumulo.messaging.rabbit",
+                  "cumulo.services", "cumulo.registry"):
+        assert heavy not in probe["modules"], heavy
+
+
+def test_list_opts_has_every_kernel_group_without_importing_the_areas():
+    groups = _list_opts_in_fresh_process()["groups"]
+    assert set(groups) == {"DEFAULT", "database", "messaging", "api", "service", "identity", "object", "image",
+                           "network", "network_quotas", "scheduler", "compute", "metadata", "quota"}
+    assert {"lock_timeout", "busy_retry_after"} <= set(groups["database"])
+    assert {"rabbit_pool_size", "server_stop_timeout"} <= set(groups["messaging"])
+
+
+def test_option_modules_import_only_oslo_config():
+    import ast
+    import pathlib
+
+    for module in cumulo_conf.OPTION_MODULES:
+        tree = ast.parse(pathlib.Path(module.__file__).read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree)
+                     if isinstance(n, ast.ImportFrom) and n.module and n.level == 0}
+        assert imported <= {"__future__", "oslo_config", "os", "socket"}, (module.__name__, imported)
+
+
+def test_importing_the_areas_adds_no_option_and_declares_none_differently():
+    """Every option a kernel module registers is declared, identically, in an option module."""
+    declared = {(g, o.dest) for g, opts in cumulo_conf.list_opts() for o in opts}
+    check.import_areas()
+    assert {(g, o.dest) for g, opts in cumulo_conf.list_opts() for o in opts} == declared
+    assert cumulo_conf.CONFLICTS == []
+
+
+def test_extend_keeps_the_first_declaration_and_records_a_different_one():
+    group = "test_extend_group"
+    first = cfg.StrOpt("x", default="a", help="first")
+    cumulo_conf.extend(group, [first])
+    try:
+        cumulo_conf.extend(group, [cfg.StrOpt("x", default="a", help="first")])  # identical: nothing to say
+        assert cumulo_conf.CONFLICTS == []
+        cumulo_conf.extend(group, [cfg.StrOpt("x", default="b", help="second")])
+        assert cumulo_conf.CONFLICTS == [(group, "x")]
+        assert cumulo_conf.CONF.test_extend_group.x == "a"
+        assert cumulo_conf.GROUPS[group] == [first]
+    finally:
+        cumulo_conf.CONFLICTS.clear()
+        cumulo_conf.GROUPS.pop(group)
+        cumulo_conf.CONF.unregister_opt(first, group=group)
+
+
+def test_the_old_check_module_forwards_to_the_cli(tmp_path):
+    from cumulo.conf import check as old
+
+    conf = _conf(tmp_path, "[api]\nport = abc\n")
+    assert old.run(conf, check_database=False) == check.run_checks(conf, check_database=False)
+    assert old.PLUGIN_OPTIONS is check.PLUGIN_OPTIONS

@@ -1,111 +1,109 @@
 """Kernel configuration (oslo.config).
 
-``CONF`` is the process's one ConfigOpts. Kernel options are declared here, a
-list per group; plugins declare theirs through ``Plugin.list_opts`` and the
-registry registers them on load. :func:`list_opts` is the ``oslo.config.opts``
-entry point that the sample generator and ``cumulo config sample`` read.
+``CONF`` is the process's one ConfigOpts. Kernel options are declared in the
+option modules of this package, one per area (:data:`OPTION_MODULES`:
+``cumulo.conf.default``, ``.database``, ``.messaging``, ``.api``,
+``.service``, ``.identity``, ``.object_store``, ``.image``, ``.network``,
+``.scheduler``, ``.compute``). Each imports nothing but oslo.config and the
+standard library, and this package imports nothing else of Cumulo: reading
+the configuration, or listing it for the sample generator, never imports a
+service, the database or a messaging driver. Plugins declare their options
+through ``Plugin.list_opts`` and the registry registers them on load.
+
+:func:`list_opts` is the ``oslo.config.opts`` entry point that the sample
+generator and ``cumulo config sample`` read. ``cumulo config check`` lives
+in the CLI (:mod:`cumulo.cmd.config`), which may import everything.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+from types import ModuleType
 
 from oslo_config import cfg
 
+from cumulo.conf import (
+    api,
+    compute,
+    database,
+    default,
+    identity,
+    image,
+    messaging,
+    network,
+    object_store,
+    scheduler,
+    service,
+)
+
 CONF = cfg.ConfigOpts()
 
-default_opts = [
-    cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
-               help="Name of this node: the name services and compute hosts register under."),
-    cfg.StrOpt("state_path", default=os.path.expanduser("~/.cumulo"), sample_default="~/.cumulo",
-               help="Directory for persistent state: the SQLite database, keys, image and object data."),
-    cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
-    cfg.StrOpt("log_file", help="Write logs to this file instead of standard error."),
-    cfg.StrOpt("region_name", default="RegionOne", help="Region in the service catalog."),
-]
+#: The option modules, in the order their groups are registered.
+OPTION_MODULES: tuple[ModuleType, ...] = (
+    default, database, messaging, api, service, identity, object_store, image, network, scheduler, compute,
+)
 
-database_opts = [
-    cfg.StrOpt("connection", secret=True,
-               help="SQLAlchemy URL. Default: sqlite in state_path (WAL mode). "
-                    "Examples: postgresql+psycopg2://user:pw@host/db, mysql+pymysql://user:pw@host/db"),
-    cfg.IntOpt("pool_size", default=10, min=1, help="Connections kept open per process (not SQLite)."),
-    cfg.IntOpt("max_overflow", default=40, min=0, help="Connections above pool_size allowed under load."),
-    cfg.IntOpt("sqlite_busy_timeout", default=5000, min=0,
-               help="Milliseconds a SQLite writer waits for the lock per attempt (capped by lock_timeout); "
-                    "then the transaction is retried with back-off, and finally answered 503."),
-    cfg.IntOpt("max_retries", default=10, min=0, help="Retries of a transaction that hit a deadlock or lock timeout."),
-]
+# Kept for callers that read these lists by their old names.
+default_opts = default.default_opts
+database_opts = database.database_opts
+messaging_opts = messaging.messaging_opts
+api_opts = api.api_opts
+service_opts = service.service_opts
 
-messaging_opts = [
-    cfg.StrOpt("transport_url", default="inprocess://",
-               help="Where RPC and notifications travel: inprocess:// (all-in-one, default) or "
-                    "rabbit://user:pass@host:5672/vhost."),
-    cfg.IntOpt("rpc_timeout", default=60, min=1, help="Seconds an RPC call waits for its reply."),
-    cfg.IntOpt("rpc_workers", default=64, min=1, help="Threads dispatching incoming RPC messages per server."),
-    cfg.StrOpt("control_exchange", default="cumulo", help="Exchange name prefix on the broker."),
-    cfg.ListOpt("notification_topics", default=["notifications"], help="Topics notifications are sent to."),
-]
 
-api_opts = [
-    cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API server listens on."),
-    cfg.PortOpt("port", default=8800, help="Port of the API server; every frontend is mounted under its path."),
-    cfg.StrOpt("public_url", help="Base URL clients reach the API at. Default: http://<bind_host>:<port>."),
-    cfg.ListOpt("frontends", default=["identity", "compute", "image", "network", "object-store"],
-                help="API frontend plugins (cumulo.api) to serve."),
-    cfg.IntOpt("threads", default=64, min=1, help="Worker threads of the WSGI server."),
-    cfg.IntOpt("max_request_body_size", default=1024 * 1024, min=1,
-               help="Largest JSON request body accepted, in bytes (uploads stream and have their own limits)."),
-    cfg.StrOpt("auth_strategy", default="keystone", choices=["keystone", "noauth"],
-               help="keystone: tokens from the identity service; noauth: 'user:project[:roles]' tokens, "
-                    "for development only."),
-    cfg.IntOpt("token_cache_time", default=5, min=0,
-               help="Seconds a validated token is cached by API middleware (revocations apply after it)."),
-    cfg.IntOpt("max_limit", default=1000, min=1, help="Most items a list request returns at once."),
-]
+def _declared() -> dict[str, list[cfg.Opt]]:
+    groups: dict[str, list[cfg.Opt]] = {}
+    for module in OPTION_MODULES:
+        for group, opts in module.list_opts():
+            groups.setdefault(group, []).extend(opts)
+    groups["oslo_policy"] = []  # oslo.policy registers its own options in this group
+    return groups
 
-service_opts = [
-    cfg.IntOpt("report_interval", default=10, min=1, help="Seconds between service heartbeats."),
-    cfg.IntOpt("service_down_time", default=60, min=1,
-               help="Seconds without a heartbeat after which a service is shown down."),
-]
 
-policy_group_opts = [
-    cfg.StrOpt("policy_file", default="policy.yaml", help="Policy overrides (YAML); rules not in it keep their defaults."),
-]
-
-GROUPS: dict[str, list[cfg.Opt]] = {
-    "DEFAULT": default_opts,
-    "database": database_opts,
-    "messaging": messaging_opts,
-    "api": api_opts,
-    "service": service_opts,
-    "oslo_policy": [],  # oslo.policy registers its own options in this group
-}
+#: Every kernel option by group: the option modules' declarations plus any
+#: option a kernel module added with :func:`extend`.
+GROUPS: dict[str, list[cfg.Opt]] = _declared()
 
 
 def register(conf: cfg.ConfigOpts = CONF) -> None:
+    """Register every kernel option on ``conf``."""
     for group, opts in GROUPS.items():
         conf.register_opts(opts, group=None if group == "DEFAULT" else group)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """``oslo.config.opts`` entry point: every kernel option, by group."""
-    from cumulo.conf import check
+    """``oslo.config.opts`` entry point: every kernel option, by group.
 
-    check._import_areas()  # kernel areas add their groups when imported
+    Imports nothing: the option modules are already loaded with this package.
+    """
     return [(g, list(o)) for g, o in GROUPS.items() if o]
 
 
 def extend(group: str, opts: list[cfg.Opt]) -> None:
-    """Add kernel options from a kernel module (services register theirs here)."""
+    """Register options from a kernel module on ``CONF`` (and list them).
+
+    New options belong in an option module of this package, so that the
+    sample generator sees them without importing the module that reads them;
+    this remains for modules that still call it with options already declared
+    there (a no-op for an identical option). An option whose name is taken by
+    a different declaration is skipped and recorded in :data:`CONFLICTS`.
+    """
     GROUPS.setdefault(group, [])
-    names = {o.dest for o in GROUPS[group]}
-    GROUPS[group].extend(o for o in opts if o.dest not in names)
-    try:
-        CONF.register_opts(opts, group=None if group == "DEFAULT" else group)
-    except cfg.DuplicateOptError:
-        pass
+    known = {o.dest: o for o in GROUPS[group]}
+    for opt in opts:
+        if opt.dest not in known:
+            GROUPS[group].append(opt)
+        elif known[opt.dest] != opt:
+            CONFLICTS.append((group, opt.dest))
+    for opt in opts:
+        try:
+            CONF.register_opt(opt, group=None if group == "DEFAULT" else group)
+        except cfg.DuplicateOptError:
+            pass
+
+
+#: ``(group, option)`` pairs that :func:`extend` was given with a declaration
+#: different from the one already registered (kept, the new one ignored).
+CONFLICTS: list[tuple[str, str]] = []
 
 
 def load(args: list[str] | None = None, config_files: list[str] | None = None,

@@ -1,150 +1,38 @@
-"""Deployment checks behind ``cumulo config check``: each problem is one line."""
+"""Deprecated alias of the ``cumulo config check`` logic, which lives in :mod:`cumulo.cmd.config`.
+
+Nothing in :mod:`cumulo.conf` imports this module (the configuration never
+imports the services, the database or messaging it checks); it only forwards,
+at call time, for callers written before the move (``cumulo.policy.list_rules``
+calls :func:`_import_areas`). Import :mod:`cumulo.cmd.config` instead; this
+module goes once no caller is left.
+"""
 
 from __future__ import annotations
 
-import configparser
-import importlib
-import re
+from typing import Any
 
 from oslo_config import cfg
 
-from cumulo import registry
-
-#: Options whose values name plugins: (group, option, kind). Areas add theirs here.
-PLUGIN_OPTIONS: list[tuple[str, str, str]] = [
-    ("api", "frontends", "api"),
-    ("identity", "backend", "auth"),
-    ("identity", "token_provider", "token"),
-    ("scheduler", "driver", "scheduler"),
-    ("scheduler", "enabled_filters", "scheduler.filters"),
-    ("scheduler", "weighers", "scheduler.weighers"),
-    ("compute", "hypervisor_driver", "hypervisor"),
-    ("network", "driver", "network"),
-    ("volume", "driver", "volume"),
-    ("image", "default_store", "image"),
-    ("image", "stores", "image"),
-    ("object", "backend", "object"),
-]
-
 
 def _import_areas() -> None:
-    """Kernel areas register their options on import."""
-    import cumulo.messaging  # noqa: F401  (registers the [messaging] options it adds)
-    from cumulo.services import AREAS
+    """See :func:`cumulo.cmd.config.import_areas`."""
+    from cumulo.cmd.config import import_areas
 
-    for area in AREAS:
-        try:
-            importlib.import_module(f"cumulo.services.{area}")
-        except ModuleNotFoundError:
-            pass
-
-
-def _value(conf: cfg.ConfigOpts, group: str, name: str) -> object:
-    return getattr(conf, name) if group == "DEFAULT" else getattr(getattr(conf, group), name)
-
-
-def _registered(conf: cfg.ConfigOpts, group: str, name: str) -> bool:
-    try:
-        _value(conf, group, name)
-        return True
-    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-        return False
-    except cfg.Error:
-        return True  # registered, bad value: reported by the value check
-
-
-def check_plugins(conf: cfg.ConfigOpts, problems: list[str]) -> None:
-    for group, name, kind in PLUGIN_OPTIONS:
-        if not _registered(conf, group, name):
-            continue
-        try:
-            value = _value(conf, group, name)
-        except cfg.Error:
-            continue
-        for plugin in [value] if isinstance(value, str) else list(value or []):
-            try:
-                cls = registry.load_class(kind, plugin)
-                registry.register_plugin_opts(cls, conf)
-            except registry.PluginError as err:
-                problems.append(f"[{group}] {name}: {err}")
-
-
-def check_values(conf: cfg.ConfigOpts, problems: list[str]) -> None:
-    for group_name, opts in _all_opts(conf):
-        for opt_name in opts:
-            try:
-                value = _value(conf, group_name, opt_name)
-            except (cfg.ConfigFileValueError, ValueError) as err:
-                problems.append(f"[{group_name}] {opt_name}: {_value_error(err)}")
-                continue
-            opt = _opt(conf, group_name, opt_name)
-            if opt is not None and opt.required and value is None:
-                problems.append(f"[{group_name}] {opt_name}: required option is not set")
-
-
-def _value_error(err: Exception) -> str:
-    """oslo's message names a LocationInfo repr; keep the file and the reason."""
-    text = str(err)
-    detail = re.search(r"detail='([^']*)'", text)
-    reason = text.rsplit("is not valid: ", 1)[-1]
-    return f"invalid value ({reason})" + (f" in {detail.group(1)}" if detail else "")
-
-
-def _all_opts(conf: cfg.ConfigOpts) -> list[tuple[str, list[str]]]:
-    out = [("DEFAULT", [k for k in conf.keys() if not isinstance(getattr(conf, k, None), cfg.ConfigOpts.GroupAttr)])]
-    for group in conf.keys():
-        attr = getattr(conf, group, None)
-        if isinstance(attr, cfg.ConfigOpts.GroupAttr):
-            out.append((group, list(attr.keys())))
-    return out
-
-
-def _opt(conf: cfg.ConfigOpts, group: str, name: str) -> cfg.Opt | None:
-    try:
-        return conf._get_opt_info(name, None if group == "DEFAULT" else group)["opt"]
-    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-        return None
-
-
-def check_unknown(conf: cfg.ConfigOpts, problems: list[str]) -> None:
-    """Options in the files that nothing registered: usually a typo."""
-    known = {g: set(o) for g, o in _all_opts(conf)}
-    for path in conf.config_file or []:
-        parser = configparser.RawConfigParser(strict=False, interpolation=None)
-        try:
-            parser.read(path)
-        except configparser.Error as err:
-            problems.append(f"{path}: {str(err).splitlines()[0]}")
-            continue
-        sections = [("DEFAULT", parser.defaults())] + [(s, parser[s]) for s in parser.sections()]
-        for section, items in sections:
-            keys = items.keys() if section == "DEFAULT" else [k for k in items if k not in parser.defaults()]
-            if section != "DEFAULT" and section not in known:
-                problems.append(f"{path}: unknown section [{section}]")
-                continue
-            for key in keys:
-                if key not in known.get(section, set()):
-                    problems.append(f"{path}: unknown option '{key}' in [{section}]")
-
-
-def check_db(problems: list[str]) -> None:
-    from cumulo import db
-
-    try:
-        engine = db.create_engine()
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as err:  # any driver error: report it, one line
-        problems.append(f"[database] connection: cannot connect: {str(err).splitlines()[0]}")
+    import_areas()
 
 
 def run(conf: cfg.ConfigOpts, check_database: bool = True) -> list[str]:
-    _import_areas()
-    problems: list[str] = []
-    check_plugins(conf, problems)
-    check_values(conf, problems)
-    check_unknown(conf, problems)
-    if check_database and not problems:
-        check_db(problems)
-    return problems
+    """See :func:`cumulo.cmd.config.run_checks`."""
+    from cumulo.cmd.config import run_checks
+
+    return run_checks(conf, check_database=check_database)
+
+
+def __getattr__(name: str) -> Any:
+    """``PLUGIN_OPTIONS``, ``check_plugins``, ``check_db``...: the CLI's."""
+    import cumulo.cmd.config
+
+    try:
+        return getattr(cumulo.cmd.config, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -15,6 +15,12 @@ Usage::
 Transports: ``inprocess://`` (the default; threads of one process) and
 ``rabbit://user:pass@host:5672/vhost`` (RabbitMQ through kombu; several hosts
 comma-separated). Everything sent is JSON (see :mod:`cumulo.messaging.serializer`).
+
+Layering: this package only re-exports. Its modules depend downwards and never
+import the package itself: ``transport`` and ``serializer`` are leaves,
+``rpc`` builds on them, ``notify`` on ``rpc``, and the drivers ``inprocess`` and
+``rabbit`` on ``transport``; the options are declared in
+:mod:`cumulo.conf.messaging`.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ import urllib.parse
 
 from oslo_config import cfg
 
-from cumulo import conf, exception
+from cumulo import exception
 from cumulo.conf import CONF
+from cumulo.conf.messaging import transport_opts
 from cumulo.messaging.notify import NotificationListener, Notifier
 from cumulo.messaging.rpc import NoSuchMethod, RemoteError, RPCClient, RPCServer
 from cumulo.messaging.serializer import SerializationError
@@ -46,30 +53,8 @@ __all__ = [
     "reset",
 ]
 
-opts = [
-    cfg.FloatOpt("server_stop_timeout", default=10.0, min=0,
-                 help="Seconds RPCServer.stop() and NotificationListener.stop() wait for requests "
-                      "already taken to finish."),
-    cfg.ListOpt("allowed_remote_exmods", default=[],
-                help="Modules, besides cumulo and cumulo_* packages and modules already imported, whose "
-                     "CumuloError subclasses an RPC caller rebuilds from a remote failure (others become "
-                     "RemoteError)."),
-    cfg.IntOpt("rabbit_pool_size", default=16, min=1,
-               help="RabbitMQ: connections per process used to publish (each used by one thread at a time)."),
-    cfg.IntOpt("rabbit_heartbeat", default=60, min=0,
-               help="RabbitMQ: heartbeat timeout in seconds of consuming connections (0 disables)."),
-    cfg.FloatOpt("rabbit_connect_timeout", default=5.0, min=0.1,
-                 help="RabbitMQ: seconds to wait for one TCP connection attempt."),
-    cfg.FloatOpt("rabbit_retry_interval_max", default=5.0, min=0.1,
-                 help="RabbitMQ: longest pause between reconnection attempts, in seconds."),
-    cfg.BoolOpt("rabbit_durable_queues", default=False,
-                help="RabbitMQ: declare RPC and notification exchanges and queues durable and send casts and "
-                     "notifications persistent, so they survive a broker restart. Changing it on an existing "
-                     "broker requires deleting the old queues."),
-    cfg.IntOpt("rabbit_transient_queue_ttl", default=1800, min=1,
-               help="RabbitMQ: seconds an unused reply queue is kept by the broker."),
-]
-conf.extend("messaging", opts)
+#: The ``[messaging]`` options of this package (declared in :mod:`cumulo.conf.messaging`).
+opts: list[cfg.Opt] = transport_opts
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, Transport] = {}

@@ -197,5 +197,6 @@ class InProcessTransport(Transport):
             self._targets.clear()
             self._pending.clear()
             self._notify.clear()
-        for listener in [*rpc.values(), *notify.values()]:
+        listeners: list[_RPCListener | _NotifyListener] = [*rpc.values(), *notify.values()]
+        for listener in listeners:
             listener.dispatcher.shutdown()

@@ -18,8 +18,8 @@ from typing import Any
 
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
-from cumulo.messaging import serializer
 from cumulo.messaging.rpc import _context_dict
+from cumulo.messaging.serializer import dumps, loads
 from cumulo.messaging.transport import Dispatcher, Listener, Transport
 
 LOG = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Notifier:
             "timestamp": datetime.datetime.now(datetime.UTC).isoformat(),
             "context": _context_dict(ctx),
         }
-        body = serializer.dumps(event, what=f"payload of {event_type}")
+        body = dumps(event, what=f"payload of {event_type}")
         topics = self.topics if self.topics is not None else list(CONF.messaging.notification_topics or [])
         for topic in topics:
             self.transport.notify(topic, priority.lower(), body)
@@ -124,7 +124,7 @@ class NotificationListener:
 
     def _handle(self, body: str) -> None:
         try:
-            event = serializer.loads(body)
+            event = loads(body)
         except ValueError:
             LOG.error("Dropped an undecodable notification: %.200r", body)
             return

@@ -99,7 +99,7 @@ class _Waiter:
 
 
 def _text(body: Any) -> str:
-    return body.decode("utf-8") if isinstance(body, bytes | bytearray | memoryview) else str(body)
+    return bytes(body).decode("utf-8") if isinstance(body, bytes | bytearray | memoryview) else str(body)
 
 
 # -- publishing ---------------------------------------------------------------
@@ -236,15 +236,15 @@ class _Consumer:
 
     def _pump(self) -> None:
         """Acknowledge and dispatch buffered messages while workers are free."""
-        dispatcher = self.dispatcher
-        while self._backlog and dispatcher is not None and dispatcher.wait_slot(0):
+        dispatcher, work = self.dispatcher, self.work  # both given together (or neither)
+        while self._backlog and dispatcher is not None and work is not None and dispatcher.wait_slot(0):
             message = self._backlog.popleft()
             try:
                 message.ack()
             except BaseException:  # not acknowledged: the broker redelivers it
                 dispatcher.release_slot()
                 raise
-            dispatcher.submit(self.work, message, _text(message.body), slot=True)
+            dispatcher.submit(work, message, _text(message.body), slot=True)
 
     def _run(self) -> None:
         delay = 0.0
@@ -519,7 +519,7 @@ class RabbitTransport(Transport):
 
 def _socket_of(conn: kombu.Connection | None) -> socket.socket | None:
     try:
-        return conn.connection.sock if conn is not None else None  # type: ignore[union-attr]
+        return conn.connection.sock if conn is not None else None
     except Exception:
         return None
 

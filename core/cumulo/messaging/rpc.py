@@ -24,7 +24,7 @@ from typing import Any
 from cumulo import exception
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
-from cumulo.messaging import serializer
+from cumulo.messaging.serializer import SerializationError, dumps, loads, to_primitive
 from cumulo.messaging.transport import Dispatcher, Listener, ReplyFn, Transport
 
 LOG = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def _context_dict(ctx: Any) -> dict[str, Any] | None:
 def _encode_request(ctx: Any, method: str, kwargs: dict[str, Any]) -> str:
     if not isinstance(method, str) or not method:
         raise TypeError("method must be a non-empty string")
-    return serializer.dumps({"v": WIRE_VERSION, "method": method, "args": kwargs,
+    return dumps({"v": WIRE_VERSION, "method": method, "args": kwargs,
                              "context": _context_dict(ctx)}, what=f"arguments of {method}")
 
 
@@ -80,8 +80,8 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in d.items():
         try:
-            out[str(k)] = serializer.to_primitive(v)
-        except serializer.SerializationError:
+            out[str(k)] = to_primitive(v)
+        except SerializationError:
             out[str(k)] = str(v)
     return out
 
@@ -171,7 +171,7 @@ class RPCClient:
         if reply is None:
             target = self.topic if server is None else f"{self.topic}.{server}"
             raise exception.MessagingTimeout(method=method, topic=target, timeout=f"{wait:g}")
-        msg = serializer.loads(reply)
+        msg = loads(reply)
         if "failure" in msg:
             raise deserialize_failure(msg["failure"])
         return msg.get("result")
@@ -253,13 +253,13 @@ class RPCServer:
         """Decode, dispatch, encode and send the reply (if any). Runs in a worker."""
         method: Any = "?"
         try:
-            msg = serializer.loads(body)
+            msg = loads(body)
             method = msg.get("method")
             ctx_d = msg.get("context")
             ctx = RequestContext.from_dict(ctx_d) if isinstance(ctx_d, dict) else None
             fn = self._lookup(method)
             result = fn(ctx, **(msg.get("args") or {}))
-            out = serializer.dumps({"result": result}, what=f"result of {method}") if reply else None
+            out = dumps({"result": result}, what=f"result of {method}") if reply else None
         except Exception as exc:
             if isinstance(exc, exception.CumuloError):
                 LOG.debug("%s.%s on %s raised %s: %s", self.topic, method, self.server, type(exc).__name__, exc)
@@ -267,7 +267,7 @@ class RPCServer:
                 LOG.exception("%s.%s on %s failed", self.topic, method, self.server)
             if reply is None:
                 return
-            out = serializer.dumps({"failure": serialize_failure(exc)}, what="failure")
+            out = dumps({"failure": serialize_failure(exc)}, what="failure")
         if reply is not None and out is not None:
             try:
                 reply(out)

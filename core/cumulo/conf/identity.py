@@ -1,0 +1,30 @@
+"""``[identity]`` options (read by :mod:`cumulo.services.identity`). Imports only oslo.config."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+GROUP = "identity"
+
+identity_opts: list[cfg.Opt] = [
+    cfg.StrOpt("backend", default="sql", help="Identity backend plugin (cumulo.auth) holding users and groups."),
+    cfg.StrOpt("token_provider", default="fernet", help="Token provider plugin (cumulo.auth.token)."),
+    cfg.IntOpt("token_expiration", default=3600, min=60, help="Seconds a token stays valid."),
+    cfg.BoolOpt("allow_rescope_scoped_token", default=True,
+                help="Allow the token method to exchange a scoped token for another scope."),
+    cfg.IntOpt("cache_time", default=2, min=0,
+               help="Seconds this process caches users, roles and revocation events for token validation "
+                    "(changes made through this process apply at once)."),
+    cfg.IntOpt("password_hash_rounds", default=12, min=4, max=31,
+               help="bcrypt cost factor for application credential secrets."),
+    cfg.StrOpt("default_domain_id", default="default", help="Id of the domain bootstrap creates."),
+    cfg.IntOpt("list_limit", default=0, min=0,
+               help="Most entities a list returns (0: [api] max_limit); the response says when truncated."),
+]
+
+#: The name :mod:`cumulo.services.identity.conf` has always used.
+OPTS = identity_opts
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [(GROUP, identity_opts)]
