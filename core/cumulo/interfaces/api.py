@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -50,3 +51,40 @@ class APIFrontend(Plugin):
 
         May contain ``$(project_id)s`` (Swift style) for per-project endpoints.
         """
+
+
+class FactoryFrontend(APIFrontend):
+    """An :class:`APIFrontend` that only declares itself: the common work is done here.
+
+    A frontend module then reads::
+
+        class ImageFrontend(FactoryFrontend):
+            interface_version = "1.0"
+            service_type = "image"
+            service_name = "glance"
+            path_prefix = "/image"
+            app_factory = "cumulo_api_image.app:build"
+
+    :meth:`build_app` imports ``app_factory`` when the server starts (listing
+    or loading the plugin does not import the app) and calls it with the
+    services; the factory builds the whole app, middleware pipeline and fault
+    renderer included. :meth:`endpoint_url` is ``base_url`` + ``path_prefix``
+    + ``endpoint_suffix``. A frontend that needs more overrides either method.
+    """
+
+    #: ``"package.module:callable"``: called with the ServiceHub, returns the WSGI app.
+    app_factory: ClassVar[str] = ""
+    #: What the catalog URL adds after the prefix: a version (``"/v2.1"``) or a
+    #: per-project path (``"/v1/AUTH_$(project_id)s"``); empty for the prefix itself.
+    endpoint_suffix: ClassVar[str] = ""
+
+    def build_app(self, services: ServiceHub) -> WSGIApp:
+        module, _, name = self.app_factory.partition(":")
+        if not module or not name:
+            raise TypeError(f"{type(self).__name__}.app_factory must name 'package.module:callable', "
+                            f"not {self.app_factory!r}")
+        factory: Callable[[ServiceHub], WSGIApp] = getattr(importlib.import_module(module), name)
+        return factory(services)
+
+    def endpoint_url(self, base_url: str) -> str:
+        return base_url.rstrip("/") + self.path_prefix + self.endpoint_suffix

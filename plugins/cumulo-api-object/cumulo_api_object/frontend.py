@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cumulo.interfaces.api import APIFrontend, WSGIApp
+from cumulo.interfaces.api import FactoryFrontend
 
 
-class ObjectStoreFrontend(APIFrontend):
+class ObjectStoreFrontend(FactoryFrontend):
     """OpenStack Object Storage API v1 (Swift-compatible): accounts, containers, objects, /info."""
 
     interface_version = "1.0"
     service_type = "object-store"
     service_name = "swift"
     path_prefix = "/object-store"
-    requires_auth = True
-
-    def build_app(self, services: Any) -> WSGIApp:
-        from cumulo_api_object.app import build
-
-        return build(services)
-
-    def endpoint_url(self, base_url: str) -> str:
-        return base_url.rstrip("/") + "/object-store/v1/AUTH_$(project_id)s"
+    app_factory = "cumulo_api_object.app:build"
+    endpoint_suffix = "/v1/AUTH_$(project_id)s"
