@@ -19,7 +19,8 @@ Each has ``run_once() -> stats``; the node runs them on intervals and on
 * **Updater**: retries container updates that failed (async pendings) and
   reports container statistics to the account servers.
 
-Every request they send goes through :meth:`Node.request`, signed with the cluster secret.
+Every request they send goes through the node's ``request``, signed with the cluster secret.
+They depend on :class:`cumulo_object_ring.context.DaemonContext`, not on the node.
 """
 
 from __future__ import annotations
@@ -31,15 +32,13 @@ import os
 import shutil
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cumulo_object_ring import client, diskfile
+from cumulo_object_ring.context import DaemonContext
 from cumulo_object_ring.db import AccountBroker, Broker, ContainerBroker, DatabaseNotFound
 from cumulo_object_ring.diskfile import Device, ObjectState, normalize_timestamp
 from cumulo_object_ring.ring import Ring, RingError
-
-if TYPE_CHECKING:
-    from cumulo_object_ring.node import Node
 
 LOG = logging.getLogger(__name__)
 
@@ -69,7 +68,9 @@ def _walk_hash_dirs(device: Device, kind: str) -> Any:
 
 
 class Daemon:
-    def __init__(self, node: Node) -> None:
+    """One kind of background pass over the node's devices."""
+
+    def __init__(self, node: DaemonContext) -> None:
         self.node = node
 
     def run_once(self) -> dict[str, Any]:  # pragma: no cover - abstract

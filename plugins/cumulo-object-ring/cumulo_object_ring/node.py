@@ -24,12 +24,13 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import webob
 from oslo_config import cfg
 
 from cumulo_object_ring import client, daemons, opts
+from cumulo_object_ring.context import Targets
 from cumulo_object_ring.db import Broker
 from cumulo_object_ring.diskfile import Device, now_ts
 from cumulo_object_ring.ring import Ring, RingError, hash_path, ring_paths
@@ -38,15 +39,13 @@ from cumulo_object_ring.server import HTTPError, NodeApp
 LOG = logging.getLogger(__name__)
 
 
-class Targets(NamedTuple):
-    """Servers to update after a write: a partition and its devices (``ip``, ``port``, ``device``)."""
-
-    part: int
-    nodes: list[dict[str, Any]]
-
-
 class Node:
-    """Everything one storage node holds; :meth:`start` serves and runs daemons."""
+    """Everything one storage node holds; :meth:`start` serves and runs daemons.
+
+    Its parts (the daemons, the WSGI app) see it through the protocols of
+    :mod:`cumulo_object_ring.context` (``DaemonContext``, ``ServerContext``),
+    which it provides.
+    """
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf

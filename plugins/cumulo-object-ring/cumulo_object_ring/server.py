@@ -15,7 +15,7 @@ Every request, these included, must be signed with the cluster secret
 (:mod:`cumulo_object_ring.signing`): unsigned ones get 401, a bad or stale
 signature 403, before anything else is looked at. The headers naming servers
 to update after a write (``X-Container-*``, ``X-Account-*``) are only
-followed to devices of the rings (:meth:`Node.update_targets`).
+followed to devices of the rings (the node's ``update_targets``).
 """
 
 from __future__ import annotations
@@ -27,19 +27,17 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import webob
 
 from cumulo_object_ring import client, diskfile
+from cumulo_object_ring.context import ServerContext, Targets
 from cumulo_object_ring.db import AccountBroker, ContainerBroker, DatabaseNotFound
 from cumulo_object_ring.diskfile import Device, DiskFileError, ObjectState, normalize_timestamp
 from cumulo_object_ring.ring import hash_path
 from cumulo_object_ring.signing import SCHEME, SignatureError
-
-if TYPE_CHECKING:
-    from cumulo_object_ring.node import Node, Targets
 
 LOG = logging.getLogger(__name__)
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -81,9 +79,10 @@ def _timestamp(req: webob.Request, header: str = "X-Timestamp") -> str:
 
 
 class NodeApp:
-    """WSGI callable; all state lives in the :class:`Node` (devices, rings, daemons)."""
+    """WSGI callable; all state lives in the node (devices, rings, daemons), which it reaches
+    through :class:`cumulo_object_ring.context.ServerContext`."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: ServerContext) -> None:
         self.node = node
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -154,7 +153,7 @@ class NodeApp:
                     hdrs = {"X-Backend-Timestamp": normalize_timestamp(state.meta["delete_at"])}
                 raise HTTPError(404, "Not Found", hdrs)
             resp = webob.Response(status=200)
-            resp.headers.update(self._object_headers(state))
+            resp.headers.update(self._object_headers(state).items())
             size = int(state.meta["size"])
             start, end = 0, size
             wanted = req.headers.get("X-Backend-Range")  # "start-end", end exclusive
@@ -235,7 +234,7 @@ class NodeApp:
             if expected and expected.strip('"').lower() != writer.etag:
                 raise HTTPError(422, "Etag mismatch", {"Etag": writer.etag})
             delete_at = req.headers.get("X-Delete-At") or None
-            meta = {"name": f"/{account}/{container}/{obj}", "etag": writer.etag, "size": writer.size,
+            meta: dict[str, Any] = {"name": f"/{account}/{container}/{obj}", "etag": writer.etag, "size": writer.size,
                     "content_type": req.headers.get("Content-Type") or "application/octet-stream",
                     "user": client.decode_meta(req.headers.get("X-Backend-Metadata")),
                     "delete_at": int(delete_at) if delete_at else None}
