@@ -1,4 +1,8 @@
-"""pytest fixtures for the kernel and for plugin authors (entry point ``pytest11: cumulo``)."""
+"""pytest fixtures for the kernel and for plugin authors (entry point ``pytest11: cumulo``).
+
+``cumulo_conf`` and ``cumulo_db`` are here; the shared hubs, clients and
+in-process clouds are in :mod:`cumulo.testing.fixtures`, loaded with this plugin.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from typing import Any
 import pytest
 
 from cumulo.conf import CONF
+
+pytest_plugins = ["cumulo.testing.fixtures"]
 
 
 class ConfFixture:

@@ -15,10 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from swiftclient.utils import generate_temp_url
 
-from cumulo import exception, registry
-from cumulo.conf import CONF
+from cumulo import exception
 from cumulo.context import RequestContext
-from cumulo.services import ServiceHub
 from cumulo.services.object import Caller, Service, SwiftError, tempurl
 
 A = "AUTH_p1"
@@ -31,13 +29,8 @@ SECRET = b"private data"
 
 
 @pytest.fixture
-def svc(cumulo_conf):
-    if "dir" not in registry.names("object"):
-        pytest.skip("the cumulo-object-dir plugin is not installed")
-    registry.register_plugin_opts(registry.load_class("object", "dir"), CONF)
-    cumulo_conf.set("backend", "dir", group="object")
-    cumulo_conf.set("fsync", False, group="object_dir")
-    service = Service(ServiceHub(CONF))
+def svc(cumulo_object_hub):
+    service = Service(cumulo_object_hub)
     for name in ("shared", "private"):
         service.container_put(OWNER, A, name, {})
     service.object_put(OWNER, A, "private", "secret", [SECRET], len(SECRET), {})

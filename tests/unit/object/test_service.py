@@ -7,11 +7,9 @@ import json
 
 import pytest
 
-from cumulo import exception, registry
-from cumulo.conf import CONF
+from cumulo import exception
 from cumulo.context import RequestContext
 from cumulo.interfaces.object import ObjectNotFound
-from cumulo.services import ServiceHub
 from cumulo.services.object import Caller, Service, SwiftError
 
 A = "AUTH_p1"
@@ -23,13 +21,8 @@ ANON = Caller()
 
 
 @pytest.fixture
-def svc(cumulo_conf):
-    if "dir" not in registry.names("object"):
-        pytest.skip("the cumulo-object-dir plugin is not installed")
-    registry.register_plugin_opts(registry.load_class("object", "dir"), CONF)
-    cumulo_conf.set("backend", "dir", group="object")
-    cumulo_conf.set("fsync", False, group="object_dir")
-    return Service(ServiceHub(CONF))
+def svc(cumulo_object_hub):
+    return Service(cumulo_object_hub)
 
 
 def put(svc, name, data, caller=OWNER, container="c", headers=None, params=None):

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from cumulo.interfaces import image as iface
+from cumulo.testing.memory import MemoryObjects  # noqa: F401  (image store tests import it from here)
 
 
 def chunks_of(data: bytes, size: int = 7919) -> Iterator[bytes]:
@@ -257,62 +258,3 @@ def make_conf(groups: dict[str, dict[str, Any]] | None = None, plugins: tuple[ty
         for key, value in values.items():
             conf.set_override(key, value, group=None if group == "DEFAULT" else group)
     return conf
-
-
-class MemoryObjects:
-    """A minimal in-memory object service (the ``hub.object`` methods the object image store uses).
-
-    For tests of image code that needs Object Storage without running it:
-    writes are atomic (nothing stored if the chunk iterator fails) and the
-    iterator's own exception propagates, as the ObjectBackend contract says.
-    """
-
-    def __init__(self) -> None:
-        import threading
-
-        self.data: dict[tuple[str, str, str], bytes] = {}
-        self.containers: set[tuple[str, str]] = set()
-        self.lock = threading.Lock()
-
-    def put_container(self, account: str, container: str, metadata: dict[str, str]) -> bool:
-        with self.lock:
-            created = (account, container) not in self.containers
-            self.containers.add((account, container))
-            return created
-
-    def _info(self, account: str, container: str, obj: str, body: bool) -> Any:
-        import time
-
-        from cumulo.interfaces import object as objiface
-
-        with self.lock:
-            data = self.data.get((account, container, obj))
-        if data is None:
-            raise objiface.ObjectNotFound(f"{account}/{container}/{obj}")
-        return objiface.ObjectInfo(name=obj, size=len(data), etag=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                                   last_modified=time.time(), content_type="application/octet-stream",
-                                   body=iter([data[i:i + 65536] for i in range(0, len(data), 65536)]) if body else None)
-
-    def put_object(self, account: str, container: str, obj: str, chunks: Any, content_type: str,
-                   metadata: dict[str, str], etag: str | None = None) -> Any:
-        from cumulo.interfaces import object as objiface
-
-        if (account, container) not in self.containers:
-            raise objiface.ObjectNotFound(f"container {account}/{container}")
-        data = b"".join(chunks)
-        with self.lock:
-            self.data[(account, container, obj)] = data
-        return self._info(account, container, obj, body=False)
-
-    def get_object(self, account: str, container: str, obj: str) -> Any:
-        return self._info(account, container, obj, body=True)
-
-    def head_object(self, account: str, container: str, obj: str) -> Any:
-        return self._info(account, container, obj, body=False)
-
-    def delete_object(self, account: str, container: str, obj: str) -> None:
-        from cumulo.interfaces import object as objiface
-
-        with self.lock:
-            if self.data.pop((account, container, obj), None) is None:
-                raise objiface.ObjectNotFound(f"{account}/{container}/{obj}")
