@@ -1,7 +1,10 @@
 """The whole test suite: kernel unit tests, every plugin's tests, functional and integration tests.
 
 ``./dev test`` runs this; extra arguments go to pytest (e.g. ``-k token``,
-``tests/unit``). With no path given, every suite runs, two workers at a time.
+``tests/unit``). With no path given, the type check (``mypy``, configured in
+``mypy.ini``) runs first, then every suite, two workers at a time; pytest runs
+even when the type check fails, and the run fails if either did.
+``CUMULO_SKIP_TYPECHECK=1`` leaves the type check out.
 """
 
 from __future__ import annotations
@@ -20,16 +23,35 @@ def suites() -> list[str]:
     return ["tests/unit", *plugin_tests, "tests/functional", "tests/integration"]
 
 
+def typecheck() -> int:
+    """Run mypy over the kernel and every plugin (the ``files`` of mypy.ini); its exit code."""
+    print("==== run_tests: type check (mypy, see mypy.ini) ====", flush=True)
+    if importlib.util.find_spec("mypy") is None:
+        print("run_tests: mypy is not installed (pip install -r requirements-test.txt -c constraints.txt)",
+              file=sys.stderr)
+        return 1
+    code = subprocess.call([sys.executable, "-m", "mypy"])
+    verdict = "passed" if code == 0 else f"FAILED (exit {code}); the tests run anyway"
+    print(f"==== run_tests: type check {verdict} ====", flush=True)
+    return code
+
+
 def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     explicit_paths = [a for a in argv if not a.startswith("-") and os.path.exists(a.split("::")[0])]
+    typed = 0
+    if not explicit_paths and os.environ.get("CUMULO_SKIP_TYPECHECK") != "1":
+        typed = typecheck()
+        print("==== run_tests: tests (pytest) ====", flush=True)
     args = [sys.executable, "-m", "pytest", *(argv if explicit_paths else suites() + argv)]
     if importlib.util.find_spec("xdist") and "-n" not in argv and not any(a.startswith("-n") for a in argv):
         args += ["-n", os.environ.get("CUMULO_TEST_WORKERS", "2"), "--dist", "loadfile"]
     code = subprocess.call(args)
     if code == 5:  # pytest: no tests collected
         print("run_tests: no tests were collected", file=sys.stderr)
-    return code
+    if typed != 0:
+        print("run_tests: the type check failed (see its output above the tests)", file=sys.stderr)
+    return code or (1 if typed else 0)
 
 
 if __name__ == "__main__":

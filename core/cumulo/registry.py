@@ -20,15 +20,13 @@ import importlib
 import importlib.metadata
 import inspect
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 import stevedore
 from oslo_config import cfg
 
 from cumulo import exception
 from cumulo.interfaces.base import Plugin, parse_version
-
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +40,10 @@ class PluginKind:
 
     def interface_class(self) -> type[Plugin]:
         module, _, attr = self.interface.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        iface = getattr(importlib.import_module(module), attr)
+        if not (inspect.isclass(iface) and issubclass(iface, Plugin)):
+            raise PluginError(f"The interface of kind '{self.name}', {self.interface}, is not a Plugin class")
+        return iface
 
 
 def _kind(name: str, namespace: str, interface: str, description: str) -> PluginKind:
@@ -135,8 +136,12 @@ def _unknown(kind: PluginKind, name: str) -> PluginError:
     return PluginError(f"No {kind.name} plugin named '{name}'; available: {listing}")
 
 
-def check_class(kind: str, cls: Any, name: str = "?") -> None:
-    """Refuse a class that does not implement the kind's interface or version."""
+def check_class(kind: str, cls: object, name: str = "?") -> None:
+    """Refuse a class that does not implement the kind's interface or version.
+
+    The class need not subclass the interface: one that has every abstract
+    method and declares a compatible ``interface_version`` is accepted.
+    """
     k = get_kind(kind)
     iface = k.interface_class()
     label = f"{k.name} plugin '{name}' ({getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', cls)})"
@@ -161,9 +166,9 @@ def check_class(kind: str, cls: Any, name: str = "?") -> None:
         )
 
 
-def _load_entry_point(kind: PluginKind, name: str) -> Any:
+def _load_entry_point(kind: PluginKind, name: str) -> type[Any]:
     failures: list[tuple[Any, BaseException]] = []
-    manager = stevedore.NamedExtensionManager(
+    manager: stevedore.NamedExtensionManager[Any] = stevedore.NamedExtensionManager(
         kind.namespace,
         names=[name],
         invoke_on_load=False,
@@ -183,16 +188,28 @@ def _load_entry_point(kind: PluginKind, name: str) -> Any:
     return manager[name].plugin
 
 
-def load_class(kind: str, name: str) -> type:
-    """Import and check one plugin class, without instantiating it."""
+def load_class(kind: str, name: str) -> type[Any]:
+    """Import and check one plugin class, without instantiating it.
+
+    The class implements the kind's interface (see :func:`check_class`); it is
+    typed ``type[Any]`` because a duck-typed plugin need not subclass it.
+    """
     k = get_kind(kind)
     cls = _load_entry_point(k, name)
     check_class(kind, cls, name)
     return cls
 
 
+def plugin_opts(cls: type) -> list[tuple[str, list[cfg.Opt]]]:
+    """``cls.list_opts()``, or none for a duck-typed plugin that has no ``list_opts``."""
+    list_opts = getattr(cls, "list_opts", None)
+    if not callable(list_opts):
+        return []
+    return [(group, list(opts)) for group, opts in list_opts()]
+
+
 def register_plugin_opts(cls: type, conf: cfg.ConfigOpts) -> None:
-    for group, opts in cls.list_opts():
+    for group, opts in plugin_opts(cls):
         for opt in opts:
             try:
                 conf.register_opt(opt, group=None if group == "DEFAULT" else group)
@@ -228,7 +245,7 @@ def describe(kind: str, name: str) -> dict[str, Any]:
     opts = [
         {"group": group, "name": o.dest, "type": type(o.type).__name__ if o.type else "str",
          "default": o.default, "help": o.help or ""}
-        for group, group_opts in cls.list_opts() for o in group_opts
+        for group, group_opts in plugin_opts(cls) for o in group_opts
     ]
     return {
         "kind": kind,

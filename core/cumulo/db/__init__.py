@@ -133,13 +133,19 @@ def _short(name: str) -> str:
     return f"{name[:MAX_IDENTIFIER - 9]}_{digest}"
 
 
-def _fk_name(constraint: sa.ForeignKeyConstraint, table: sa.Table) -> str:
+# SQLAlchemy types the naming-convention callables as taking any Constraint; each
+# is only used in its own template ("fk", "uq"), so the narrowing never fails.
+def _fk_name(constraint: sa.Constraint, table: sa.Table) -> str:
+    if not isinstance(constraint, sa.ForeignKeyConstraint):
+        return _short(f"{table.name}_{constraint.name}")
     column = next(iter(constraint.column_keys), "col")
     referred = constraint.elements[0].target_fullname.split(".")[0] if constraint.elements else "ref"
     return _short(f"{table.name}_{column}_{referred}")
 
 
-def _uq_name(constraint: sa.UniqueConstraint, table: sa.Table) -> str:
+def _uq_name(constraint: sa.Constraint, table: sa.Table) -> str:
+    if not isinstance(constraint, sa.UniqueConstraint):
+        return _short(f"{table.name}_{constraint.name}")
     return _short(f"{table.name}_{'_'.join(c.name for c in constraint.columns)}")
 
 
@@ -166,7 +172,10 @@ class Base(orm.DeclarativeBase):
 
 # -- contention -----------------------------------------------------------------
 
-class DatabaseBusy(exception.ServiceUnavailable, exc.OperationalError):
+# ignore[misc]: ``code`` is the HTTP status (503) the fault layer and RPC read,
+# where SQLAlchemy's errors keep an error-code string; on purpose, as __str__ is
+# our own and never builds SQLAlchemy's message from it.
+class DatabaseBusy(exception.ServiceUnavailable, exc.OperationalError):  # type: ignore[misc]
     """The database could not be had in time: answer 503 and let the client retry.
 
     ``retry_after`` (seconds) becomes the Retry-After header; ``reason`` says
@@ -499,6 +508,18 @@ def transaction(readonly: bool = False) -> Iterator[orm.Session]:
 def reader() -> contextlib.AbstractContextManager[orm.Session]:
     """A read-only transaction: ``transaction(readonly=True)``. Never takes SQLite's write lock."""
     return transaction(readonly=True)
+
+
+def rowcount(s: orm.Session, stmt: sa.Executable) -> int:
+    """Run an INSERT, UPDATE or DELETE in ``s`` and return how many rows it matched.
+
+    ``Session.execute`` is typed as returning a plain ``Result``; DML answers a
+    ``CursorResult``, the one that has ``rowcount``.
+    """
+    result = s.execute(stmt)
+    if not isinstance(result, sa.CursorResult):
+        raise TypeError(f"rowcount() needs an INSERT, UPDATE or DELETE, not {type(stmt).__name__}")
+    return result.rowcount
 
 
 def _retrying(call: Callable[[], T], what: str) -> T:

@@ -11,15 +11,20 @@ from __future__ import annotations
 import abc
 import copy
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from oslo_config import cfg
 
 from cumulo import exception
 from cumulo.interfaces.base import Plugin
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-def _from_dict(cls: type, d: dict[str, Any]) -> Any:
+_D = TypeVar("_D", bound="DataclassInstance")
+
+
+def _from_dict(cls: type[_D], d: dict[str, Any]) -> _D:
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in d.items() if k in names})
 

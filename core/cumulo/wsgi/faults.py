@@ -34,7 +34,7 @@ def classify(err: BaseException) -> tuple[int, str, str]:
     """(status, title, message) for any exception."""
     if isinstance(err, exception.CumuloError):
         return err.code, err.title, err.message
-    if isinstance(err, webob.exc.HTTPException):
+    if isinstance(err, webob.exc.WSGIHTTPException):  # every status class (a bare HTTPException has no code)
         status = err.code if isinstance(err.code, int) else 500
         return status, err.title, (err.detail or err.explanation or err.title)
     code = getattr(err, "code", None)  # plugin errors (ObjectNotFound...) carry an HTTP code

@@ -10,7 +10,7 @@ from cumulo.conf import CONF
 from cumulo.interfaces.scheduler import HostFilter, HostState, RequestSpec
 
 GROUP = "scheduler_hostname"
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt("pattern", default=".*",
                help="Regular expression a host name must match (re.fullmatch) to receive new servers."),
 ]

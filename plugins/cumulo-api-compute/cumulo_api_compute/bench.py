@@ -145,6 +145,8 @@ class BootDelete(Command):
         session.session.mount("http://", adapter)
         session.session.mount("https://", adapter)
         endpoint = conn.compute.get_endpoint()
+        if not endpoint:
+            raise RuntimeError(f"cloud '{args.os_cloud}' has no compute endpoint in its catalog")
         image = conn.image.find_image(args.image, ignore_missing=False).id
         flavor = conn.compute.find_flavor(args.flavor, ignore_missing=False).id
         if not args.keep_quota:

@@ -3,6 +3,7 @@ paging) and Neutron-shaped faults around :mod:`cumulo.services.network`."""
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -133,6 +134,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (2, str(value))
 
 
+def _item_sort_key(key: str, item: dict[str, Any]) -> tuple[int, Any]:
+    return _sort_key(item.get(key))
+
+
 def query(req: Request, items: list[dict[str, Any]], plural: str) -> dict[str, Any]:
     """Filters, tag filters, sorting, ``limit``/``marker`` paging and ``fields`` on a list."""
     for key in set(req.GET.keys()) - RESERVED_PARAMS:
@@ -152,7 +157,7 @@ def query(req: Request, items: list[dict[str, Any]], plural: str) -> dict[str, A
                                                    f"{plural}")
         for i, k in reversed(list(enumerate(keys))):
             reverse = (dirs[i] if i < len(dirs) else "asc") == "desc"
-            items = sorted(items, key=lambda x, k=k: _sort_key(x.get(k)), reverse=reverse)
+            items = sorted(items, key=functools.partial(_item_sort_key, k), reverse=reverse)
     limit = req.int_param("limit", None, minimum=0)
     marker = req.GET.get("marker")
     page_reverse = req.bool_param("page_reverse", False)

@@ -193,6 +193,7 @@ class SwiftApp:
         except UnicodeDecodeError:
             raise SwiftError(400, "The query string is not valid UTF-8") from None
         caller = self.caller(req, path, params, account, container, obj)
+        handler: dict[str, Callable[..., webob.Response]]  # each takes (req, caller, params, *args)
         if obj:
             handler = {"GET": self.get_object, "HEAD": self.get_object, "PUT": self.put_object,
                        "POST": self.post_object, "DELETE": self.delete_object, "COPY": self.copy_object}
@@ -268,7 +269,7 @@ class SwiftApp:
                  name: str, headers: dict[str, str]) -> webob.Response:
         fmt = self._format(req, params)
         if kind == "container":  # an account listing lists containers
-            fields = ("name", "count", "bytes", "last_modified")
+            fields: tuple[str, ...] = ("name", "count", "bytes", "last_modified")
         else:
             fields = ("name", "hash", "bytes", "content_type", "last_modified")
         clean = []
@@ -276,7 +277,7 @@ class SwiftApp:
             if "subdir" in r and "name" not in r:
                 clean.append({"subdir": r["subdir"]})
             else:
-                item = {f: r.get(f) for f in fields}
+                item: dict[str, Any] = {f: r.get(f) for f in fields}
                 item["last_modified"] = _modified(item.get("last_modified") or 0)
                 if kind == "object" and item.get("content_type"):
                     ctype, content_size = strip_swift_bytes(item["content_type"])

@@ -24,7 +24,7 @@ from cumulo.db.models.base import utcnow
 from cumulo.interfaces import auth
 from cumulo_auth_sql.models import Group, Membership, User
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.IntOpt("password_hash_rounds", default=12, min=4, max=31,
                help="bcrypt cost factor (log2 of the rounds) for new password hashes."),
     cfg.IntOpt("password_expires_days", default=0, min=0,

@@ -26,7 +26,7 @@ from cumulo.interfaces import image as iface
 from cumulo.interfaces import object as objiface
 
 SCHEME = "cumulo-object"
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt("account", default="AUTH_cumulo-images", help="Object Storage account that holds image data."),
     cfg.StrOpt("container", default="images", help="Container of the image objects (created on first use)."),
 ]
@@ -138,7 +138,7 @@ class ObjectStore(iface.ImageStore):
                 raise source.error from None  # the source's own error, even if the backend wrapped it
             raise
         checksum = source.md5.hexdigest()
-        problem = None
+        problem: iface.ImageStoreError | None = None
         if expected_size is not None and source.size != expected_size:
             problem = iface.ImageSizeMismatch(f"{source.size} bytes received, {expected_size} declared")
         elif info is not None and getattr(info, "etag", None) and info.etag.strip('"') != checksum:

@@ -62,15 +62,13 @@ def match(value: Any, requirement: Any) -> bool:
     req = str(requirement)
     words = req.split()
     op = words.pop(0) if words else None
-    method = _OPS.get(op) if op else None
-    if op != "<or>" and method is None:
-        return value is not None and str(value) == req
-    if value is None:
-        return False
     if op == "<or>":
         # "<or> a <or> b <or> c": every other word is an alternative
-        return str(value) in words[::2]
-    if not words:
+        return value is not None and str(value) in words[::2]
+    method = _OPS.get(op) if op else None
+    if method is None:
+        return value is not None and str(value) == req
+    if value is None or not words:
         return False
     if op == "<all-in>":
         return method(value, words)

@@ -124,7 +124,7 @@ _PREDICATE = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*([0-9]+(?:\.[0-9]+)*)\s*$")
 def _version_tuple(value: Any) -> tuple[int, ...] | None:
     """``1002003`` (Nova's int form: major*10^6 + minor*10^3 + patch) or ``"1.2.3"`` -> ``(1, 2, 3)``."""
     if isinstance(value, int) and not isinstance(value, bool):
-        parts = []
+        parts: list[int] = []
         while value:
             parts.insert(0, value % 1000)
             value //= 1000

@@ -72,7 +72,7 @@ class FilterScheduler(Scheduler):
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
         group = weighers_mod.GROUP
-        opts = [w.option for w in (weighers_mod.RamWeigher, weighers_mod.CpuWeigher, weighers_mod.DiskWeigher,
+        opts: list[cfg.Opt] = [w.option for w in (weighers_mod.RamWeigher, weighers_mod.CpuWeigher, weighers_mod.DiskWeigher,
                                    weighers_mod.SoftAffinityWeigher, weighers_mod.SoftAntiAffinityWeigher)]
         return [(group, opts)]
 

@@ -111,6 +111,8 @@ def decode_payload(data: bytes) -> dict[str, Any]:
         raise auth.InvalidToken("Unknown token payload version")
     payload: dict[str, Any] = {}
     for short, value in packed.items():
+        if not isinstance(short, str):
+            raise auth.InvalidToken("Malformed token payload")
         if short in _ID_KEYS:
             value = _unpack_id(value)
         elif short == "a":

@@ -157,7 +157,7 @@ def _accepts_conf(cls: type) -> bool:
     import inspect
 
     try:
-        params = inspect.signature(cls.__init__).parameters
+        params = inspect.signature(cls).parameters  # the constructor's, without self
     except (TypeError, ValueError):
         return False
     return "conf" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

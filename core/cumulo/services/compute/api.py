@@ -295,7 +295,7 @@ class ComputeAPI:
     def delete_keypair(self, ctx: RequestContext, name: str, user_id: str | None = None) -> None:
         uid = user_id or ctx.user_id or ""
         with db.transaction() as s:
-            n = s.execute(sa.delete(KeyPair).where(KeyPair.user_id == uid, KeyPair.name == name)).rowcount
+            n = db.rowcount(s, sa.delete(KeyPair).where(KeyPair.user_id == uid, KeyPair.name == name))
         if not n:
             raise exception.NotFound(f"Keypair {name} not found for user {uid}")
         quota.release(uid, {"key_pairs": 1})
@@ -574,7 +574,8 @@ class ComputeAPI:
         hosts = [h for h in self.host_states() if h.up and h.enabled and h.host not in spec.ignore_hosts
                  and (not zone or h.availability_zone == zone) and (not forced or h.host == forced)]
         picked = []
-        for uuid in spec.instance_uuids or [None] * spec.num_instances:
+        uuids: list[str | None] = [*spec.instance_uuids] or [None] * spec.num_instances
+        for uuid in uuids:
             fit = [h for h in hosts if h.free_ram_mb >= spec.flavor["ram"] and h.free_vcpus >= spec.flavor["vcpus"]
                    and h.free_disk_gb >= spec.flavor["disk"]]
             if not fit:
@@ -593,8 +594,8 @@ class ComputeAPI:
         if spec.get("group_uuid"):
             try:
                 g = self.get_server_group(ctx.elevated(), spec["group_uuid"])
-                members, hosts = self._group_hosts(g["id"], set(uuids))
-                group = {"uuid": g["id"], "policy": g["policy"], "rules": g["rules"], "hosts": hosts,
+                members, member_hosts = self._group_hosts(g["id"], set(uuids))
+                group = {"uuid": g["id"], "policy": g["policy"], "rules": g["rules"], "hosts": member_hosts,
                          "members": members}
             except exception.NotFound:
                 group = None
@@ -725,19 +726,19 @@ class ComputeAPI:
                             sa.func.count(sa.distinct(InstanceTag.tag)) == len(set(wanted_tags)))
                     q = q.where(Instance.uuid.in_(sub) if mode in ("all", "any") else Instance.uuid.not_in(sub))
             for key, direction in sort:
-                col = sortable[key]
-                q = q.order_by(col.desc() if direction == "desc" else col.asc())
+                sort_col = sortable[key]
+                q = q.order_by(sort_col.desc() if direction == "desc" else sort_col.asc())
             q = q.order_by(Instance.uuid.desc())
             if marker is not None:
                 m = s.get(Instance, marker)
                 if m is None:
                     raise exception.Invalid(reason=f"marker [{marker}] not found")
                 key, direction = sort[0]
-                col = sortable[key]
-                mval = getattr(m, col.key)
+                sort_col = sortable[key]
+                mval = getattr(m, sort_col.key)
                 if mval is not None:
-                    cmp = col < mval if direction == "desc" else col > mval
-                    tie = sa.and_(col == mval, Instance.uuid < m.uuid)
+                    cmp = sort_col < mval if direction == "desc" else sort_col > mval
+                    tie = sa.and_(sort_col == mval, Instance.uuid < m.uuid)
                     q = q.where(sa.or_(cmp, tie))
             if filters.get("name") and _is_regex(filters["name"]):
                 rows = list(s.scalars(q))
@@ -807,10 +808,10 @@ class ComputeAPI:
         """Mark deleted and give the quota back (exactly once: the UPDATE is conditional)."""
         now = utcnow()
         with db.transaction() as s:
-            n = s.execute(sa.update(Instance).where(Instance.uuid == inst["uuid"], Instance.deleted.is_(False))
-                          .values(deleted=True, deleted_at=now, terminated_at=now, vm_state=st.DELETED,
-                                  task_state=None, power_state=0, updated_at=now)
-                          .execution_options(synchronize_session=False)).rowcount
+            n = db.rowcount(s, sa.update(Instance).where(Instance.uuid == inst["uuid"], Instance.deleted.is_(False))
+                               .values(deleted=True, deleted_at=now, terminated_at=now, vm_state=st.DELETED,
+                                       task_state=None, power_state=0, updated_at=now)
+                               .execution_options(synchronize_session=False))
             s.execute(sa.delete(ServerGroupMember).where(ServerGroupMember.instance_uuid == inst["uuid"]))
             if n:  # usage goes back in the same transaction: no window where a gone server still counts
                 flavor = inst["flavor"] or {"vcpus": inst["vcpus"], "ram": inst["memory_mb"]}
@@ -1101,8 +1102,8 @@ class ComputeAPI:
         inst = self._instance_for(ctx, uuid)
         self._tag_state(inst)
         with db.transaction() as s:
-            if not s.execute(sa.delete(InstanceTag).where(InstanceTag.instance_uuid == uuid,
-                                                          InstanceTag.tag == tag)).rowcount:
+            if not db.rowcount(s, sa.delete(InstanceTag).where(InstanceTag.instance_uuid == uuid,
+                                                               InstanceTag.tag == tag)):
                 raise exception.NotFound(f"Tag {tag} could not be found for server {uuid}.")
 
     def delete_tags(self, ctx: RequestContext, uuid: str) -> None:
@@ -1198,8 +1199,8 @@ class ComputeAPI:
             for n in nodes:
                 svc = services.get(n.host)
                 az = CONF.compute.default_availability_zone
-                for a in host_aggs.get(n.host, []):
-                    az = a["metadata"].get("availability_zone", az)
+                for agg in host_aggs.get(n.host, []):
+                    az = agg["metadata"].get("availability_zone", az)
                 u = used.get(n.host, [0, 0, 0])
                 caps = objects.loads(n.capabilities_json, {})
                 if isinstance(caps, list):
@@ -1210,7 +1211,8 @@ class ComputeAPI:
                     local_gb_used=u[2], cpu_allocation_ratio=CONF.compute.cpu_allocation_ratio,
                     ram_allocation_ratio=CONF.compute.ram_allocation_ratio,
                     disk_allocation_ratio=CONF.compute.disk_allocation_ratio,
-                    enabled=bool(svc) and not svc.disabled, up=bool(svc) and service_mod.is_up(svc, now),
+                    enabled=svc is not None and not svc.disabled,
+                    up=svc is not None and service_mod.is_up(svc, now),
                     aggregates=host_aggs.get(n.host, []), instances=members.get(n.host, set()),
                     capabilities=caps))
         return out
@@ -1376,7 +1378,7 @@ class ComputeAPI:
 
     def update_aggregate(self, ctx: RequestContext, agg_id: str | int, name: str | None = None,
                          availability_zone: str | None = None) -> dict[str, Any]:
-        meta = {"availability_zone": availability_zone} if availability_zone is not None else {}
+        meta: dict[str, str | None] = {"availability_zone": availability_zone} if availability_zone is not None else {}
         with db.transaction() as s:
             a = self._agg_row(s, agg_id)
             if name:

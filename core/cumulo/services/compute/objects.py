@@ -87,7 +87,7 @@ def update_instance(uuid: str, values: dict[str, Any], *, expected_task_state: A
         if expected_vm_state is not ...:
             states = expected_vm_state if isinstance(expected_vm_state, (list, tuple, set)) else [expected_vm_state]
             stmt = stmt.where(Instance.vm_state.in_(list(states)))
-        if s.execute(stmt.execution_options(synchronize_session=False)).rowcount == 0:
+        if db.rowcount(s, stmt.execution_options(synchronize_session=False)) == 0:
             row = s.get(Instance, uuid)
             if row is None or (row.deleted and not allow_deleted):
                 raise exception.NotFound(f"Instance {uuid} could not be found.")
@@ -95,6 +95,8 @@ def update_instance(uuid: str, values: dict[str, Any], *, expected_task_state: A
                 f"Instance {uuid} is in vm_state {row.vm_state}, task_state {row.task_state}: "
                 "it changed while the request was handled.")
         row = s.get(Instance, uuid)
+        if row is None:  # the UPDATE matched it in this transaction
+            raise exception.NotFound(f"Instance {uuid} could not be found.")
         s.refresh(row)
         return instance_dict(row)
 

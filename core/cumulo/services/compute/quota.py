@@ -25,7 +25,7 @@ RESOURCES = ("instances", "cores", "ram", "key_pairs", "server_groups", "server_
 #: Resources counted through usage rows (the others are per-request limits).
 COUNTED = ("instances", "cores", "ram", "key_pairs", "server_groups")
 
-quota_opts = [
+quota_opts: list[cfg.Opt] = [
     cfg.IntOpt("instances", default=10, min=-1, help="Servers per project (-1: unlimited)."),
     cfg.IntOpt("cores", default=20, min=-1, help="vCPUs per project."),
     cfg.IntOpt("ram", default=51200, min=-1, help="MiB of RAM per project."),
@@ -118,7 +118,7 @@ def _reserve(owner_id: str, deltas: dict[str, int], limits: dict[str, int]) -> N
                     .execution_options(synchronize_session=False))
             if n > 0 and limit >= 0:
                 stmt = stmt.where(QuotaUsage.in_use + n <= limit)
-            if s.execute(stmt).rowcount == 0:
+            if db.rowcount(s, stmt) == 0:
                 used = s.scalar(sa.select(QuotaUsage.in_use).where(
                     QuotaUsage.project_id == owner_id, QuotaUsage.resource == resource)) or 0
                 raise exception.QuotaExceeded(resource=resource, requested=n, used=used, limit=limit)

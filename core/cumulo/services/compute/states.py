@@ -8,6 +8,8 @@ cannot both start (the loser gets 409).
 
 from __future__ import annotations
 
+from types import EllipsisType
+
 # vm_states
 BUILDING = "building"
 ACTIVE = "active"
@@ -43,7 +45,7 @@ REBUILDING = "rebuilding"
 IMAGE_SNAPSHOT = "image_snapshot"
 UPDATING_PASSWORD = "updating_password"
 
-_STATUS = {
+_STATUS: dict[str, dict[str | None, str]] = {
     BUILDING: {None: "BUILD"},
     ACTIVE: {None: "ACTIVE", REBOOTING: "REBOOT", REBOOTING_HARD: "HARD_REBOOT", REBUILDING: "REBUILD",
              RESIZE_PREP: "RESIZE", RESIZE_MIGRATING: "RESIZE", RESIZE_FINISH: "RESIZE",
@@ -59,7 +61,7 @@ _STATUS = {
 }
 
 #: API status -> (vm_state, task_state or ...) for the ``status`` list filter.
-STATUS_FILTER = {
+STATUS_FILTER: dict[str, list[tuple[str, str | None | EllipsisType]]] = {
     "BUILD": [(BUILDING, ...)],
     "ACTIVE": [(ACTIVE, None), (ACTIVE, IMAGE_SNAPSHOT), (ACTIVE, DELETING), (ACTIVE, POWERING_OFF),
                (ACTIVE, PAUSING), (ACTIVE, SUSPENDING), (ACTIVE, RESCUING)],

@@ -347,9 +347,10 @@ class Service(ResourceMixin, CatalogMixin, TokenMixin):
         self.get_project(project_id)
         if not self.effective_role_ids(user_id, project_id=project_id):
             raise exception.Forbidden(f"User {user_id} has no role on project {project_id}.")
-        blob = {"access": secrets.token_hex(16), "secret": secrets.token_hex(16), "trust_id": None}
+        access = secrets.token_hex(16)
+        blob = {"access": access, "secret": secrets.token_hex(16), "trust_id": None}
         self.create_credential({"user_id": user_id, "project_id": project_id, "type": "ec2", "blob": json.dumps(blob)})
-        return self.get_ec2_credential(user_id, blob["access"])
+        return self.get_ec2_credential(user_id, access)
 
     def _ec2_row(self, s: Any, access: str) -> Credential:
         row = s.scalar(sa.select(Credential).where(Credential.access == access, Credential.type == "ec2"))

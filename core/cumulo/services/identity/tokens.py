@@ -76,7 +76,8 @@ class RevocationList:
         for audit in payload.get("audit_ids") or ():
             if issued <= self._by_audit.get(audit, -1):
                 return True
-        if issued <= self._by_user.get(payload.get("user_id"), -1):
+        user_id = payload.get("user_id")
+        if user_id is not None and issued <= self._by_user.get(user_id, -1):
             return True
         for e in self._events:
             if e["issued_before"] < issued:

@@ -15,6 +15,7 @@ Status lifecycle::
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import logging
 import os
@@ -240,7 +241,7 @@ class Service:
             _, used = s.execute(
                 sa.select(sa.func.count(Image.id), sa.func.coalesce(sa.func.sum(Image.size), 0))
                 .where(Image.owner == project_id, Image.deleted == sa.false(), Image.id != exclude)).one()
-        return max(0, limit_mb * 1024 * 1024 - int(used))
+        return max(0, limit_mb * 1024 * 1024 - int(used or 0))  # coalesce: never None
 
     # ------------------------------------------------------------ validation
     def _check_fields(self, ctx: RequestContext, fields: dict[str, Any], current: Image | None) -> dict[str, Any]:
@@ -372,6 +373,7 @@ class Service:
         with db.reader() as s:
             return self._view(self._load(s, ctx, image_id))
 
+    # Below this method, ``list`` in the class body is this method: annotations say ``builtins.list``.
     def list(self, ctx: RequestContext, filters: dict[str, Any] | None = None, *, limit: int | None = None,
              marker: str | None = None, sort: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
         """Images visible to ``ctx`` matching ``filters``, sorted, after ``marker``, at most ``limit``.
@@ -424,7 +426,7 @@ class Service:
         return col
 
     @staticmethod
-    def _after_marker(exprs: list[tuple[Any, str]], s: Any, marker: str) -> Any:
+    def _after_marker(exprs: builtins.list[tuple[Any, str]], s: Any, marker: str) -> Any:
         values = s.execute(sa.select(*[e for e, _ in exprs]).where(Image.id == marker)).one()
         clauses = []
         for i, (expr, direction) in enumerate(exprs):
@@ -533,7 +535,7 @@ class Service:
 
         return _do()
 
-    def patch(self, ctx: RequestContext, image_id: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    def patch(self, ctx: RequestContext, image_id: str, operations: builtins.list[dict[str, Any]]) -> dict[str, Any]:
         """Apply a JSON patch (``add``/``replace``/``remove`` ops, Image API v2.1 media type)."""
         current = self.get(ctx, image_id)
         doc = {k: v for k, v in current.items() if k not in ("properties", "store", "location")}
@@ -673,7 +675,7 @@ class Service:
             s.flush()
             return self._member_view(m)
 
-    def list_members(self, ctx: RequestContext, image_id: str) -> list[dict[str, Any]]:
+    def list_members(self, ctx: RequestContext, image_id: str) -> builtins.list[dict[str, Any]]:
         with db.transaction() as s:
             row = self._load(s, ctx, image_id)
             q = sa.select(ImageMember).where(ImageMember.image_id == image_id).order_by(ImageMember.member)
@@ -738,9 +740,9 @@ class Service:
             owner = row.owner
             props = {p.name: p.value for p in row.properties}
             store_name = self.conf.image.default_store
-            claimed = s.execute(sa.update(Image).where(Image.id == image_id, Image.status == "queued")
-                                .values(status="saving", upload_host=token, upload_heartbeat=_now(),
-                                        store=store_name, updated_at=_now())).rowcount
+            claimed = db.rowcount(s, sa.update(Image).where(Image.id == image_id, Image.status == "queued")
+                                     .values(status="saving", upload_host=token, upload_heartbeat=_now(),
+                                             store=store_name, updated_at=_now()))
             if not claimed:
                 raise exception.Conflict(reason=f"Image {image_id} is already being uploaded.")
         allowance = self._size_allowance(owner, image_id)
@@ -776,12 +778,12 @@ class Service:
             self._kill(image_id, token)
             raise _DataError(reason=f"Image data checksum mismatch: {mismatch}.")
         with db.transaction() as s:
-            done = s.execute(sa.update(Image).where(Image.id == image_id, Image.status == "saving",
-                                                    Image.upload_host == token, Image.deleted == sa.false())
-                             .values(status="active", size=stored.size, checksum=stored.checksum,
-                                     os_hash_algo=stored.os_hash_algo, os_hash_value=stored.os_hash_value,
-                                     location=stored.location, store=store_name, upload_host=None,
-                                     upload_heartbeat=None, updated_at=_now())).rowcount
+            done = db.rowcount(s, sa.update(Image).where(Image.id == image_id, Image.status == "saving",
+                                                         Image.upload_host == token, Image.deleted == sa.false())
+                                  .values(status="active", size=stored.size, checksum=stored.checksum,
+                                          os_hash_algo=stored.os_hash_algo, os_hash_value=stored.os_hash_value,
+                                          location=stored.location, store=store_name, upload_host=None,
+                                          upload_heartbeat=None, updated_at=_now()))
         if not done:
             self._discard_stored(store, stored.location)
             raise exception.Conflict(reason=f"Image {image_id} was deleted or reset during the upload.")
@@ -808,9 +810,9 @@ class Service:
 
     def _heartbeat(self, image_id: str, token: str) -> None:
         with db.transaction() as s:
-            alive = s.execute(sa.update(Image).where(Image.id == image_id, Image.upload_host == token,
-                                                     Image.status == "saving")
-                              .values(upload_heartbeat=_now())).rowcount
+            alive = db.rowcount(s, sa.update(Image).where(Image.id == image_id, Image.upload_host == token,
+                                                          Image.status == "saving")
+                                   .values(upload_heartbeat=_now()))
         if not alive:
             raise exception.Conflict(reason=f"Image {image_id} was deleted or reset during the upload.")
 
@@ -920,12 +922,14 @@ class Service:
                 LOG.exception("Removing partial data of image %s failed", image_id)
                 continue
             with db.transaction() as s:
-                fixed += s.execute(sa.update(Image).where(Image.id == image_id, Image.status == "saving",
-                                                          Image.upload_host == holder)
-                                   .values(status="queued", upload_host=None, upload_heartbeat=None,
-                                           store=None, location=None, updated_at=_now())).rowcount
+                fixed += db.rowcount(s, sa.update(Image).where(Image.id == image_id, Image.status == "saving",
+                                                               Image.upload_host == holder)
+                                        .values(status="queued", upload_host=None, upload_heartbeat=None,
+                                                store=None, location=None, updated_at=_now()))
             LOG.warning("Image %s was left in 'saving' by a dead upload (%s); back to queued", image_id, holder)
         for image_id, store_name, location in trash:
+            if location is None:  # excluded by the query (the column is nullable)
+                continue
             self._delete_data(image_id, store_name, location)
             fixed += 1
         return fixed

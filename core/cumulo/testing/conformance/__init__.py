@@ -38,7 +38,7 @@ class RegistryConformance:
 
     def test_options_are_well_formed(self) -> None:
         cls = registry.load_class(self.kind, self.plugin_name)
-        for group, opts in cls.list_opts():
+        for group, opts in registry.plugin_opts(cls):
             assert isinstance(group, str) and group
             for opt in opts:
                 assert opt.help, f"option [{group}] {opt.dest} has no help text"
