@@ -56,14 +56,10 @@ class APIFrontend(Plugin):
 class FactoryFrontend(APIFrontend):
     """An :class:`APIFrontend` that only declares itself: the common work is done here.
 
-    A frontend module then reads::
-
-        class ImageFrontend(FactoryFrontend):
-            interface_version = "1.0"
-            service_type = "image"
-            service_name = "glance"
-            path_prefix = "/image"
-            app_factory = "cumulo_api_image.app:build"
+    A frontend sets ``interface_version``, :attr:`service_type`,
+    :attr:`service_name`, :attr:`path_prefix`, :attr:`requires_auth` when it
+    authenticates on its own, :attr:`app_factory` (say
+    ``"cumulo_api_image.app:build"``) and :attr:`endpoint_suffix` if any.
 
     :meth:`build_app` imports ``app_factory`` when the server starts (listing
     or loading the plugin does not import the app) and calls it with the

@@ -16,15 +16,10 @@ import pytest
 from swiftclient.utils import generate_temp_url
 
 from cumulo import exception
-from cumulo.context import RequestContext
 from cumulo.services.object import Caller, Service, SwiftError, tempurl
+from cumulo.testing.object_service import ACCOUNT, ADMIN, ANON, OTHER, OWNER, READER
 
-A = "AUTH_p1"
-OWNER = Caller(ctx=RequestContext(user_id="u1", project_id="p1", roles=["member", "reader"]))
-READER = Caller(ctx=RequestContext(user_id="u3", project_id="p1", roles=["reader"]))
-OTHER = Caller(ctx=RequestContext(user_id="u2", project_id="p2", roles=["member"]))
-ADMIN = Caller(ctx=RequestContext(user_id="adm", project_id="p0", roles=["admin"]))
-ANON = Caller()
+A = ACCOUNT
 SECRET = b"private data"
 
 

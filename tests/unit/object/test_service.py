@@ -8,16 +8,11 @@ import json
 import pytest
 
 from cumulo import exception
-from cumulo.context import RequestContext
 from cumulo.interfaces.object import ObjectNotFound
-from cumulo.services.object import Caller, Service, SwiftError
+from cumulo.services.object import Service, SwiftError
+from cumulo.testing.object_service import ACCOUNT, ADMIN, ANON, OTHER, OWNER, READER
 
-A = "AUTH_p1"
-OWNER = Caller(ctx=RequestContext(user_id="u1", project_id="p1", roles=["member", "reader"]))
-READER = Caller(ctx=RequestContext(user_id="u3", project_id="p1", roles=["reader"]))
-OTHER = Caller(ctx=RequestContext(user_id="u2", project_id="p2", roles=["member"]))
-ADMIN = Caller(ctx=RequestContext(user_id="adm", project_id="p0", roles=["admin"]))
-ANON = Caller()
+A = ACCOUNT
 
 
 @pytest.fixture
