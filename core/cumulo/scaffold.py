@@ -7,6 +7,7 @@ import keyword
 import os
 import re
 import textwrap
+from collections.abc import Callable
 
 import cumulo
 from cumulo import exception, registry
@@ -29,8 +30,8 @@ def kernel_requirement(version: str = cumulo.__version__) -> str:
     return f"cumulo>={major}.{minor},<{upper}"
 
 
-def _method_stub(name: str, fn: object) -> str:
-    sig = _signature(inspect.signature(fn))  # type: ignore[arg-type]
+def _method_stub(name: str, fn: Callable[..., object]) -> str:
+    sig = _signature(inspect.signature(fn))
     doc = (inspect.getdoc(fn) or "").split("\n")[0]
     return (f"    def {name}{sig}:\n"
             f"        # Contract: {doc or 'see the interface docstring'}\n"

@@ -192,6 +192,8 @@ class DatabaseBusy(exception.ServiceUnavailable, exc.OperationalError):  # type:
         statement = error.statement if isinstance(error, exc.StatementError) else None
         params = error.params if isinstance(error, exc.StatementError) else None
         # Not CumuloError.__init__: its super() call would land in SQLAlchemy's signature.
+        # ignore[arg-type]: SQLAlchemy annotates ``orig`` as required, but takes None (a busy
+        # error rebuilt from an RPC reply, or one with no driver error under it).
         exc.OperationalError.__init__(self, statement, params, orig)  # type: ignore[arg-type]
         self.retry_after = int(retry_after if retry_after is not None else CONF.database.busy_retry_after)
         self.reason, self.retried = reason, retried
@@ -348,16 +350,24 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _driver(conn: sa.Connection) -> Any:
+    """The DB-API connection under ``conn`` (typed Any: sqlite3's, psycopg2's and PyMySQL's differ)."""
+    raw = conn.connection.dbapi_connection
+    if raw is None:  # only once the pool has let it go; never inside a transaction
+        raise exc.ResourceClosedError("The database connection is closed")
+    return raw
+
+
 def _query_only(conn: sa.Connection, on: bool) -> None:
     info = conn.connection.info
     if info.get("query_only", False) != on:
-        conn.connection.dbapi_connection.execute(f"PRAGMA query_only={int(on)}")  # type: ignore[union-attr]
+        _driver(conn).execute(f"PRAGMA query_only={int(on)}")
         info["query_only"] = on
 
 
 def _sqlite_begin(gate: _WriteGate, conn: sa.Connection) -> None:
     mode = conn.get_execution_options().get(_MODE)
-    dbapi: Any = conn.connection.dbapi_connection
+    dbapi = _driver(conn)
     if mode == _READ:
         _query_only(conn, True)
         dbapi.execute("BEGIN")
@@ -417,7 +427,7 @@ def _server_connect(backend: str, dbapi_conn: Any, _record: Any) -> None:
 def _server_begin(backend: str, conn: sa.Connection) -> None:
     if conn.get_execution_options().get(_MODE) != _READ:
         return
-    cur: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cur = _driver(conn).cursor()
     # PostgreSQL: the first statement of the transaction; MariaDB: starts it.
     cur.execute("SET TRANSACTION READ ONLY" if backend == "postgresql" else "START TRANSACTION READ ONLY")
     cur.close()

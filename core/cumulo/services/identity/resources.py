@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -18,6 +18,7 @@ from cumulo.db.models.identity import (
     Project,
     Role,
 )
+from cumulo.interfaces import auth as iauth
 from cumulo.services.identity.util import MISS, loads, new_id
 
 USER_PROJECT, GROUP_PROJECT = "UserProject", "GroupProject"
@@ -55,9 +56,15 @@ def _duplicate(err: sa.exc.IntegrityError, what: str) -> exception.Conflict:
 
 
 class ResourceMixin:
-    """Needs ``self._invalidate()`` and ``self._cache`` (a TTLCache) from the Service."""
+    """Needs ``self._invalidate()``, ``self._cache`` (a TTLCache), ``self.backend`` and the user
+    and group methods from the Service."""
 
     _cache: Any
+    backend: iauth.IdentityBackend
+
+    if TYPE_CHECKING:  # the Service's (manager.py); mypy checks these agree with it
+        def get_user(self, user_id: str) -> dict[str, Any]: ...
+        def get_group(self, group_id: str) -> dict[str, Any]: ...
 
     def _invalidate(self) -> None:  # overridden by the Service
         pass
@@ -398,24 +405,27 @@ class ResourceMixin:
     @staticmethod
     def _grant_key(role_id: str, user_id: str | None, group_id: str | None, project_id: str | None,
                    domain_id: str | None, system: str | None) -> tuple[str, str, str]:
-        if bool(user_id) == bool(group_id):
+        if user_id and not group_id:
+            actor, actor_id = "User", user_id
+        elif group_id and not user_id:
+            actor, actor_id = "Group", group_id
+        else:
             raise exception.Invalid(reason="A grant needs exactly one of user or group.")
         if sum(1 for t in (project_id, domain_id, system) if t) != 1:
             raise exception.Invalid(reason="A grant needs exactly one of project, domain or system.")
-        actor = "User" if user_id else "Group"
         if project_id:
-            return actor + "Project", (user_id or group_id), project_id  # type: ignore[return-value]
+            return actor + "Project", actor_id, project_id
         if domain_id:
-            return actor + "Domain", (user_id or group_id), domain_id  # type: ignore[return-value]
-        return actor + "System", (user_id or group_id), SYSTEM_ALL  # type: ignore[return-value]
+            return actor + "Domain", actor_id, domain_id
+        return actor + "System", actor_id, SYSTEM_ALL
 
     def _check_grant_parts(self, role_id: str, user_id: str | None, group_id: str | None,
                            project_id: str | None, domain_id: str | None) -> None:
         self.get_role(role_id)
         if user_id:
-            self.get_user(user_id)  # type: ignore[attr-defined]
+            self.get_user(user_id)
         if group_id:
-            self.get_group(group_id)  # type: ignore[attr-defined]
+            self.get_group(group_id)
         if project_id:
             self.get_project(project_id)
         if domain_id:
@@ -465,9 +475,9 @@ class ResourceMixin:
     def _check_grant_parts_targets(self, user_id: str | None, group_id: str | None, project_id: str | None,
                                    domain_id: str | None) -> None:
         if user_id:
-            self.get_user(user_id)  # type: ignore[attr-defined]
+            self.get_user(user_id)
         if group_id:
-            self.get_group(group_id)  # type: ignore[attr-defined]
+            self.get_group(group_id)
         if project_id:
             self.get_project(project_id)
         if domain_id:
@@ -494,7 +504,7 @@ class ResourceMixin:
         hit = self._cache.get(key)
         if hit is not MISS:
             return hit
-        out = [g["id"] for g in self.backend.list_groups_for_user(user_id)]  # type: ignore[attr-defined]
+        out = [g["id"] for g in self.backend.list_groups_for_user(user_id)]
         self._cache.put(key, out)
         return out
 
@@ -604,7 +614,7 @@ class ResourceMixin:
                 targets = [(target_kind, r["target_id"])]
             if r["type"].startswith("Group"):
                 try:
-                    users = [u["id"] for u in self.backend.list_users_in_group(r["actor_id"])]  # type: ignore[attr-defined]
+                    users = [u["id"] for u in self.backend.list_users_in_group(r["actor_id"])]
                 except Exception:
                     users = []
                 actors = [(u, r["actor_id"]) for u in users]
@@ -645,7 +655,7 @@ class ResourceMixin:
             except exception.NotFound:
                 pass
             try:
-                a = self.get_user(r["actor_id"]) if actor_kind == "user" else self.get_group(r["actor_id"])  # type: ignore[attr-defined]
+                a = self.get_user(r["actor_id"]) if actor_kind == "user" else self.get_group(r["actor_id"])
                 actor.update(name=a["name"], domain=self._domain_ref(a["domain_id"]))
             except exception.NotFound:
                 pass

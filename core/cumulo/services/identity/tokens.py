@@ -14,7 +14,7 @@ import datetime
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bcrypt
 import sqlalchemy as sa
@@ -119,14 +119,28 @@ class TokenMixin:
     revocations: RevocationList
     _cache: Any
 
+    if TYPE_CHECKING:  # from the Service and its other mixins; mypy checks these agree with them
+        def _invalidate(self) -> None: ...
+        def get_domain(self, domain_id: str) -> dict[str, Any]: ...
+        def get_domain_by_name(self, name: str) -> dict[str, Any]: ...
+        def get_project(self, project_id: str) -> dict[str, Any]: ...
+        def get_project_by_name(self, name: str, domain_id: str) -> dict[str, Any]: ...
+        def effective_role_ids(self, user_id: str, *, project_id: str | None = None, domain_id: str | None = None,
+                               system: str | None = None, expand: bool = True) -> set[str]: ...
+        def expand_implied(self, role_ids: set[str] | list[str]) -> set[str]: ...
+        def role_names(self, role_ids: set[str] | list[str]) -> list[dict[str, str]]: ...
+        def get_application_credential_row(self, cred_id: str) -> dict[str, Any]: ...
+        def get_application_credential_row_by_name(self, user_id: str, name: str) -> dict[str, Any]: ...
+        def get_catalog(self, project_id: str | None = None) -> list[dict[str, Any]]: ...
+
     # -- helpers -----------------------------------------------------------
     def _find_domain_ref(self, ref: dict[str, Any] | None, what: str) -> dict[str, Any]:
         if not isinstance(ref, dict) or not (ref.get("id") or ref.get("name")):
             raise exception.ValidationError(field=f"{what}.domain", reason="needs an id or a name")
         try:
             if ref.get("id"):
-                return self.get_domain(ref["id"])  # type: ignore[attr-defined]
-            return self.get_domain_by_name(ref["name"])  # type: ignore[attr-defined]
+                return self.get_domain(ref["id"])
+            return self.get_domain_by_name(ref["name"])
         except exception.NotFound:
             raise unauthorized() from None
 
@@ -146,7 +160,7 @@ class TokenMixin:
     def _check_user_usable(self, user: dict[str, Any]) -> None:
         _fail_if(not user.get("enabled", True), "The account is disabled for user: " + user["id"])
         try:
-            domain = self.get_domain(user["domain_id"])  # type: ignore[attr-defined]
+            domain = self.get_domain(user["domain_id"])
         except exception.NotFound:
             raise unauthorized() from None
         _fail_if(not domain["enabled"], "The user's domain is disabled.")
@@ -194,13 +208,13 @@ class TokenMixin:
             raise exception.ValidationError(field="auth.identity.application_credential.secret", reason="is required")
         if body.get("id"):
             try:
-                cred = self.get_application_credential_row(str(body["id"]))  # type: ignore[attr-defined]
+                cred = self.get_application_credential_row(str(body["id"]))
             except exception.NotFound:
                 raise unauthorized() from None
         elif body.get("name"):
             user = self._find_user_ref(body.get("user"), "auth.identity.application_credential")
             try:
-                cred = self.get_application_credential_row_by_name(user["id"], str(body["name"]))  # type: ignore[attr-defined]
+                cred = self.get_application_credential_row_by_name(user["id"], str(body["name"]))
             except exception.NotFound:
                 raise unauthorized() from None
         else:
@@ -226,10 +240,10 @@ class TokenMixin:
                 raise exception.ValidationError(field="auth.scope.project", reason="must be an object")
             try:
                 if ref.get("id"):
-                    project = self.get_project(str(ref["id"]))  # type: ignore[attr-defined]
+                    project = self.get_project(str(ref["id"]))
                 elif ref.get("name"):
                     domain = self._find_domain_ref(ref.get("domain"), "auth.scope.project")
-                    project = self.get_project_by_name(str(ref["name"]), domain["id"])  # type: ignore[attr-defined]
+                    project = self.get_project_by_name(str(ref["name"]), domain["id"])
                 else:
                     raise exception.ValidationError(field="auth.scope.project",
                                                     reason="needs an id, or a name and a domain")
@@ -298,10 +312,10 @@ class TokenMixin:
         pid = user.get("default_project_id")
         if pid:
             try:
-                project = self.get_project(pid)  # type: ignore[attr-defined]
+                project = self.get_project(pid)
             except exception.NotFound:
                 return {}
-            if project["enabled"] and self.effective_role_ids(user_id, project_id=pid):  # type: ignore[attr-defined]
+            if project["enabled"] and self.effective_role_ids(user_id, project_id=pid):
                 return {"project_id": pid}
         return {}
 
@@ -325,36 +339,36 @@ class TokenMixin:
         data: dict[str, Any] = {"payload": payload, "user": user, "project": None, "domain": None,
                                 "system": payload.get("system"), "roles": [], "app_cred": None}
         try:
-            data["user_domain"] = self.get_domain(user["domain_id"])  # type: ignore[attr-defined]
+            data["user_domain"] = self.get_domain(user["domain_id"])
             role_ids: set[str] = set()
             if payload.get("project_id"):
-                project = self.get_project(payload["project_id"])  # type: ignore[attr-defined]
+                project = self.get_project(payload["project_id"])
                 _fail_if(not project["enabled"], "The token's project is disabled.")
-                pdomain = self.get_domain(project["domain_id"])  # type: ignore[attr-defined]
+                pdomain = self.get_domain(project["domain_id"])
                 _fail_if(not pdomain["enabled"], "The token's project domain is disabled.")
                 data["project"], data["project_domain"] = project, pdomain
-                role_ids = self.effective_role_ids(user["id"], project_id=project["id"])  # type: ignore[attr-defined]
+                role_ids = self.effective_role_ids(user["id"], project_id=project["id"])
             elif payload.get("domain_id"):
-                domain = self.get_domain(payload["domain_id"])  # type: ignore[attr-defined]
+                domain = self.get_domain(payload["domain_id"])
                 _fail_if(not domain["enabled"], "The token's domain is disabled.")
                 data["domain"] = domain
-                role_ids = self.effective_role_ids(user["id"], domain_id=domain["id"])  # type: ignore[attr-defined]
+                role_ids = self.effective_role_ids(user["id"], domain_id=domain["id"])
             elif payload.get("system"):
-                role_ids = self.effective_role_ids(user["id"], system="all")  # type: ignore[attr-defined]
+                role_ids = self.effective_role_ids(user["id"], system="all")
         except exception.NotFound:
             raise unauthorized("The token's scope no longer exists.") from None
         if payload.get("app_cred_id"):
             try:
-                cred = self.get_application_credential_row(payload["app_cred_id"])  # type: ignore[attr-defined]
+                cred = self.get_application_credential_row(payload["app_cred_id"])
             except exception.NotFound:
                 raise unauthorized("The token's application credential no longer exists.") from None
             if cred["expires_at"] is not None and cred["expires_at"].timestamp() <= now_ts():
                 raise unauthorized("The token's application credential has expired.")
-            role_ids = role_ids & self.expand_implied(set(cred["roles"]))  # type: ignore[attr-defined]
+            role_ids = role_ids & self.expand_implied(set(cred["roles"]))
             data["app_cred"] = cred
         scoped = bool(payload.get("project_id") or payload.get("domain_id") or payload.get("system"))
         _fail_if(scoped and not role_ids, "The user has no role on the requested scope.")
-        data["roles"] = self.role_names(role_ids)  # type: ignore[attr-defined]
+        data["roles"] = self.role_names(role_ids)
         return data
 
     def validate_token_data(self, token: str) -> dict[str, Any]:
@@ -418,7 +432,7 @@ class TokenMixin:
         if data["project"] or data["domain"] or data["system"]:
             token["roles"] = data["roles"]
             if catalog:
-                token["catalog"] = self.get_catalog(data["project"]["id"] if data["project"] else None)  # type: ignore[attr-defined]
+                token["catalog"] = self.get_catalog(data["project"]["id"] if data["project"] else None)
         if data.get("app_cred"):
             cred = data["app_cred"]
             token["application_credential"] = {"id": cred["id"], "name": cred["name"],
@@ -438,7 +452,7 @@ class TokenMixin:
 
     def revoke_user_tokens(self, user_id: str) -> None:
         self.revocations.add(self._max_token_age(), user_id=user_id)
-        self._invalidate()  # type: ignore[attr-defined]
+        self._invalidate()
 
     def revoke_app_cred_tokens(self, app_cred_id: str) -> None:
         self.revocations.add(self._max_token_age(), app_cred_id=app_cred_id)
