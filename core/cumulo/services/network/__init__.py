@@ -15,71 +15,66 @@ Two network models come out of the same pieces:
 * *private*: a project's own network and subnet, a router with a gateway on the
   external network (SNAT) and floating IPs for inbound reachability;
   ``networks: auto`` builds this on first use.
+
+:class:`Service` is composed of components, each a class holding the pieces
+it needs, given to it here; dependencies run one way (no component imports the
+package or a component that needs it):
+
+* :class:`~.dataplane.DataPlane`: tells the ``[network] driver`` plugin about
+  every committed change; :class:`~.quotas.Quotas`; :class:`~.tags.Tags`;
+* :class:`~.secgroups.SecurityGroups` (data plane, quotas);
+* :class:`~.core.Core`: networks, subnets, subnet pools, ports (data plane,
+  quotas, security groups);
+* :class:`~.l3.L3`: routers, floating IPs (data plane, quotas);
+* :class:`~.instances.Instances`: what the compute service calls (all of the above).
+
+Shared helpers are leaf modules: :mod:`.common` (coercion, visibility,
+lookups, ``random_mac``), :mod:`.views` (the API dicts), :mod:`.ipam`,
+:mod:`.policies`, :mod:`.exceptions`; the options are in :mod:`cumulo.conf.network`.
+``hub.network.<method>`` is the public method of the component that owns it
+(each lists them in ``API``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
 
+import cumulo.services.network.ipam as ipam
+import cumulo.services.network.policies as _policies
 from cumulo import conf as cumulo_conf
 from cumulo import db, registry
+from cumulo.conf.network import network_opts, quota_opts
 from cumulo.context import RequestContext
 from cumulo.db.models import network as models
-from cumulo.services.network import ipam
-from cumulo.services.network import policies as _policies
-from cumulo.services.network.core import CoreMixin
-from cumulo.services.network.instances import InstanceMixin
-from cumulo.services.network.l3 import L3Mixin
-from cumulo.services.network.quotas import QuotaMixin
-from cumulo.services.network.secgroups import SecurityGroupMixin
+from cumulo.interfaces.network import NetworkDriver
+from cumulo.services.network.core import Core
+from cumulo.services.network.dataplane import DataPlane
+from cumulo.services.network.instances import Instances
+from cumulo.services.network.l3 import L3
+from cumulo.services.network.quotas import Quotas
+from cumulo.services.network.secgroups import SecurityGroups
+from cumulo.services.network.tags import Tags
+
+__all__ = ["Service", "network_opts", "quota_opts", "start"]
 
 LOG = logging.getLogger(__name__)
 
-network_opts = [
-    cfg.StrOpt("driver", default="noop", help="Network driver plugin (cumulo.network) that realises the model."),
-    cfg.StrOpt("tenant_network_type", default="local", choices=["local", "vxlan", "vlan", "flat"],
-               help="network_type of networks created without provider attributes."),
-    cfg.BoolOpt("create_default_public_network", default=True,
-                help="At start, create the default external network (flat, router:external, is_default) "
-                     "when none exists, so 'networks: auto' and floating IPs work out of the box."),
-    cfg.StrOpt("public_network_name", default="public", help="Name of the default external network."),
-    cfg.StrOpt("public_physical_network", default="public",
-               help="provider:physical_network of the default external network."),
-    cfg.StrOpt("public_subnet_cidr", default="172.24.4.0/24",
-               help="CIDR of the default external network's subnet (floating IPs and router gateways)."),
-    cfg.StrOpt("public_gateway_ip", default="", help="Gateway of the public subnet; empty: the first address."),
-    cfg.StrOpt("public_allocation_pool", default="",
-               help="'start-end' pool of the public subnet; empty: the whole CIDR but the gateway."),
-    cfg.StrOpt("auto_allocate_cidr", default="10.0.0.0/24",
-               help="CIDR of the subnet of an auto-allocated project network (when no default subnet pool)."),
-    cfg.ListOpt("auto_allocate_dns_nameservers", default=[],
-                help="DNS servers of auto-allocated subnets."),
-]
-
-quota_opts = [
-    cfg.IntOpt("quota_network", default=100, help="Networks per project (-1: unlimited)."),
-    cfg.IntOpt("quota_subnet", default=100, help="Subnets per project (-1: unlimited)."),
-    cfg.IntOpt("quota_subnetpool", default=-1, help="Subnet pools per project (-1: unlimited)."),
-    cfg.IntOpt("quota_port", default=500, help="Ports per project (-1: unlimited)."),
-    cfg.IntOpt("quota_router", default=10, help="Routers per project (-1: unlimited)."),
-    cfg.IntOpt("quota_floatingip", default=50, help="Floating IPs per project (-1: unlimited)."),
-    cfg.IntOpt("quota_security_group", default=10, help="Security groups per project (-1: unlimited)."),
-    cfg.IntOpt("quota_security_group_rule", default=100, help="Security group rules per project (-1: unlimited)."),
-    cfg.IntOpt("quota_rbac_policy", default=10, help="RBAC policies per project (reported; RBAC is not supported)."),
-]
-
-cumulo_conf.extend("network", network_opts)
-cumulo_conf.extend("network_quotas", quota_opts)
 _policies.register()  # policy listings and overrides know the network rules before first use
 
 
-class Service(CoreMixin, L3Mixin, SecurityGroupMixin, QuotaMixin, InstanceMixin):
+class Service:
     """The network manager. Methods take a RequestContext and API-shaped dicts and return
-    API-shaped dicts; errors are :mod:`cumulo.services.network.exceptions` (Neutron names)."""
+    API-shaped dicts; errors are :mod:`cumulo.services.network.exceptions` (Neutron names).
+
+    Each public method belongs to one component (``self.core``, ``self.l3``,
+    ``self.security_groups``, ``self.quotas``, ``self.tags``, ``self.instances``)
+    and is reached as ``service.<method>`` (the component's ``API``).
+    """
 
     def __init__(self, hub: Any = None, conf: cfg.ConfigOpts | None = None) -> None:
         self.hub = hub
@@ -89,35 +84,55 @@ class Service(CoreMixin, L3Mixin, SecurityGroupMixin, QuotaMixin, InstanceMixin)
                 self.conf.register_opts(opts, group=group)
             except cfg.DuplicateOptError:
                 pass
-        self.driver = registry.load_driver("network", self.conf.network.driver, conf=self.conf)
+        driver = registry.load_driver("network", self.conf.network.driver, conf=self.conf)
+        self.dataplane = DataPlane(driver, self.conf)
+        self.quotas = Quotas(self.conf)
+        self.tags = Tags()
+        self.security_groups = SecurityGroups(self.dataplane, self.quotas)
+        self.core = Core(self.conf, self.dataplane, self.quotas, self.security_groups)
+        self.l3 = L3(self.dataplane, self.quotas)
+        self.instances = Instances(self.conf, self.core, self.l3, self.security_groups, self.quotas, self.dataplane)
+        self._api = self._methods(self.core, self.l3, self.security_groups, self.quotas, self.tags, self.instances)
+
+    @staticmethod
+    def _methods(*components: Any) -> dict[str, Callable[..., Any]]:
+        api: dict[str, Callable[..., Any]] = {}
+        for component in components:
+            for name in component.API:
+                if name in api:
+                    raise TypeError(f"{name} is offered by two network components")
+                api[name] = getattr(component, name)
+        return api
+
+    def __getattr__(self, name: str) -> Any:
+        """The components' public methods (only reached for names the service itself lacks)."""
+        api = self.__dict__.get("_api")
+        if api is not None and name in api:
+            return api[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self.__dict__.get("_api", ())))
+
+    @property
+    def driver(self) -> NetworkDriver:
+        """The ``[network] driver`` plugin (replaceable: every component reaches it through the data plane)."""
+        return self.dataplane.driver
+
+    @driver.setter
+    def driver(self, driver: NetworkDriver) -> None:
+        self.dataplane.driver = driver
 
     # ----------------------------------------------------------------- driver
-    def _call_driver(self, method: str, action: str, resource: dict[str, Any]) -> bool:
-        """Hand one committed change to the driver; False (and logged) when it failed."""
-        try:
-            getattr(self.driver, method)(action, resource)
-            return True
-        except Exception:
-            LOG.exception("Network driver %s.%s(%s, %s) failed", self.conf.network.driver, method, action,
-                          resource.get("id"))
-            return False
-
-    def _set_status(self, model: type, rid: str, status: str) -> bool:
-        with db.transaction() as s:
-            obj = s.get(model, rid)
-            if obj is not None and hasattr(obj, "status"):
-                obj.status = status
-        return False
-
     def model_snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """The whole model as the driver sees it (what ``sync`` receives)."""
         admin = RequestContext(roles=["admin"], is_admin=True)
-        networks = self.list_networks(admin)
-        subnets = self.list_subnets(admin)
+        networks = self.core.list_networks(admin)
+        subnets = self.core.list_subnets(admin)
         for n in networks:
             n["subnet_details"] = [x for x in subnets if x["network_id"] == n["id"]]
-        routers = [self._driver_router(r["id"]) for r in self.list_routers(admin)]
-        groups = self.list_security_groups(admin)
+        routers = [self.dataplane.router_view(r["id"]) for r in self.l3.list_routers(admin)]
+        groups = self.security_groups.list_security_groups(admin)
         with db.transaction() as s:
             members: dict[str, list[str]] = {}
             for pid, gid in s.execute(sa.select(models.PortSecurityGroup.port_id,
@@ -125,8 +140,8 @@ class Service(CoreMixin, L3Mixin, SecurityGroupMixin, QuotaMixin, InstanceMixin)
                 members.setdefault(gid, []).append(pid)
         for g in groups:
             g["port_ids"] = sorted(members.get(g["id"], []))
-        return {"networks": networks, "ports": self.list_ports(admin), "routers": [r for r in routers if r],
-                "floatingips": self.list_floatingips(admin), "security_groups": groups}
+        return {"networks": networks, "ports": self.core.list_ports(admin), "routers": [r for r in routers if r],
+                "floatingips": self.l3.list_floatingips(admin), "security_groups": groups}
 
     def sync_driver(self) -> None:
         try:
@@ -147,9 +162,9 @@ class Service(CoreMixin, L3Mixin, SecurityGroupMixin, QuotaMixin, InstanceMixin)
             if s.execute(sa.select(models.Network.id).where(models.Network.external.is_(True))).first():
                 return None  # the operator made their own external networks: leave them alone
         admin = RequestContext(roles=["admin"], is_admin=True)
-        net = self.create_network(admin, {"name": conf.public_network_name, "router:external": True,
-                                          "is_default": True, "provider:network_type": "flat",
-                                          "provider:physical_network": conf.public_physical_network})
+        net = self.core.create_network(admin, {"name": conf.public_network_name, "router:external": True,
+                                               "is_default": True, "provider:network_type": "flat",
+                                               "provider:physical_network": conf.public_physical_network})
         body: dict[str, Any] = {"network_id": net["id"], "name": f"{conf.public_network_name}-subnet",
                                 "cidr": conf.public_subnet_cidr, "ip_version": ipam.parse_cidr(
                                     conf.public_subnet_cidr).version, "enable_dhcp": False}
@@ -158,7 +173,7 @@ class Service(CoreMixin, L3Mixin, SecurityGroupMixin, QuotaMixin, InstanceMixin)
         if conf.public_allocation_pool:
             start, _, end = conf.public_allocation_pool.partition("-")
             body["allocation_pools"] = [{"start": start.strip(), "end": end.strip()}]
-        self.create_subnet(admin, body)
+        self.core.create_subnet(admin, body)
         LOG.info("Created the default external network %s (%s)", net["id"], conf.public_subnet_cidr)
         return net
 

@@ -1,18 +1,24 @@
-"""Shared helpers of the network service: input coercion, visibility, and views (API-shaped dicts)."""
+"""Shared helpers of the network service: input coercion, visibility and lookups, MAC addresses.
+
+A leaf module: every component of the service uses it, and it imports only the
+models and :mod:`cumulo.services.network.exceptions` (never the package or a
+component). The API views are in :mod:`cumulo.services.network.views`.
+"""
 
 from __future__ import annotations
 
 import datetime
+import random
 from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+import cumulo.services.network.exceptions as nexc
 from cumulo import exception
 from cumulo.context import RequestContext
 from cumulo.db.models import network as models
-from cumulo.services.network import exceptions as nexc
 
 DEVICE_OWNER_ROUTER_INTF = "network:router_interface"
 DEVICE_OWNER_ROUTER_GW = "network:router_gateway"
@@ -115,6 +121,30 @@ def get_owned(session: orm.Session, ctx: RequestContext, model: type, rid: Any, 
     return obj
 
 
+def visible_subnet(s: orm.Session, ctx: RequestContext, subnet_id: Any) -> models.Subnet:
+    sub = s.get(models.Subnet, subnet_id) if isinstance(subnet_id, str) else None
+    if sub is None:
+        raise nexc.SubnetNotFound(id=subnet_id)
+    net = s.get(models.Network, sub.network_id)
+    if net is None or not (network_visible(ctx, net) or is_owner(ctx, sub.project_id)):
+        raise nexc.SubnetNotFound(id=subnet_id)
+    return sub
+
+
+def port_visible(s: orm.Session, ctx: RequestContext, port: models.Port) -> bool:
+    if is_owner(ctx, port.project_id):
+        return True
+    net = s.get(models.Network, port.network_id)
+    return net is not None and is_owner(ctx, net.project_id)
+
+
+def get_port(s: orm.Session, ctx: RequestContext, port_id: Any) -> models.Port:
+    port = s.get(models.Port, port_id) if isinstance(port_id, str) else None
+    if port is None or not port_visible(s, ctx, port):
+        raise nexc.PortNotFound(id=port_id)
+    return port
+
+
 def tags_of(session: orm.Session, ids: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {i: [] for i in ids}
     if not ids:
@@ -163,3 +193,8 @@ def to_id(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value or len(value) > 255:
         raise nexc.InvalidInput(error_message=f"'{value}' is not a valid id for {field}")
     return value
+
+
+def random_mac() -> str:
+    """A MAC address in OpenStack's locally administered range (``fa:16:3e:xx:xx:xx``)."""
+    return "fa:16:3e:" + ":".join(f"{random.randint(0, 255):02x}" for _ in range(3))

@@ -1,4 +1,9 @@
-"""Networks, subnets, subnet pools and ports (with IPAM)."""
+"""Networks, subnets, subnet pools and ports (with IPAM): the :class:`Core` component.
+
+Depends on :class:`.dataplane.DataPlane`, :class:`.quotas.Quotas` and
+:class:`.secgroups.SecurityGroups` (a new port joins its project's default
+group), given to it by the service; on no other component.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,20 @@ from typing import Any
 
 import netaddr
 import sqlalchemy as sa
+from oslo_config import cfg
 from sqlalchemy import exc, orm
 
+import cumulo.services.network.common as c
+import cumulo.services.network.exceptions as nexc
+import cumulo.services.network.ipam as ipam
+import cumulo.services.network.views as views
 from cumulo import db
 from cumulo.context import RequestContext
 from cumulo.db.models import network as models
-from cumulo.services.network import common as c
-from cumulo.services.network import exceptions as nexc
-from cumulo.services.network import ipam
+from cumulo.services.network.common import random_mac
+from cumulo.services.network.dataplane import DataPlane
+from cumulo.services.network.quotas import Quotas
+from cumulo.services.network.secgroups import SecurityGroups
 
 NETWORK_ATTRS = ("name", "description", "admin_state_up", "shared", "router:external", "is_default",
                  "provider:network_type", "provider:physical_network", "provider:segmentation_id", "mtu",
@@ -48,47 +59,33 @@ def _retryable(err: BaseException) -> bool:
     return db.is_duplicate(err) or db.is_retryable(err) or "savepoint" in text
 
 
-def random_mac() -> str:
-    return "fa:16:3e:" + ":".join(f"{random.randint(0, 255):02x}" for _ in range(3))
+class Core:
+    """Networks, subnets, subnet pools, ports and IP availability."""
 
+    #: What ``hub.network`` offers of this component.
+    API = ("list_networks", "get_network", "create_network", "update_network", "delete_network",
+           "list_subnets", "get_subnet", "create_subnet", "update_subnet", "delete_subnet",
+           "list_subnetpools", "get_subnetpool", "create_subnetpool", "update_subnetpool", "delete_subnetpool",
+           "list_ports", "get_port", "create_port", "update_port", "delete_port",
+           "list_network_ip_availabilities", "get_network_ip_availability")
 
-class CoreMixin:
-    """Mixed into :class:`cumulo.services.network.Service`."""
+    def __init__(self, conf: cfg.ConfigOpts, dataplane: DataPlane, quotas: Quotas,
+                 security_groups: SecurityGroups) -> None:
+        self.conf, self.dataplane = conf, dataplane
+        self.quotas, self.security_groups = quotas, security_groups
 
     # ----------------------------------------------------------------- networks
-    def _network_views(self, session: orm.Session, nets: list[models.Network]) -> list[dict[str, Any]]:
-        ids = [n.id for n in nets]
-        subnets: dict[str, list[str]] = {i: [] for i in ids}
-        for sid, nid in c.in_chunks(session, lambda ch: sa.select(models.Subnet.id, models.Subnet.network_id)
-                                    .where(models.Subnet.network_id.in_(ch)), ids):
-            subnets[nid].append(sid)
-        tags = c.tags_of(session, ids)
-        out = []
-        for n in nets:
-            view = c.standard(n, tags[n.id])
-            view.update({
-                "admin_state_up": n.admin_state_up, "status": n.status, "subnets": sorted(subnets[n.id]),
-                "shared": n.shared, "router:external": n.external, "is_default": n.is_default,
-                "provider:network_type": n.network_type, "provider:physical_network": n.physical_network,
-                "provider:segmentation_id": n.segmentation_id, "mtu": n.mtu,
-                "port_security_enabled": n.port_security_enabled, "availability_zone_hints": [],
-                "availability_zones": ["nova"], "ipv4_address_scope": None, "ipv6_address_scope": None,
-                "l2_adjacency": True,
-            })
-            out.append(view)
-        return out
-
     def list_networks(self, ctx: RequestContext) -> list[dict[str, Any]]:
         with db.reader() as s:
             q = sa.select(models.Network)
             if not ctx.is_admin:
                 q = q.where(sa.or_(models.Network.project_id == (ctx.project_id or ""),
                                    models.Network.shared.is_(True), models.Network.external.is_(True)))
-            return self._network_views(s, list(s.execute(q.order_by(models.Network.created_at)).scalars()))
+            return views.network_views(s, list(s.execute(q.order_by(models.Network.created_at)).scalars()))
 
     def get_network(self, ctx: RequestContext, network_id: str) -> dict[str, Any]:
         with db.reader() as s:
-            return self._network_views(s, [c.get_network(s, ctx, network_id)])[0]
+            return views.network_views(s, [c.get_network(s, ctx, network_id)])[0]
 
     def _provider(self, s: orm.Session, body: dict[str, Any], net: models.Network) -> None:
         ntype = body.get("provider:network_type")
@@ -100,7 +97,7 @@ class CoreMixin:
         ntype = c.to_str(ntype or "flat", "provider:network_type")
         if ntype not in ("flat", "vlan", "local", "vxlan"):
             raise nexc.InvalidInput(error_message=f"network_type value '{ntype}' not supported")
-        if ntype not in self.driver.supported_network_types:
+        if ntype not in self.dataplane.driver.supported_network_types:
             raise nexc.InvalidInput(error_message=f"network_type '{ntype}' is not supported by the "
                                                   f"{self.conf.network.driver} network driver")
         physnet = c.to_str(physnet, "provider:physical_network", 64, allow_none=True)
@@ -133,7 +130,7 @@ class CoreMixin:
         if c.to_bool(body.get("shared", False), "shared"):
             c.require_admin(ctx, "create_network:shared")
         with db.transaction() as s:
-            self._check_quota(s, project, "network", 1)
+            self.quotas.check(s, project, "network", 1)
             net = models.Network(project_id=project, name=c.to_str(body.get("name"), "name"),
                                  description=c.to_str(body.get("description"), "description"),
                                  admin_state_up=c.to_bool(body.get("admin_state_up", True), "admin_state_up"),
@@ -151,8 +148,8 @@ class CoreMixin:
                 self._clear_default(s)
             s.add(net)
             s.flush()
-            view = self._network_views(s, [net])[0]
-        self._notify_network("create", net.id)
+            view = views.network_views(s, [net])[0]
+        self.dataplane.notify_network("create", net.id)
         return view
 
     def _clear_default(self, s: orm.Session) -> None:
@@ -190,7 +187,7 @@ class CoreMixin:
                 external = c.to_bool(body["router:external"], "router:external")
                 if net.external and not external and s.execute(sa.select(models.Router.id).where(
                         models.Router.gw_network_id == net.id)).first():
-                    raise nexc.conflict(f"External network {net.id} cannot be updated to internal: "
+                    raise c.conflict(f"External network {net.id} cannot be updated to internal: "
                                         "it is the gateway of one or more routers.")
                 net.external = external
                 if not external:
@@ -204,8 +201,8 @@ class CoreMixin:
                 net.is_default = default
             c.bump(net)
             s.flush()
-            view = self._network_views(s, [net])[0]
-        self._notify_network("update", network_id)
+            view = views.network_views(s, [net])[0]
+        self.dataplane.notify_network("update", network_id)
         return view
 
     def delete_network(self, ctx: RequestContext, network_id: str) -> None:
@@ -217,7 +214,7 @@ class CoreMixin:
                 models.Port.network_id == net.id, models.Port.device_owner != c.DEVICE_OWNER_DHCP)).first()
             if in_use:
                 raise nexc.NetworkInUse(net_id=net.id)
-            view = self._network_views(s, [net])[0]
+            view = views.network_views(s, [net])[0]
             s.execute(sa.delete(models.Port).where(models.Port.network_id == net.id))
             subnet_ids = list(s.execute(sa.select(models.Subnet.id).where(models.Subnet.network_id == net.id))
                               .scalars())
@@ -227,45 +224,9 @@ class CoreMixin:
                 models.AutoAllocatedTopology.network_id == net.id))
             s.delete(net)
         view["subnet_details"] = []
-        self._call_driver("network_changed", "delete", view)
-
-    def _notify_network(self, action: str, network_id: str) -> None:
-        with db.transaction() as s:
-            net = s.get(models.Network, network_id)
-            if net is None:
-                return
-            view = self._network_views(s, [net])[0]
-            subnets = list(s.execute(sa.select(models.Subnet).where(models.Subnet.network_id == network_id)).scalars())
-            view["subnet_details"] = self._subnet_views(s, subnets)
-        if not self._call_driver("network_changed", action, view):
-            self._set_status(models.Network, network_id, "ERROR")
+        self.dataplane.call("network_changed", "delete", view)
 
     # ------------------------------------------------------------------ subnets
-    def _subnet_views(self, s: orm.Session, subnets: list[models.Subnet]) -> list[dict[str, Any]]:
-        tags = c.tags_of(s, [x.id for x in subnets])
-        out = []
-        for sub in subnets:
-            view = c.standard(sub, tags[sub.id])
-            view.update({
-                "network_id": sub.network_id, "ip_version": sub.ip_version, "cidr": sub.cidr,
-                "gateway_ip": sub.gateway_ip, "enable_dhcp": sub.enable_dhcp,
-                "dns_nameservers": list(sub.dns_nameservers or []), "host_routes": list(sub.host_routes or []),
-                "allocation_pools": list(sub.allocation_pools or []), "ipv6_ra_mode": sub.ipv6_ra_mode,
-                "ipv6_address_mode": sub.ipv6_address_mode, "subnetpool_id": sub.subnetpool_id,
-                "service_types": [], "segment_id": None,
-            })
-            out.append(view)
-        return out
-
-    def _visible_subnet(self, s: orm.Session, ctx: RequestContext, subnet_id: Any) -> models.Subnet:
-        sub = s.get(models.Subnet, subnet_id) if isinstance(subnet_id, str) else None
-        if sub is None:
-            raise nexc.SubnetNotFound(id=subnet_id)
-        net = s.get(models.Network, sub.network_id)
-        if net is None or not (c.network_visible(ctx, net) or c.is_owner(ctx, sub.project_id)):
-            raise nexc.SubnetNotFound(id=subnet_id)
-        return sub
-
     def list_subnets(self, ctx: RequestContext) -> list[dict[str, Any]]:
         with db.reader() as s:
             q = sa.select(models.Subnet)
@@ -273,11 +234,11 @@ class CoreMixin:
                 q = q.join(models.Network, models.Network.id == models.Subnet.network_id).where(sa.or_(
                     models.Subnet.project_id == (ctx.project_id or ""), models.Network.shared.is_(True),
                     models.Network.external.is_(True)))
-            return self._subnet_views(s, list(s.execute(q.order_by(models.Subnet.created_at)).scalars()))
+            return views.subnet_views(s, list(s.execute(q.order_by(models.Subnet.created_at)).scalars()))
 
     def get_subnet(self, ctx: RequestContext, subnet_id: str) -> dict[str, Any]:
         with db.reader() as s:
-            return self._subnet_views(s, [self._visible_subnet(s, ctx, subnet_id)])[0]
+            return views.subnet_views(s, [c.visible_subnet(s, ctx, subnet_id)])[0]
 
     @staticmethod
     def _dns(value: Any) -> list[str]:
@@ -320,7 +281,7 @@ class CoreMixin:
         # Lock the pool row so two concurrent requests do not carve the same prefix (PostgreSQL/MariaDB).
         s.execute(sa.select(models.SubnetPool.id).where(models.SubnetPool.id == pool.id).with_for_update())
         prefixlen = c.to_int(body.get("prefixlen", pool.default_prefixlen), "prefixlen",
-                             pool.min_prefixlen, pool.max_prefixlen)
+                             pool.min_prefixlen, pool.max_prefixlen) or 0  # never None: allow_none is off
         if body.get("cidr"):
             cidr = ipam.parse_cidr(body["cidr"])
             if not any(cidr in netaddr.IPNetwork(p) for p in pool.prefixes):
@@ -332,7 +293,7 @@ class CoreMixin:
             for candidate in netaddr.IPNetwork(prefix).subnet(prefixlen):
                 if not any(candidate.first <= u.last and u.first <= candidate.last for u in used):
                     return candidate, pool.id
-        raise nexc.conflict(f"Insufficient prefix space to allocate subnet size /{prefixlen} "
+        raise c.conflict(f"Insufficient prefix space to allocate subnet size /{prefixlen} "
                             f"from subnet pool {pool.id}.")
 
     def create_subnet(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
@@ -345,7 +306,7 @@ class CoreMixin:
                 raise nexc.PolicyNotAuthorized(action="create_subnet on a network of another project")
             project = c.owner_project(ctx, body) if (body.get("project_id") or body.get("tenant_id")) \
                 else net.project_id if ctx.is_admin else c.owner_project(ctx, body)
-            self._check_quota(s, project, "subnet", 1)
+            self.quotas.check(s, project, "subnet", 1)
             version = c.to_int(body.get("ip_version", 4), "ip_version")
             if version not in (4, 6):
                 raise nexc.InvalidInput(error_message=f"{version} is not in [4, 6] for ip_version")
@@ -403,15 +364,15 @@ class CoreMixin:
                                 subnetpool_id=pool_id, revision_number=0)
             s.add(sub)
             s.flush()
-            view = self._subnet_views(s, [sub])[0]
-        self._notify_network("update", view["network_id"])
+            view = views.subnet_views(s, [sub])[0]
+        self.dataplane.notify_network("update", view["network_id"])
         return view
 
     def update_subnet(self, ctx: RequestContext, subnet_id: str, body: dict[str, Any]) -> dict[str, Any]:
         body = c.check_keys(body, "subnet", ("name", "description", "gateway_ip", "enable_dhcp", "dns_nameservers",
                                              "host_routes", "allocation_pools"))
         with db.transaction() as s:
-            sub = self._visible_subnet(s, ctx, subnet_id)
+            sub = c.visible_subnet(s, ctx, subnet_id)
             if not c.is_owner(ctx, sub.project_id):
                 raise nexc.PolicyNotAuthorized(action="update_subnet")
             cidr = netaddr.IPNetwork(sub.cidr)
@@ -438,7 +399,7 @@ class CoreMixin:
                             models.IPAllocation.subnet_id == sub.id,
                             models.IPAllocation.ip_address == sub.gateway_ip,
                             models.Port.device_owner == c.DEVICE_OWNER_ROUTER_INTF)).first():
-                    raise nexc.conflict(f"Gateway {sub.gateway_ip} of subnet {sub.id} is in use by a router "
+                    raise c.conflict(f"Gateway {sub.gateway_ip} of subnet {sub.id} is in use by a router "
                                         "interface; remove the interface first.")
             pools = body.get("allocation_pools", sub.allocation_pools)
             if pools is None:
@@ -447,13 +408,13 @@ class CoreMixin:
             sub.gateway_ip = gateway
             c.bump(sub)
             s.flush()
-            view = self._subnet_views(s, [sub])[0]
-        self._notify_network("update", view["network_id"])
+            view = views.subnet_views(s, [sub])[0]
+        self.dataplane.notify_network("update", view["network_id"])
         return view
 
     def delete_subnet(self, ctx: RequestContext, subnet_id: str) -> None:
         with db.transaction() as s:
-            sub = self._visible_subnet(s, ctx, subnet_id)
+            sub = c.visible_subnet(s, ctx, subnet_id)
             if not c.is_owner(ctx, sub.project_id):
                 raise nexc.PolicyNotAuthorized(action="delete_subnet")
             if s.execute(sa.select(models.IPAllocation.id).join(models.Port).where(
@@ -464,28 +425,16 @@ class CoreMixin:
             s.execute(sa.delete(models.IPAllocation).where(models.IPAllocation.subnet_id == sub.id))
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == sub.id))
             s.delete(sub)
-        self._notify_network("update", network_id)
+        self.dataplane.notify_network("update", network_id)
 
     # -------------------------------------------------------------- subnetpools
-    def _subnetpool_views(self, s: orm.Session, pools: list[models.SubnetPool]) -> list[dict[str, Any]]:
-        tags = c.tags_of(s, [p.id for p in pools])
-        out = []
-        for p in pools:
-            view = c.standard(p, tags[p.id])
-            view.update({"ip_version": p.ip_version, "prefixes": list(p.prefixes),
-                         "default_prefixlen": p.default_prefixlen, "min_prefixlen": p.min_prefixlen,
-                         "max_prefixlen": p.max_prefixlen, "shared": p.shared, "is_default": p.is_default,
-                         "address_scope_id": None, "default_quota": None})
-            out.append(view)
-        return out
-
     def list_subnetpools(self, ctx: RequestContext) -> list[dict[str, Any]]:
         with db.transaction() as s:
             q = sa.select(models.SubnetPool)
             if not ctx.is_admin:
                 q = q.where(sa.or_(models.SubnetPool.project_id == (ctx.project_id or ""),
                                    models.SubnetPool.shared.is_(True)))
-            return self._subnetpool_views(s, list(s.execute(q.order_by(models.SubnetPool.created_at)).scalars()))
+            return views.subnetpool_views(s, list(s.execute(q.order_by(models.SubnetPool.created_at)).scalars()))
 
     def _visible_pool(self, s: orm.Session, ctx: RequestContext, pool_id: Any) -> models.SubnetPool:
         pool = s.get(models.SubnetPool, pool_id) if isinstance(pool_id, str) else None
@@ -495,7 +444,7 @@ class CoreMixin:
 
     def get_subnetpool(self, ctx: RequestContext, pool_id: str) -> dict[str, Any]:
         with db.transaction() as s:
-            return self._subnetpool_views(s, [self._visible_pool(s, ctx, pool_id)])[0]
+            return views.subnetpool_views(s, [self._visible_pool(s, ctx, pool_id)])[0]
 
     @staticmethod
     def _pool_prefixes(value: Any) -> tuple[list[str], int]:
@@ -519,7 +468,7 @@ class CoreMixin:
         maxp = c.to_int(body.get("max_prefixlen", maxlen), "max_prefixlen", minlen, maxlen) or maxlen
         default = c.to_int(body.get("default_prefixlen", minlen), "default_prefixlen", minlen, maxp) or minlen
         with db.transaction() as s:
-            self._check_quota(s, project, "subnetpool", 1)
+            self.quotas.check(s, project, "subnetpool", 1)
             pool = models.SubnetPool(project_id=project, name=c.to_str(body.get("name"), "name"),
                                      description=c.to_str(body.get("description"), "description"),
                                      ip_version=version, prefixes=prefixes, default_prefixlen=default,
@@ -532,7 +481,7 @@ class CoreMixin:
                           .values(is_default=False))
             s.add(pool)
             s.flush()
-            return self._subnetpool_views(s, [pool])[0]
+            return views.subnetpool_views(s, [pool])[0]
 
     def update_subnetpool(self, ctx: RequestContext, pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
         body = c.check_keys(body, "subnetpool", ("name", "description", "prefixes", "default_prefixlen",
@@ -566,7 +515,7 @@ class CoreMixin:
                     pool.is_default = False
             c.bump(pool)
             s.flush()
-            return self._subnetpool_views(s, [pool])[0]
+            return views.subnetpool_views(s, [pool])[0]
 
     def delete_subnetpool(self, ctx: RequestContext, pool_id: str) -> None:
         with db.transaction() as s:
@@ -579,51 +528,6 @@ class CoreMixin:
             s.delete(pool)
 
     # -------------------------------------------------------------------- ports
-    def _port_views(self, s: orm.Session, ports: list[models.Port]) -> list[dict[str, Any]]:
-        ids = [p.id for p in ports]
-        ips: dict[str, list[dict[str, str]]] = {i: [] for i in ids}
-        for pid, sid, ip in c.in_chunks(s, lambda ch: sa.select(
-                models.IPAllocation.port_id, models.IPAllocation.subnet_id, models.IPAllocation.ip_address)
-                .where(models.IPAllocation.port_id.in_(ch)).order_by(models.IPAllocation.id), ids):
-            ips[pid].append({"subnet_id": sid, "ip_address": ip})
-        sgs: dict[str, list[str]] = {i: [] for i in ids}
-        for pid, gid in c.in_chunks(s, lambda ch: sa.select(
-                models.PortSecurityGroup.port_id, models.PortSecurityGroup.security_group_id)
-                .where(models.PortSecurityGroup.port_id.in_(ch)), ids):
-            sgs[pid].append(gid)
-        tags = c.tags_of(s, ids)
-        out = []
-        for p in ports:
-            view = c.standard(p, tags[p.id])
-            vif: dict[str, Any] = {"vif_type": "unbound", "vif_details": {}}
-            if p.binding_host_id:
-                vif = self.driver.port_binding_vif({"id": p.id, "network_id": p.network_id,
-                                                    "mac_address": p.mac_address}, p.binding_host_id)
-            view.update({
-                "network_id": p.network_id, "mac_address": p.mac_address, "admin_state_up": p.admin_state_up,
-                "status": p.status, "device_id": p.device_id, "device_owner": p.device_owner,
-                "fixed_ips": ips[p.id], "security_groups": sorted(sgs[p.id]),
-                "allowed_address_pairs": list(p.allowed_address_pairs or []),
-                "port_security_enabled": p.port_security_enabled, "binding:host_id": p.binding_host_id,
-                "binding:vnic_type": p.binding_vnic_type, "binding:profile": dict(p.binding_profile or {}),
-                "binding:vif_type": vif.get("vif_type", "unbound"), "binding:vif_details": vif.get("vif_details", {}),
-                "extra_dhcp_opts": [], "dns_name": "", "dns_assignment": [],
-            })
-            out.append(view)
-        return out
-
-    def _port_visible(self, s: orm.Session, ctx: RequestContext, port: models.Port) -> bool:
-        if c.is_owner(ctx, port.project_id):
-            return True
-        net = s.get(models.Network, port.network_id)
-        return net is not None and c.is_owner(ctx, net.project_id)
-
-    def _get_port(self, s: orm.Session, ctx: RequestContext, port_id: Any) -> models.Port:
-        port = s.get(models.Port, port_id) if isinstance(port_id, str) else None
-        if port is None or not self._port_visible(s, ctx, port):
-            raise nexc.PortNotFound(id=port_id)
-        return port
-
     def list_ports(self, ctx: RequestContext, device_id: str | None = None,
                    network_id: str | None = None) -> list[dict[str, Any]]:
         with db.reader() as s:
@@ -636,11 +540,11 @@ class CoreMixin:
                 own_nets = sa.select(models.Network.id).where(models.Network.project_id == (ctx.project_id or ""))
                 q = q.where(sa.or_(models.Port.project_id == (ctx.project_id or ""),
                                    models.Port.network_id.in_(own_nets)))
-            return self._port_views(s, list(s.execute(q.order_by(models.Port.created_at)).scalars()))
+            return self.dataplane.port_views(s, list(s.execute(q.order_by(models.Port.created_at)).scalars()))
 
     def get_port(self, ctx: RequestContext, port_id: str) -> dict[str, Any]:
         with db.reader() as s:
-            return self._port_views(s, [self._get_port(s, ctx, port_id)])[0]
+            return self.dataplane.port_views(s, [c.get_port(s, ctx, port_id)])[0]
 
     @staticmethod
     def _mac(value: Any) -> str:
@@ -670,68 +574,15 @@ class CoreMixin:
                 raise nexc.InvalidInput(error_message=f"'{ip}' is not a valid IP address or CIDR") from None
             item = {"ip_address": text}
             if pair.get("mac_address"):
-                item["mac_address"] = CoreMixin._mac(pair["mac_address"])
+                item["mac_address"] = Core._mac(pair["mac_address"])
             if item in out:
                 raise nexc.InvalidInput(error_message=f"Duplicate address pair {pair!r}")
             out.append(item)
         return out
 
-    def _allocate_ips(self, s: orm.Session, port: models.Port, fixed_ips: Any, allow_gateway: bool) -> None:
-        """Allocate the requested (or default) fixed IPs to a flushed port."""
-        subnets = list(s.execute(sa.select(models.Subnet).where(models.Subnet.network_id == port.network_id)
-                                 .order_by(models.Subnet.created_at)).scalars())
-        by_id = {x.id: x for x in subnets}
-        if fixed_ips is None:
-            v4 = [x for x in subnets if x.ip_version == 4]
-            if v4:
-                for sub in v4:
-                    if ipam.allocate_any(s, port.id, sub):
-                        break
-                else:
-                    raise nexc.IpAddressGenerationFailure(net_id=port.network_id)
-            stateful_done = False
-            for sub in (x for x in subnets if x.ip_version == 6):
-                if sub.ipv6_address_mode in ("slaac", "dhcpv6-stateless"):
-                    ipam.allocate_specific(s, port.id, sub, ipam.eui64(sub, port.mac_address))
-                elif not stateful_done:
-                    if not ipam.allocate_any(s, port.id, sub):
-                        raise nexc.IpAddressGenerationFailure(net_id=port.network_id)
-                    stateful_done = True
-            return
-        if not isinstance(fixed_ips, list):
-            raise nexc.InvalidInput(error_message="fixed_ips must be a list of {subnet_id, ip_address}")
-        for item in fixed_ips:
-            if not isinstance(item, dict) or not item or set(item) - {"subnet_id", "ip_address"}:
-                raise nexc.InvalidInput(error_message=f"fixed_ips entry {item!r} needs subnet_id and/or ip_address")
-            ip = str(ipam.parse_ip(item["ip_address"], "fixed_ips")) if item.get("ip_address") else None
-            if item.get("subnet_id") is not None:
-                c.to_id(item["subnet_id"], "fixed_ips subnet_id")
-            if item.get("subnet_id"):
-                sub = by_id.get(item["subnet_id"])
-                if sub is None:
-                    if s.get(models.Subnet, item["subnet_id"]) is not None:
-                        raise nexc.InvalidInput(error_message=f"Subnet {item['subnet_id']} is not on network "
-                                                              f"{port.network_id}")
-                    raise nexc.SubnetNotFound(id=item["subnet_id"])
-                if ip is not None:
-                    ipam.check_ip_in_subnet(sub, ip, allow_gateway)
-            elif ip is not None:
-                sub = next((x for x in subnets if netaddr.IPAddress(ip) in netaddr.IPNetwork(x.cidr)), None)
-                if sub is None:
-                    raise nexc.InvalidIpForNetwork(ip_address=ip)
-                ipam.check_ip_in_subnet(sub, ip, allow_gateway)
-            else:
-                raise nexc.InvalidInput(error_message="fixed_ips entries need subnet_id or ip_address")
-            if ip is not None:
-                ipam.allocate_specific(s, port.id, sub, ip)
-            elif sub.ip_version == 6 and sub.ipv6_address_mode in ("slaac", "dhcpv6-stateless"):
-                ipam.allocate_specific(s, port.id, sub, ipam.eui64(sub, port.mac_address))
-            elif not ipam.allocate_any(s, port.id, sub):
-                raise nexc.IpAddressGenerationFailure(net_id=port.network_id)
-
     def _port_security_groups(self, s: orm.Session, ctx: RequestContext, project: str, value: Any) -> list[str]:
         if value is None:
-            return [self._ensure_default_sg(s, project)]
+            return [self.security_groups.ensure_default(s, project)]
         if not isinstance(value, list):
             raise nexc.InvalidInput(error_message="security_groups must be a list of IDs")
         out = []
@@ -761,7 +612,7 @@ class CoreMixin:
                 if attempt == RETRIES - 1 or not _retryable(err):
                     raise
                 time.sleep(random.random() * min(0.01 * 2 ** attempt, 0.5))
-        self._call_driver("port_changed", "create", view) or self._set_status(models.Port, view["id"], "ERROR")
+        self.dataplane.call("port_changed", "create", view) or self.dataplane.set_status(models.Port, view["id"], "ERROR")
         return view
 
     def _create_port(self, ctx: RequestContext, body: dict[str, Any], instance: bool) -> dict[str, Any]:
@@ -770,7 +621,7 @@ class CoreMixin:
             project = c.owner_project(ctx, body)
             if not (c.is_owner(ctx, net.project_id) or net.shared):
                 raise nexc.PolicyNotAuthorized(action=f"create_port on network {net.id} of another project")
-            self._check_quota(s, project, "port", 1)
+            self.quotas.check(s, project, "port", 1)
             owner = c.to_str(body.get("device_owner"), "device_owner") or ""
             psec = c.to_bool(body.get("port_security_enabled", net.port_security_enabled), "port_security_enabled")
             mac = self._mac(body["mac_address"]) if body.get("mac_address") else random_mac()
@@ -798,7 +649,7 @@ class CoreMixin:
             s.add(port)
             s.flush()
             # Only the network's owner (or an admin) may put a port on the gateway address.
-            self._allocate_ips(s, port, body.get("fixed_ips"),
+            ipam.allocate_fixed_ips(s, port, body.get("fixed_ips"),
                                owner == c.DEVICE_OWNER_ROUTER_INTF and c.is_owner(ctx, net.project_id))
             groups: list[str] = []
             if owner.startswith("network:"):
@@ -810,7 +661,7 @@ class CoreMixin:
             for gid in groups:
                 s.add(models.PortSecurityGroup(port_id=port.id, security_group_id=gid))
             s.flush()
-            return self._port_views(s, [port])[0]
+            return self.dataplane.port_views(s, [port])[0]
 
     def update_port(self, ctx: RequestContext, port_id: str, body: dict[str, Any]) -> dict[str, Any]:
         body = c.check_keys(body, "port", ("name", "description", "admin_state_up", "mac_address", "fixed_ips",
@@ -821,7 +672,7 @@ class CoreMixin:
             if key in body:
                 c.require_admin(ctx, f"update_port:{key}")
         with db.transaction() as s:
-            port = self._get_port(s, ctx, port_id)
+            port = c.get_port(s, ctx, port_id)
             if "name" in body:
                 port.name = c.to_str(body["name"], "name") or ""
             if "description" in body:
@@ -842,7 +693,7 @@ class CoreMixin:
                 port.binding_vnic_type = c.to_str(body["binding:vnic_type"], "binding:vnic_type", 64) or "normal"
             if "mac_address" in body:
                 if port.binding_host_id:
-                    raise nexc.conflict(f"Port {port.id} is bound to {port.binding_host_id}; "
+                    raise c.conflict(f"Port {port.id} is bound to {port.binding_host_id}; "
                                         "its MAC address cannot change.")
                 mac = self._mac(body["mac_address"])
                 if mac != port.mac_address and s.execute(sa.select(models.Port.id).where(
@@ -872,8 +723,8 @@ class CoreMixin:
                 port.status = "ACTIVE" if port.binding_host_id else "DOWN"
             c.bump(port)
             s.flush()
-            view = self._port_views(s, [port])[0]
-        self._call_driver("port_changed", "update", view) or self._set_status(models.Port, port_id, "ERROR")
+            view = self.dataplane.port_views(s, [port])[0]
+        self.dataplane.call("port_changed", "update", view) or self.dataplane.set_status(models.Port, port_id, "ERROR")
         return view
 
     def _replace_fixed_ips(self, s: orm.Session, port: models.Port, fixed_ips: Any) -> None:
@@ -895,14 +746,14 @@ class CoreMixin:
                 s.delete(alloc)
         s.flush()
         if new:
-            self._allocate_ips(s, port, new, port.device_owner == c.DEVICE_OWNER_ROUTER_INTF)
+            ipam.allocate_fixed_ips(s, port, new, port.device_owner == c.DEVICE_OWNER_ROUTER_INTF)
 
     def delete_port(self, ctx: RequestContext, port_id: str, *, _internal: bool = False) -> None:
         with db.transaction() as s:
-            port = self._get_port(s, ctx, port_id)
+            port = c.get_port(s, ctx, port_id)
             if not _internal and port.device_owner in c.SERVICE_OWNERS:
                 raise nexc.L3PortInUse(port_id=port.id, device_owner=port.device_owner)
-            view = self._port_views(s, [port])[0]
+            view = self.dataplane.port_views(s, [port])[0]
             fips = list(s.execute(sa.select(models.FloatingIP.id).where(models.FloatingIP.fixed_port_id == port.id))
                         .scalars())
             s.execute(sa.update(models.FloatingIP).where(models.FloatingIP.fixed_port_id == port.id).values(
@@ -911,9 +762,9 @@ class CoreMixin:
             s.execute(sa.delete(models.PortSecurityGroup).where(models.PortSecurityGroup.port_id == port.id))
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == port.id))
             s.delete(port)
-        self._call_driver("port_changed", "delete", view)
+        self.dataplane.call("port_changed", "delete", view)
         for fip_id in fips:
-            self._notify_fip("update", fip_id)
+            self.dataplane.notify_fip("update", fip_id)
 
     # ------------------------------------------------------ IP availability
     def _availability(self, s: orm.Session, net: models.Network) -> dict[str, Any]:

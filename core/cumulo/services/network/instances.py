@@ -1,5 +1,11 @@
 """What the compute service calls: ports for servers, their addresses and security groups,
-and the auto-allocated topology (``networks: auto``)."""
+and the auto-allocated topology (``networks: auto``): the :class:`Instances` component.
+
+Built on the other components, given to it by the service: :class:`.core.Core`
+(networks, subnets, ports), :class:`.l3.L3` (the auto-allocated router),
+:class:`.secgroups.SecurityGroups`, :class:`.quotas.Quotas` and
+:class:`.dataplane.DataPlane`. Nothing depends on it but the service.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,20 @@ from typing import Any
 
 import netaddr
 import sqlalchemy as sa
+from oslo_config import cfg
 from sqlalchemy import exc, orm
 
+import cumulo.services.network.common as c
+import cumulo.services.network.exceptions as nexc
+import cumulo.services.network.views as views
 from cumulo import db, exception
 from cumulo.context import RequestContext
 from cumulo.db.models import network as models
-from cumulo.services.network import common as c
-from cumulo.services.network import exceptions as nexc
+from cumulo.services.network.core import Core
+from cumulo.services.network.dataplane import DataPlane
+from cumulo.services.network.l3 import L3
+from cumulo.services.network.quotas import Quotas
+from cumulo.services.network.secgroups import SecurityGroups
 
 LOG = logging.getLogger(__name__)
 _topology_locks: dict[str, threading.Lock] = {}
@@ -27,8 +40,19 @@ def _project_lock(project_id: str) -> threading.Lock:
         return _topology_locks.setdefault(project_id, threading.Lock())
 
 
-class InstanceMixin:
-    """Mixed into :class:`cumulo.services.network.Service`."""
+class Instances:
+    """The network side of servers: their ports, addresses, security groups and default topology."""
+
+    #: What ``hub.network`` offers of this component.
+    API = ("validate_networks", "validate_security_groups", "instance_by_address", "allocate_for_instance",
+           "deallocate_for_instance", "get_instance_nw_info", "add_security_group_to_instance",
+           "remove_security_group_from_instance", "list_instance_security_groups", "get_auto_allocated_topology",
+           "delete_auto_allocated_topology")
+
+    def __init__(self, conf: cfg.ConfigOpts, core: Core, l3: L3, security_groups: SecurityGroups, quotas: Quotas,
+                 dataplane: DataPlane) -> None:
+        self.conf, self.core, self.l3 = conf, core, l3
+        self.security_groups, self.quotas, self.dataplane = security_groups, quotas, dataplane
 
     # ------------------------------------------------------- requested networks
     def _available_networks(self, s: orm.Session, ctx: RequestContext) -> list[models.Network]:
@@ -71,11 +95,11 @@ class InstanceMixin:
                     if value is not None:
                         c.to_id(value, f"networks {field}")
                 if port_id:
-                    port = self._get_port(s, ctx, port_id)
+                    port = c.get_port(s, ctx, port_id)
                     if port.device_id:
                         raise nexc.PortInUse(port_id=port.id, net_id=port.network_id, device_id=port.device_id)
                     if port.binding_host_id:
-                        raise nexc.conflict(f"Port {port.id} is still bound to host {port.binding_host_id}.")
+                        raise c.conflict(f"Port {port.id} is still bound to host {port.binding_host_id}.")
                     out.append({"network_id": port.network_id, "port_id": port.id})
                     continue
                 if not net_id:
@@ -99,7 +123,7 @@ class InstanceMixin:
                     if s.execute(sa.select(models.IPAllocation.id).where(
                             models.IPAllocation.network_id == net.id,
                             models.IPAllocation.ip_address == str(ip))).first():
-                        raise nexc.conflict(f"Fixed IP address {ip} is already in use on network {net.id}.")
+                        raise c.conflict(f"Fixed IP address {ip} is already in use on network {net.id}.")
                     entry["fixed_ip"] = str(ip)
                 out.append(entry)
         return out
@@ -120,8 +144,8 @@ class InstanceMixin:
         new_ports = sum(1 for e in entries if not e.get("port_id")) * num_instances
         if new_ports and ctx.project_id:
             with db.transaction() as s:
-                limit = self._limits(s, ctx.project_id)["port"]
-                used = self._usage(s, ctx.project_id, "port")
+                limit = self.quotas.limits(s, ctx.project_id)["port"]
+                used = self.quotas.usage(s, ctx.project_id, "port")
             if 0 <= limit < used + new_ports:
                 raise exception.QuotaExceeded(resource="ports", requested=new_ports, used=used, limit=limit)
         return num_instances
@@ -179,7 +203,7 @@ class InstanceMixin:
         for ref in groups:
             ref = ref.get("name") if isinstance(ref, dict) else ref
             if ref == "default" and ctx.project_id:
-                ids.append(self._ensure_default_sg(s, ctx.project_id))
+                ids.append(self.security_groups.ensure_default(s, ctx.project_id))
                 continue
             group = s.get(models.SecurityGroup, ref) if isinstance(ref, str) else None
             if group is not None and c.is_owner(ctx, group.project_id):
@@ -213,7 +237,7 @@ class InstanceMixin:
                 binding = {"device_id": instance_uuid, "device_owner": f"compute:{availability_zone}",
                            "binding:host_id": host or ""}
                 if entry.get("port_id"):
-                    self.update_port(admin, entry["port_id"], binding)
+                    self.core.update_port(admin, entry["port_id"], binding)
                     bound.append(entry["port_id"])
                     continue
                 with db.transaction() as s:
@@ -226,12 +250,12 @@ class InstanceMixin:
                 body["security_groups"] = group_ids if psec else []
                 if not psec:
                     body["port_security_enabled"] = False
-                created.append(self.create_port(admin, body, _instance=True)["id"])
+                created.append(self.core.create_port(admin, body, _instance=True)["id"])
         except Exception:
             for port_id in created:
-                self._quiet(self.delete_port, admin, port_id, _internal=True)
+                self._quiet(self.core.delete_port, admin, port_id, _internal=True)
             for port_id in bound:
-                self._quiet(self.update_port, admin, port_id,
+                self._quiet(self.core.update_port, admin, port_id,
                             {"device_id": "", "device_owner": "", "binding:host_id": ""})
             raise
         return self.get_instance_nw_info(ctx, instance_uuid)
@@ -252,9 +276,9 @@ class InstanceMixin:
         for port_id, created in ports:
             try:
                 if created:
-                    self.delete_port(admin, port_id, _internal=True)
+                    self.core.delete_port(admin, port_id, _internal=True)
                 else:
-                    self.update_port(admin, port_id, {"device_id": "", "device_owner": "", "binding:host_id": ""})
+                    self.core.update_port(admin, port_id, {"device_id": "", "device_owner": "", "binding:host_id": ""})
             except nexc.PortNotFound:
                 pass
 
@@ -263,7 +287,7 @@ class InstanceMixin:
         with db.reader() as s:
             ports = list(s.execute(sa.select(models.Port).where(models.Port.device_id == instance_uuid)
                                    .order_by(models.Port.created_at)).scalars())
-            views = self._port_views(s, ports)
+            port_views = self.dataplane.port_views(s, ports)
             names = {n.id: n.name for n in s.execute(sa.select(models.Network).where(
                 models.Network.id.in_([p.network_id for p in ports] or [""]))).scalars()}
             fips: dict[str, list[dict[str, Any]]] = {}
@@ -272,17 +296,17 @@ class InstanceMixin:
                 fips.setdefault(f.fixed_port_id or "", []).append(
                     {"id": f.id, "floating_ip_address": f.floating_ip_address,
                      "fixed_ip_address": f.fixed_ip_address})
-        for view in views:
+        for view in port_views:
             view["network_name"] = names.get(view["network_id"], "")
             view["fixed_ips"] = [dict(ip, version=netaddr.IPAddress(ip["ip_address"]).version)
                                  for ip in view["fixed_ips"]]
             view["floating_ips"] = fips.get(view["id"], [])
-        return views
+        return port_views
 
     # ----------------------------------------------------------- security groups
     def _instance_ports(self, s: orm.Session, ctx: RequestContext, instance_uuid: str) -> list[models.Port]:
         ports = [p for p in s.execute(sa.select(models.Port).where(models.Port.device_id == instance_uuid))
-                 .scalars() if self._port_visible(s, ctx, p)]
+                 .scalars() if c.port_visible(s, ctx, p)]
         if not ports:
             raise exception.NotFound(f"No ports found for instance {instance_uuid}.")
         return ports
@@ -324,8 +348,8 @@ class InstanceMixin:
     def _after_membership(self, port_ids: list[str], group_id: str) -> None:
         admin = RequestContext(roles=["admin"], is_admin=True)
         for port_id in port_ids:
-            self._call_driver("port_changed", "update", self.get_port(admin, port_id))
-        self._notify_sg("update", group_id)
+            self.dataplane.call("port_changed", "update", self.core.get_port(admin, port_id))
+        self.dataplane.notify_sg("update", group_id)
 
     def list_instance_security_groups(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
         with db.transaction() as s:
@@ -335,7 +359,7 @@ class InstanceMixin:
                 models.PortSecurityGroup.port_id.in_(port_ids or [""]))).scalars())
             groups = list(s.execute(sa.select(models.SecurityGroup).where(models.SecurityGroup.id.in_(
                 gids or {""})).order_by(models.SecurityGroup.name)).scalars())
-            return self._sg_views(s, groups)
+            return views.sg_views(s, groups)
 
     # ------------------------------------------------- auto-allocated topology
     def _default_external(self) -> models.Network:
@@ -374,7 +398,7 @@ class InstanceMixin:
     def _build_topology(self, project_id: str, public: models.Network) -> dict[str, Any]:
         actx = RequestContext(project_id=project_id, roles=["admin", "member"], is_admin=True)
         conf = self.conf.network
-        net = self.create_network(actx, {"name": "auto_allocated_network", "project_id": project_id})
+        net = self.core.create_network(actx, {"name": "auto_allocated_network", "project_id": project_id})
         router_id = None
         try:
             with db.transaction() as s:
@@ -387,11 +411,11 @@ class InstanceMixin:
                 body["use_default_subnetpool"] = True
             else:
                 body["cidr"] = conf.auto_allocate_cidr
-            subnet = self.create_subnet(actx, body)
-            router = self.create_router(actx, {"name": "auto_allocated_router", "project_id": project_id,
+            subnet = self.core.create_subnet(actx, body)
+            router = self.l3.create_router(actx, {"name": "auto_allocated_router", "project_id": project_id,
                                                "external_gateway_info": {"network_id": public.id}})
             router_id = router["id"]
-            self.add_router_interface(actx, router_id, {"subnet_id": subnet["id"]})
+            self.l3.add_router_interface(actx, router_id, {"subnet_id": subnet["id"]})
             with db.transaction() as s:
                 s.add(models.AutoAllocatedTopology(project_id=project_id, network_id=net["id"], router_id=router_id))
         except exc.IntegrityError as err:
@@ -414,11 +438,11 @@ class InstanceMixin:
                                .scalars())
             for sid in subnets:
                 try:
-                    self.remove_router_interface(ctx, router_id, {"subnet_id": sid})
+                    self.l3.remove_router_interface(ctx, router_id, {"subnet_id": sid})
                 except exception.NotFound:
                     pass
-            self._quiet(self.delete_router, ctx, router_id)
-        self._quiet(self.delete_network, ctx, network_id)
+            self._quiet(self.l3.delete_router, ctx, router_id)
+        self._quiet(self.core.delete_network, ctx, network_id)
 
     def delete_auto_allocated_topology(self, ctx: RequestContext, project_id: str) -> None:
         if not (ctx.is_admin or ctx.project_id == project_id) or not project_id:
@@ -439,8 +463,8 @@ class InstanceMixin:
                                .scalars())
             for sid in subnets:
                 try:
-                    self.remove_router_interface(actx, router_id, {"subnet_id": sid})
+                    self.l3.remove_router_interface(actx, router_id, {"subnet_id": sid})
                 except exception.NotFound:
                     pass
-            self.delete_router(actx, router_id)
-        self.delete_network(actx, network_id)
+            self.l3.delete_router(actx, router_id)
+        self.core.delete_network(actx, network_id)

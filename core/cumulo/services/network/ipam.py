@@ -1,4 +1,4 @@
-"""IP address management: pools, gateways, and race-free allocation.
+"""IP address management: pools, gateways, and race-free allocation (:func:`allocate_fixed_ips` for a port).
 
 Correctness does not rest on locks: ``network_ipallocations`` has a unique
 constraint on ``(network_id, ip_address)``. :func:`allocate` picks a free
@@ -20,9 +20,10 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import exc, orm
 
+import cumulo.services.network.common as c
+import cumulo.services.network.exceptions as nexc
 from cumulo import db
 from cumulo.db.models import network as models
-from cumulo.services.network import exceptions as nexc
 
 #: How many free addresses a request chooses among (spreads concurrent requests).
 CANDIDATES = 16
@@ -119,7 +120,7 @@ def _free_candidates(subnet: models.Subnet, taken: set[str]) -> Iterator[str]:
     for pool in subnet.allocation_pools:
         first, last = int(netaddr.IPAddress(pool["start"])), int(netaddr.IPAddress(pool["end"]))
         for value in range(first, last + 1):
-            ip = str(netaddr.IPAddress(value, version))
+            ip = str(netaddr.IPAddress(value, 4 if version == 4 else 6))
             if ip not in taken:
                 yield ip
 
@@ -187,3 +188,62 @@ def check_ip_in_subnet(subnet: models.Subnet, ip: str, allow_gateway: bool = Fal
         raise nexc.InvalidIpForSubnet(ip_address=ip)
     if not allow_gateway and subnet.gateway_ip and ip == subnet.gateway_ip:
         raise nexc.GatewayIpInUse(ip_address=ip, subnet_id=subnet.id)
+
+
+def allocate_fixed_ips(s: orm.Session, port: models.Port, fixed_ips: Any, allow_gateway: bool) -> None:
+    """Allocate the requested (or default) fixed IPs to a flushed port."""
+    subnets = list(s.execute(sa.select(models.Subnet).where(models.Subnet.network_id == port.network_id)
+                             .order_by(models.Subnet.created_at)).scalars())
+    by_id = {x.id: x for x in subnets}
+    if fixed_ips is None:
+        _allocate_default_ips(s, port, subnets)
+        return
+    if not isinstance(fixed_ips, list):
+        raise nexc.InvalidInput(error_message="fixed_ips must be a list of {subnet_id, ip_address}")
+    for item in fixed_ips:
+        if not isinstance(item, dict) or not item or set(item) - {"subnet_id", "ip_address"}:
+            raise nexc.InvalidInput(error_message=f"fixed_ips entry {item!r} needs subnet_id and/or ip_address")
+        ip = str(parse_ip(item["ip_address"], "fixed_ips")) if item.get("ip_address") else None
+        if item.get("subnet_id") is not None:
+            c.to_id(item["subnet_id"], "fixed_ips subnet_id")
+        if item.get("subnet_id"):
+            sub = by_id.get(item["subnet_id"])
+            if sub is None:
+                if s.get(models.Subnet, item["subnet_id"]) is not None:
+                    raise nexc.InvalidInput(error_message=f"Subnet {item['subnet_id']} is not on network "
+                                                          f"{port.network_id}")
+                raise nexc.SubnetNotFound(id=item["subnet_id"])
+            if ip is not None:
+                check_ip_in_subnet(sub, ip, allow_gateway)
+        elif ip is not None:
+            sub = next((x for x in subnets if netaddr.IPAddress(ip) in netaddr.IPNetwork(x.cidr)), None)
+            if sub is None:
+                raise nexc.InvalidIpForNetwork(ip_address=ip)
+            check_ip_in_subnet(sub, ip, allow_gateway)
+        else:
+            raise nexc.InvalidInput(error_message="fixed_ips entries need subnet_id or ip_address")
+        if ip is not None:
+            allocate_specific(s, port.id, sub, ip)
+        elif sub.ip_version == 6 and sub.ipv6_address_mode in ("slaac", "dhcpv6-stateless"):
+            allocate_specific(s, port.id, sub, eui64(sub, port.mac_address))
+        elif not allocate_any(s, port.id, sub):
+            raise nexc.IpAddressGenerationFailure(net_id=port.network_id)
+
+
+def _allocate_default_ips(s: orm.Session, port: models.Port, subnets: list[models.Subnet]) -> None:
+    """No fixed IPs asked for: one IPv4 address, the SLAAC addresses and one stateful IPv6 address."""
+    v4 = [x for x in subnets if x.ip_version == 4]
+    if v4:
+        for sub in v4:
+            if allocate_any(s, port.id, sub):
+                break
+        else:
+            raise nexc.IpAddressGenerationFailure(net_id=port.network_id)
+    stateful_done = False
+    for sub in (x for x in subnets if x.ip_version == 6):
+        if sub.ipv6_address_mode in ("slaac", "dhcpv6-stateless"):
+            allocate_specific(s, port.id, sub, eui64(sub, port.mac_address))
+        elif not stateful_done:
+            if not allocate_any(s, port.id, sub):
+                raise nexc.IpAddressGenerationFailure(net_id=port.network_id)
+            stateful_done = True

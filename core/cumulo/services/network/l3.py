@@ -1,4 +1,10 @@
-"""Routers (gateway, interfaces, routes) and floating IPs (NAT to a fixed IP through a router)."""
+"""Routers (gateway, interfaces, routes) and floating IPs (NAT to a fixed IP through a router):
+the :class:`L3` component.
+
+Depends on :class:`.dataplane.DataPlane` and :class:`.quotas.Quotas` only; the
+ports it makes (router interfaces and gateways, floating IPs) are allocated
+with :func:`.ipam.allocate_fixed_ips`.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,17 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+import cumulo.services.network.common as c
+import cumulo.services.network.exceptions as nexc
+import cumulo.services.network.ipam as ipam
+import cumulo.services.network.policies as policies
+import cumulo.services.network.views as views
 from cumulo import db
 from cumulo.context import RequestContext
 from cumulo.db.models import network as models
-from cumulo.services.network import common as c
-from cumulo.services.network import exceptions as nexc
-from cumulo.services.network import ipam, policies
+from cumulo.db.models.base import new_id
+from cumulo.services.network.dataplane import DataPlane
+from cumulo.services.network.quotas import Quotas
 
 ROUTER_ATTRS = ("name", "description", "admin_state_up", "external_gateway_info", "routes", "project_id",
                 "tenant_id", "distributed", "ha", "availability_zone_hints")
@@ -21,64 +32,28 @@ FIP_ATTRS = ("floating_network_id", "floating_ip_address", "subnet_id", "port_id
              "description", "project_id", "tenant_id", "dns_name", "dns_domain")
 
 
-class L3Mixin:
-    """Mixed into :class:`cumulo.services.network.Service`."""
+class L3:
+    """Routers and floating IPs."""
+
+    #: What ``hub.network`` offers of this component.
+    API = ("list_routers", "get_router", "create_router", "update_router", "delete_router", "add_router_interface",
+           "remove_router_interface", "list_floatingips", "get_floatingip", "create_floatingip", "update_floatingip",
+           "delete_floatingip")
+
+    def __init__(self, dataplane: DataPlane, quotas: Quotas) -> None:
+        self.dataplane, self.quotas = dataplane, quotas
 
     # ------------------------------------------------------------------ routers
-    def _router_views(self, s: orm.Session, routers: list[models.Router]) -> list[dict[str, Any]]:
-        tags = c.tags_of(s, [r.id for r in routers])
-        out = []
-        for r in routers:
-            view = c.standard(r, tags[r.id])
-            gw = None
-            if r.gw_network_id:
-                ips = [{"subnet_id": sid, "ip_address": ip} for sid, ip in s.execute(
-                    sa.select(models.IPAllocation.subnet_id, models.IPAllocation.ip_address)
-                    .where(models.IPAllocation.port_id == (r.gw_port_id or "")).order_by(models.IPAllocation.id))]
-                gw = {"network_id": r.gw_network_id, "enable_snat": r.enable_snat, "external_fixed_ips": ips}
-            view.update({"admin_state_up": r.admin_state_up, "status": r.status, "external_gateway_info": gw,
-                         "routes": list(r.routes or []), "distributed": False, "ha": False,
-                         "availability_zone_hints": [], "availability_zones": ["nova"], "flavor_id": None})
-            out.append(view)
-        return out
-
-    def _driver_router(self, router_id: str) -> dict[str, Any] | None:
-        """The router view plus what a data plane needs: interfaces, gateway port and floating IPs."""
-        with db.transaction() as s:
-            r = s.get(models.Router, router_id)
-            if r is None:
-                return None
-            view = self._router_views(s, [r])[0]
-            ports = list(s.execute(sa.select(models.Port).where(models.Port.device_id == r.id, models.Port.device_owner
-                                                                .in_([c.DEVICE_OWNER_ROUTER_INTF,
-                                                                      c.DEVICE_OWNER_ROUTER_GW]))).scalars())
-            port_views = self._port_views(s, ports)
-            wanted = {ip["subnet_id"] for p in port_views for ip in p["fixed_ips"]}
-            cidrs = dict(s.execute(sa.select(models.Subnet.id, models.Subnet.cidr).where(
-                models.Subnet.id.in_(wanted or {""}))).all())
-            view["interfaces"] = [{"port_id": p["id"], "network_id": p["network_id"], "mac_address": p["mac_address"],
-                                   "fixed_ips": [dict(ip, cidr=cidrs.get(ip["subnet_id"])) for ip in p["fixed_ips"]]}
-                                  for p in port_views if p["device_owner"] == c.DEVICE_OWNER_ROUTER_INTF]
-            view["gateway_port"] = next((p for p in port_views if p["device_owner"] == c.DEVICE_OWNER_ROUTER_GW), None)
-            view["floatingips"] = self._fip_views(s, list(s.execute(sa.select(models.FloatingIP).where(
-                models.FloatingIP.router_id == r.id)).scalars()))
-            return view
-
-    def _notify_router(self, action: str, router_id: str, view: dict[str, Any] | None = None) -> None:
-        view = view or self._driver_router(router_id)
-        if view is not None and not self._call_driver("router_changed", action, view) and action != "delete":
-            self._set_status(models.Router, router_id, "ERROR")
-
     def list_routers(self, ctx: RequestContext) -> list[dict[str, Any]]:
         with db.reader() as s:
             q = sa.select(models.Router)
             if not ctx.is_admin:
                 q = q.where(models.Router.project_id == (ctx.project_id or ""))
-            return self._router_views(s, list(s.execute(q.order_by(models.Router.created_at)).scalars()))
+            return views.router_views(s, list(s.execute(q.order_by(models.Router.created_at)).scalars()))
 
     def get_router(self, ctx: RequestContext, router_id: str) -> dict[str, Any]:
         with db.reader() as s:
-            return self._router_views(s, [c.get_owned(s, ctx, models.Router, router_id, nexc.RouterNotFound)])[0]
+            return views.router_views(s, [c.get_owned(s, ctx, models.Router, router_id, nexc.RouterNotFound)])[0]
 
     def _set_gateway(self, s: orm.Session, ctx: RequestContext, router: models.Router, info: Any,
                      op: str) -> None:
@@ -107,9 +82,7 @@ class L3Mixin:
         if router.gw_port_id:
             s.execute(sa.delete(models.Port).where(models.Port.id == router.gw_port_id))
             s.flush()
-        from cumulo.services.network.core import random_mac
-
-        port = models.Port(project_id="", network_id=net.id, name="", description="", mac_address=random_mac(),
+        port = models.Port(project_id="", network_id=net.id, name="", description="", mac_address=c.random_mac(),
                            admin_state_up=True, status="ACTIVE", device_id=router.id,
                            device_owner=c.DEVICE_OWNER_ROUTER_GW, binding_host_id="", binding_profile={},
                            binding_vnic_type="normal", port_security_enabled=False, allowed_address_pairs=[],
@@ -119,7 +92,7 @@ class L3Mixin:
         fixed = info.get("external_fixed_ips")
         if fixed is not None and any(x.get("ip_address") for x in fixed if isinstance(x, dict)):
             policies.enforce(ctx, policies.ROUTER_GW_FIXED_IPS % op)
-        self._allocate_ips(s, port, fixed or None, False)
+        ipam.allocate_fixed_ips(s, port, fixed or None, False)
         router.gw_network_id, router.gw_port_id = net.id, port.id
 
     def _routes_value(self, value: Any) -> list[dict[str, str]]:
@@ -141,7 +114,7 @@ class L3Mixin:
         if c.to_bool(body.get("distributed", False), "distributed") or c.to_bool(body.get("ha", False), "ha"):
             raise nexc.BadRequest(reason="Distributed and HA routers are not supported.")
         with db.transaction() as s:
-            self._check_quota(s, project, "router", 1)
+            self.quotas.check(s, project, "router", 1)
             router = models.Router(project_id=project, name=c.to_str(body.get("name"), "name"),
                                    description=c.to_str(body.get("description"), "description"),
                                    admin_state_up=c.to_bool(body.get("admin_state_up", True), "admin_state_up"),
@@ -153,8 +126,8 @@ class L3Mixin:
             if body.get("routes"):
                 router.routes = self._routes_value(body["routes"])
             s.flush()
-            view = self._router_views(s, [router])[0]
-        self._notify_router("create", view["id"])
+            view = views.router_views(s, [router])[0]
+        self.dataplane.notify_router("create", view["id"])
         return view
 
     def update_router(self, ctx: RequestContext, router_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -174,8 +147,8 @@ class L3Mixin:
                 router.routes = self._routes_value(body["routes"] or [])
             c.bump(router)
             s.flush()
-            view = self._router_views(s, [router])[0]
-        self._notify_router("update", router_id)
+            view = views.router_views(s, [router])[0]
+        self.dataplane.notify_router("update", router_id)
         return view
 
     def delete_router(self, ctx: RequestContext, router_id: str) -> None:
@@ -187,7 +160,7 @@ class L3Mixin:
                                                                    "'router remove subnet/port' first.")
             if s.execute(sa.select(models.FloatingIP.id).where(models.FloatingIP.router_id == router.id)).first():
                 raise nexc.RouterInUse(router_id=router.id, reason="is used by associated floating IPs.")
-        view = self._driver_router(router_id)
+        view = self.dataplane.router_view(router_id)
         with db.transaction() as s:
             router = s.get(models.Router, router_id)
             if router is None:
@@ -198,7 +171,7 @@ class L3Mixin:
                 models.AutoAllocatedTopology.router_id == router.id).values(router_id=None))
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == router.id))
             s.delete(router)
-        self._notify_router("delete", router_id, view)
+        self.dataplane.notify_router("delete", router_id, view)
 
     def _router_subnet_overlap(self, s: orm.Session, router: models.Router, sub: models.Subnet) -> None:
         new = netaddr.IPNetwork(sub.cidr)
@@ -222,7 +195,7 @@ class L3Mixin:
         with db.transaction() as s:
             router = c.get_owned(s, ctx, models.Router, router_id, nexc.RouterNotFound)
             if body.get("subnet_id"):
-                sub = self._visible_subnet(s, ctx, body["subnet_id"])
+                sub = c.visible_subnet(s, ctx, body["subnet_id"])
                 if not sub.gateway_ip:
                     raise nexc.BadRequest(reason=f"Bad router request: Subnet {sub.id} does not have a gateway IP.")
                 self._router_subnet_overlap(s, router, sub)
@@ -230,7 +203,7 @@ class L3Mixin:
                 subnet_ids = [sub.id]
                 network_id = sub.network_id
             else:
-                port = self._get_port(s, ctx, body["port_id"])
+                port = c.get_port(s, ctx, body["port_id"])
                 if port.device_id:
                     raise nexc.PortInUse(port_id=port.id, net_id=port.network_id, device_id=port.device_id)
                 allocs = list(s.execute(sa.select(models.IPAllocation).where(
@@ -239,20 +212,20 @@ class L3Mixin:
                     raise nexc.BadRequest(reason=f"Bad router request: Router port {port.id} must have at least "
                                                  "one fixed IP.")
                 for a in allocs:
-                    self._router_subnet_overlap(s, router, s.get(models.Subnet, a.subnet_id))
+                    allocated = s.get(models.Subnet, a.subnet_id)
+                    assert allocated is not None  # allocations are deleted with their subnet
+                    self._router_subnet_overlap(s, router, allocated)
                 port.device_id, port.device_owner, port.status = router.id, c.DEVICE_OWNER_ROUTER_INTF, "ACTIVE"
                 s.execute(sa.delete(models.PortSecurityGroup).where(models.PortSecurityGroup.port_id == port.id))
                 port_id, subnet_ids, network_id = port.id, [a.subnet_id for a in allocs], port.network_id
             c.bump(router)
-        self._notify_router("update", router_id)
+        self.dataplane.notify_router("update", router_id)
         return {"id": router_id, "tenant_id": router.project_id, "project_id": router.project_id,
                 "port_id": port_id, "subnet_id": subnet_ids[0], "subnet_ids": subnet_ids, "network_id": network_id}
 
     def _add_interface_port(self, s: orm.Session, router: models.Router, sub: models.Subnet) -> str:
-        from cumulo.services.network.core import random_mac
-
         port = models.Port(project_id=router.project_id, network_id=sub.network_id, name="", description="",
-                           mac_address=random_mac(), admin_state_up=True, status="ACTIVE", device_id=router.id,
+                           mac_address=c.random_mac(), admin_state_up=True, status="ACTIVE", device_id=router.id,
                            device_owner=c.DEVICE_OWNER_ROUTER_INTF, binding_host_id="", binding_profile={},
                            binding_vnic_type="normal", port_security_enabled=False, allowed_address_pairs=[],
                            revision_number=0, created_for_instance=False)
@@ -296,50 +269,27 @@ class L3Mixin:
             s.execute(sa.delete(models.IPAllocation).where(models.IPAllocation.port_id == port.id))
             s.delete(port)
             c.bump(router)
-        self._notify_router("update", router_id)
+        self.dataplane.notify_router("update", router_id)
         return result
 
     # ------------------------------------------------------------- floating IPs
-    def _fip_views(self, s: orm.Session, fips: list[models.FloatingIP]) -> list[dict[str, Any]]:
-        tags = c.tags_of(s, [f.id for f in fips])
-        out = []
-        for f in fips:
-            view = c.standard(f, tags[f.id])
-            view.pop("name")
-            view.update({"floating_network_id": f.floating_network_id, "floating_ip_address": f.floating_ip_address,
-                         "fixed_ip_address": f.fixed_ip_address, "port_id": f.fixed_port_id,
-                         "router_id": f.router_id, "status": "ACTIVE" if f.fixed_port_id else "DOWN",
-                         "qos_policy_id": None, "port_forwardings": []})
-            out.append(view)
-        return out
-
-    def _notify_fip(self, action: str, fip_id: str, view: dict[str, Any] | None = None) -> None:
-        if view is None:
-            with db.transaction() as s:
-                fip = s.get(models.FloatingIP, fip_id)
-                if fip is None:
-                    return
-                view = self._fip_views(s, [fip])[0]
-        if not self._call_driver("floatingip_changed", action, view) and action != "delete":
-            self._set_status(models.FloatingIP, fip_id, "ERROR")
-
     def list_floatingips(self, ctx: RequestContext) -> list[dict[str, Any]]:
         with db.reader() as s:
             q = sa.select(models.FloatingIP)
             if not ctx.is_admin:
                 q = q.where(models.FloatingIP.project_id == (ctx.project_id or ""))
-            return self._fip_views(s, list(s.execute(q.order_by(models.FloatingIP.created_at)).scalars()))
+            return views.fip_views(s, list(s.execute(q.order_by(models.FloatingIP.created_at)).scalars()))
 
     def get_floatingip(self, ctx: RequestContext, fip_id: str) -> dict[str, Any]:
         with db.reader() as s:
-            return self._fip_views(s, [c.get_owned(s, ctx, models.FloatingIP, fip_id, nexc.FloatingIPNotFound)])[0]
+            return views.fip_views(s, [c.get_owned(s, ctx, models.FloatingIP, fip_id, nexc.FloatingIPNotFound)])[0]
 
     def _associate(self, s: orm.Session, ctx: RequestContext, fip: models.FloatingIP, port_id: Any,
                    fixed_ip: Any) -> None:
         if port_id is None:
             fip.fixed_port_id = fip.fixed_ip_address = fip.router_id = None
             return
-        port = self._get_port(s, ctx, port_id)
+        port = c.get_port(s, ctx, port_id)
         allocs = [(a.subnet_id, a.ip_address) for a in s.execute(sa.select(models.IPAllocation).where(
             models.IPAllocation.port_id == port.id)).scalars() if netaddr.IPAddress(a.ip_address).version == 4]
         if fixed_ip is not None:
@@ -382,17 +332,14 @@ class L3Mixin:
         project = c.owner_project(ctx, body)
         if body.get("floating_ip_address"):
             policies.enforce(ctx, policies.CREATE_FIP_ADDRESS)
-        from cumulo.db.models.base import new_id
-        from cumulo.services.network.core import random_mac
-
         with db.transaction() as s:
             net = c.get_network(s, ctx, body["floating_network_id"])
             if not net.external:
                 raise nexc.BadRequest(reason=f"Bad floatingip request: Network {net.id} is not a valid external "
                                              "network.")
-            self._check_quota(s, project, "floatingip", 1)
+            self.quotas.check(s, project, "floatingip", 1)
             fip_id = new_id()
-            port = models.Port(project_id="", network_id=net.id, name="", description="", mac_address=random_mac(),
+            port = models.Port(project_id="", network_id=net.id, name="", description="", mac_address=c.random_mac(),
                                admin_state_up=True, status="ACTIVE", device_id=fip_id,
                                device_owner=c.DEVICE_OWNER_FLOATINGIP, binding_host_id="", binding_profile={},
                                binding_vnic_type="normal", port_security_enabled=False, allowed_address_pairs=[],
@@ -406,7 +353,7 @@ class L3Mixin:
                     fixed[0]["subnet_id"] = body["subnet_id"]
             elif body.get("subnet_id"):
                 fixed = [{"subnet_id": body["subnet_id"]}]
-            self._allocate_ips(s, port, fixed, False)
+            ipam.allocate_fixed_ips(s, port, fixed, False)
             address = s.execute(sa.select(models.IPAllocation.ip_address).where(
                 models.IPAllocation.port_id == port.id).order_by(models.IPAllocation.id)).scalars().first()
             if address is None:
@@ -419,8 +366,8 @@ class L3Mixin:
                 self._associate(s, ctx, fip, body["port_id"], body.get("fixed_ip_address"))
             s.add(fip)
             s.flush()
-            view = self._fip_views(s, [fip])[0]
-        self._notify_fip("create", fip_id)
+            view = views.fip_views(s, [fip])[0]
+        self.dataplane.notify_fip("create", fip_id)
         return view
 
     def update_floatingip(self, ctx: RequestContext, fip_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -434,19 +381,19 @@ class L3Mixin:
                 self._associate(s, ctx, fip, body["port_id"], body.get("fixed_ip_address"))
             c.bump(fip)
             s.flush()
-            view = self._fip_views(s, [fip])[0]
-        self._notify_fip("update", fip_id)
+            view = views.fip_views(s, [fip])[0]
+        self.dataplane.notify_fip("update", fip_id)
         for rid in {old_router, view["router_id"]} - {None}:
-            self._notify_router("update", rid)
+            self.dataplane.notify_router("update", rid)
         return view
 
     def delete_floatingip(self, ctx: RequestContext, fip_id: str) -> None:
         with db.transaction() as s:
             fip = c.get_owned(s, ctx, models.FloatingIP, fip_id, nexc.FloatingIPNotFound)
-            view = self._fip_views(s, [fip])[0]
+            view = views.fip_views(s, [fip])[0]
             s.execute(sa.delete(models.Port).where(models.Port.id == fip.floating_port_id))
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == fip.id))
             s.delete(fip)
-        self._notify_fip("delete", fip_id, view)
+        self.dataplane.notify_fip("delete", fip_id, view)
         if view["router_id"]:
-            self._notify_router("update", view["router_id"])
+            self.dataplane.notify_router("update", view["router_id"])

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from oslo_policy import policy
 
+import cumulo.services.network.exceptions as nexc
 from cumulo import policy as cumulo_policy
 from cumulo.context import RequestContext
-from cumulo.services.network import exceptions as nexc
 
 ADMIN = "rule:admin_required"
 
@@ -22,7 +22,7 @@ CREATE_FIP_ADDRESS = "create_floatingip:floating_ip_address"
 ROUTER_GW_SNAT = "%s_router:external_gateway_info:enable_snat"
 ROUTER_GW_FIXED_IPS = "%s_router:external_gateway_info:external_fixed_ips"
 
-RULES = [
+RULES: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
         CREATE_FIP_ADDRESS, ADMIN, "Choose the address of a new floating IP.",
         [{"method": "POST", "path": "/v2.0/floatingips"}]),

@@ -1,4 +1,9 @@
-"""Security groups and rules; the per-project default group."""
+"""Security groups and rules, and each project's default group: the :class:`SecurityGroups` component.
+
+Depends on :class:`.dataplane.DataPlane` (to tell the driver) and
+:class:`.quotas.Quotas`; the port and instance components depend on it for
+the default group.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc, orm
 
+import cumulo.services.network.common as c
+import cumulo.services.network.exceptions as nexc
+import cumulo.services.network.ipam as ipam
+import cumulo.services.network.views as views
 from cumulo import db
 from cumulo.context import RequestContext
 from cumulo.db.models import network as models
-from cumulo.services.network import common as c
-from cumulo.services.network import exceptions as nexc
-from cumulo.services.network import ipam
+from cumulo.services.network.dataplane import DataPlane
+from cumulo.services.network.quotas import Quotas
 
 PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "ipv6-icmp": 58, "sctp": 132, "gre": 47, "esp": 50,
              "ah": 51, "igmp": 2, "dccp": 33, "ipip": 4, "ospf": 89, "pgm": 113, "vrrp": 112, "udplite": 136}
@@ -23,34 +31,18 @@ RULE_ATTRS = ("security_group_id", "direction", "ethertype", "protocol", "port_r
               "remote_address_group_id")
 
 
-class SecurityGroupMixin:
-    """Mixed into :class:`cumulo.services.network.Service`."""
+class SecurityGroups:
+    """Security groups and their rules; the default group every project gets on first use."""
 
-    def _rule_views(self, rules: list[models.SecurityGroupRule]) -> list[dict[str, Any]]:
-        return [{"id": r.id, "security_group_id": r.security_group_id, "direction": r.direction,
-                 "ethertype": r.ethertype, "protocol": r.protocol, "port_range_min": r.port_range_min,
-                 "port_range_max": r.port_range_max, "remote_ip_prefix": r.remote_ip_prefix,
-                 "remote_group_id": r.remote_group_id, "remote_address_group_id": None,
-                 "normalized_cidr": r.remote_ip_prefix, "description": r.description, "tenant_id": r.project_id,
-                 "project_id": r.project_id, "created_at": c.timestamp(r.created_at),
-                 "updated_at": c.timestamp(r.updated_at or r.created_at), "revision_number": r.revision_number,
-                 "tags": []} for r in rules]
+    #: What ``hub.network`` offers of this component.
+    API = ("ensure_default_security_group", "list_security_groups", "get_security_group", "create_security_group",
+           "update_security_group", "delete_security_group", "list_security_group_rules", "get_security_group_rule",
+           "create_security_group_rule", "delete_security_group_rule")
 
-    def _sg_views(self, s: orm.Session, groups: list[models.SecurityGroup]) -> list[dict[str, Any]]:
-        ids = [g.id for g in groups]
-        rules: dict[str, list[models.SecurityGroupRule]] = {i: [] for i in ids}
-        for (r,) in c.in_chunks(s, lambda ch: sa.select(models.SecurityGroupRule).where(
-                models.SecurityGroupRule.security_group_id.in_(ch)).order_by(models.SecurityGroupRule.created_at), ids):
-            rules[r.security_group_id].append(r)
-        tags = c.tags_of(s, ids)
-        out = []
-        for g in groups:
-            view = c.standard(g, tags[g.id])
-            view.update({"stateful": g.stateful, "shared": False, "security_group_rules": self._rule_views(rules[g.id])})
-            out.append(view)
-        return out
+    def __init__(self, dataplane: DataPlane, quotas: Quotas) -> None:
+        self.dataplane, self.quotas = dataplane, quotas
 
-    def _ensure_default_sg(self, s: orm.Session, project_id: str) -> str:
+    def ensure_default(self, s: orm.Session, project_id: str) -> str:
         """The id of the project's default group, created (race-free) on first use."""
         row = s.get(models.DefaultSecurityGroup, project_id)
         if row is not None:
@@ -80,7 +72,7 @@ class SecurityGroupMixin:
 
     def ensure_default_security_group(self, project_id: str) -> str:
         with db.transaction() as s:
-            return self._ensure_default_sg(s, project_id)
+            return self.ensure_default(s, project_id)
 
     def list_security_groups(self, ctx: RequestContext) -> list[dict[str, Any]]:
         if ctx.project_id:
@@ -89,33 +81,22 @@ class SecurityGroupMixin:
             q = sa.select(models.SecurityGroup)
             if not ctx.is_admin:
                 q = q.where(models.SecurityGroup.project_id == (ctx.project_id or ""))
-            return self._sg_views(s, list(s.execute(q.order_by(models.SecurityGroup.created_at)).scalars()))
+            return views.sg_views(s, list(s.execute(q.order_by(models.SecurityGroup.created_at)).scalars()))
 
     def get_security_group(self, ctx: RequestContext, group_id: str) -> dict[str, Any]:
         with db.reader() as s:
-            return self._sg_views(s, [c.get_owned(s, ctx, models.SecurityGroup, group_id,
+            return views.sg_views(s, [c.get_owned(s, ctx, models.SecurityGroup, group_id,
                                                   nexc.SecurityGroupNotFound)])[0]
-
-    def _notify_sg(self, action: str, group_id: str, view: dict[str, Any] | None = None) -> None:
-        if view is None:
-            with db.transaction() as s:
-                group = s.get(models.SecurityGroup, group_id)
-                if group is None:
-                    return
-                view = self._sg_views(s, [group])[0]
-                view["port_ids"] = sorted(s.execute(sa.select(models.PortSecurityGroup.port_id).where(
-                    models.PortSecurityGroup.security_group_id == group_id)).scalars())
-        self._call_driver("security_group_changed", action, view)
 
     def create_security_group(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
         body = c.check_keys(body, "security_group", ("name", "description", "project_id", "tenant_id", "stateful"))
         project = c.owner_project(ctx, body)
         name = c.to_str(body.get("name"), "name") or ""
         if name == "default":
-            raise nexc.conflict("Default security group already exists.")
+            raise c.conflict("Default security group already exists.")
         with db.transaction() as s:
-            self._ensure_default_sg(s, project)
-            self._check_quota(s, project, "security_group", 1)
+            self.ensure_default(s, project)
+            self.quotas.check(s, project, "security_group", 1)
             group = models.SecurityGroup(project_id=project, name=name, revision_number=0,
                                          description=c.to_str(body.get("description"), "description"),
                                          stateful=c.to_bool(body.get("stateful", True), "stateful"))
@@ -125,8 +106,8 @@ class SecurityGroupMixin:
                 s.add(models.SecurityGroupRule(project_id=project, security_group_id=group.id, direction="egress",
                                                ethertype=ethertype, revision_number=0))
             s.flush()
-            view = self._sg_views(s, [group])[0]
-        self._notify_sg("create", group.id)
+            view = views.sg_views(s, [group])[0]
+        self.dataplane.notify_sg("create", group.id)
         return view
 
     def update_security_group(self, ctx: RequestContext, group_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -138,9 +119,9 @@ class SecurityGroupMixin:
             if "name" in body:
                 name = c.to_str(body["name"], "name") or ""
                 if is_default and name != "default":
-                    raise nexc.conflict("Updating default security group not allowed.")
+                    raise c.conflict("Updating default security group not allowed.")
                 if not is_default and name == "default":
-                    raise nexc.conflict("Default security group already exists.")
+                    raise c.conflict("Default security group already exists.")
                 group.name = name
             if "description" in body:
                 group.description = c.to_str(body["description"], "description") or ""
@@ -152,8 +133,8 @@ class SecurityGroupMixin:
                 group.stateful = stateful
             c.bump(group)
             s.flush()
-            view = self._sg_views(s, [group])[0]
-        self._notify_sg("update", group_id)
+            view = views.sg_views(s, [group])[0]
+        self.dataplane.notify_sg("update", group_id)
         return view
 
     def delete_security_group(self, ctx: RequestContext, group_id: str) -> None:
@@ -166,7 +147,7 @@ class SecurityGroupMixin:
             if s.execute(sa.select(models.PortSecurityGroup.port_id).where(
                     models.PortSecurityGroup.security_group_id == group.id)).first():
                 raise nexc.SecurityGroupInUse(id=group.id, reason="in use: one or more ports are members of it")
-            view = self._sg_views(s, [group])[0]
+            view = views.sg_views(s, [group])[0]
             view["port_ids"] = []
             others = set(s.execute(sa.select(models.SecurityGroupRule.security_group_id).where(
                 models.SecurityGroupRule.remote_group_id == group.id,
@@ -178,9 +159,9 @@ class SecurityGroupMixin:
                 s.delete(default)
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == group.id))
             s.delete(group)
-        self._notify_sg("delete", group_id, view)
+        self.dataplane.notify_sg("delete", group_id, view)
         for other in others:
-            self._notify_sg("update", other)
+            self.dataplane.notify_sg("update", other)
 
     # -------------------------------------------------------------------- rules
     def list_security_group_rules(self, ctx: RequestContext) -> list[dict[str, Any]]:
@@ -188,11 +169,11 @@ class SecurityGroupMixin:
             q = sa.select(models.SecurityGroupRule)
             if not ctx.is_admin:
                 q = q.where(models.SecurityGroupRule.project_id == (ctx.project_id or ""))
-            return self._rule_views(list(s.execute(q.order_by(models.SecurityGroupRule.created_at)).scalars()))
+            return views.rule_views(list(s.execute(q.order_by(models.SecurityGroupRule.created_at)).scalars()))
 
     def get_security_group_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
         with db.transaction() as s:
-            return self._rule_views([c.get_owned(s, ctx, models.SecurityGroupRule, rule_id,
+            return views.rule_views([c.get_owned(s, ctx, models.SecurityGroupRule, rule_id,
                                                  nexc.SecurityGroupRuleNotFound)])[0]
 
     @staticmethod
@@ -262,7 +243,7 @@ class SecurityGroupMixin:
                         or None, r.remote_group_id) == (direction, ethertype, protocol, pmin, pmax, prefix or None,
                                                         remote_group or None):
                     raise nexc.SecurityGroupRuleExists(rule_id=r.id)
-            self._check_quota(s, project, "security_group_rule", 1)
+            self.quotas.check(s, project, "security_group_rule", 1)
             rule = models.SecurityGroupRule(project_id=project, security_group_id=group.id, direction=direction,
                                             ethertype=ethertype, protocol=protocol, port_range_min=pmin,
                                             port_range_max=pmax, remote_ip_prefix=prefix or None,
@@ -271,8 +252,8 @@ class SecurityGroupMixin:
             s.add(rule)
             c.bump(group)
             s.flush()
-            view = self._rule_views([rule])[0]
-        self._notify_sg("update", group.id)
+            view = views.rule_views([rule])[0]
+        self.dataplane.notify_sg("update", group.id)
         return view
 
     def delete_security_group_rule(self, ctx: RequestContext, rule_id: str) -> None:
@@ -280,6 +261,6 @@ class SecurityGroupMixin:
             rule = c.get_owned(s, ctx, models.SecurityGroupRule, rule_id, nexc.SecurityGroupRuleNotFound)
             group_id = rule.security_group_id
             s.delete(rule)
-        self._notify_sg("update", group_id)
+        self.dataplane.notify_sg("update", group_id)
 
 
