@@ -56,5 +56,5 @@ class _Devices:
 
 
 def test_a_daemon_runs_on_a_fake_context(tmp_path):
-    auditor = daemons.Auditor(_Devices(str(tmp_path)))  # type: ignore[arg-type]  (a partial fake)
+    auditor = daemons.Auditor(_Devices(str(tmp_path)))  # a partial fake: the auditor reads devices only
     assert auditor.run_once() == {"checked": 0, "quarantined": 0}
