@@ -78,6 +78,11 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [(g, list(o)) for g, o in GROUPS.items() if o]
 
 
+#: ``(group, option)`` pairs that :func:`extend` was given with a declaration
+#: different from the one already registered (kept, the new one ignored).
+CONFLICTS: list[tuple[str, str]] = []
+
+
 def extend(group: str, opts: list[cfg.Opt]) -> None:
     """Register options from a kernel module on ``CONF`` (and list them).
 
@@ -99,11 +104,6 @@ def extend(group: str, opts: list[cfg.Opt]) -> None:
             CONF.register_opt(opt, group=None if group == "DEFAULT" else group)
         except cfg.DuplicateOptError:
             pass
-
-
-#: ``(group, option)`` pairs that :func:`extend` was given with a declaration
-#: different from the one already registered (kept, the new one ignored).
-CONFLICTS: list[tuple[str, str]] = []
 
 
 def load(args: list[str] | None = None, config_files: list[str] | None = None,
