@@ -196,7 +196,7 @@ def test_hypothesis_varied_requests_over_the_wire(wire: Wire) -> None:
               suppress_health_check=list(HealthCheck))
     @given(req=fuzz.strategies(wire.routes, wire.values, fuzz.KINDS), authenticated=st.booleans())
     def run(req: fuzz.Hostile, authenticated: bool) -> None:
-        if time.monotonic() > deadline:
+        if len(sent) >= 50 and time.monotonic() > deadline:  # the budget never empties the run
             return
         sent.append(1)
         found = _check(wire, req, wire.token if authenticated else None)[1]
@@ -205,7 +205,7 @@ def test_hypothesis_varied_requests_over_the_wire(wire: Wire) -> None:
     begun = time.monotonic()
     run()
     print(f"hypothesis: {len(sent)} requests in {time.monotonic() - begun:.1f}s")
-    assert len(sent) > min(50, EXAMPLES)
+    assert len(sent) >= min(50, EXAMPLES)
 
 
 def test_the_access_log_shows_the_4xx_a_user_got(wire: Wire) -> None:
