@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -122,7 +123,7 @@ class StreamingResponse:
         self.status = resp.status
         self.headers = {k.lower(): v for k, v in resp.getheaders()}
 
-    def iter(self, chunk_size: int):  # type: ignore[no-untyped-def]
+    def iter(self, chunk_size: int) -> Iterator[bytes]:
         try:
             while True:
                 chunk = self.resp.read(chunk_size)

@@ -297,20 +297,18 @@ class RingBuilder:
         gathered.sort(key=lambda g: g[2] in byid)  # unplaced first: they matter most
         moved = 0
         for part, replica, old in gathered:
-            holders = [byid[r2p[r][part]] for r in range(self.replicas) if r2p[r][part] in byid]
-            best = self._best_device(devs, holders, counts, targets, tiers, rnd)
-            r2p[replica][part] = best["id"]
-            counts[best["id"]] += 1
-            if best["id"] != old:
+            holder_devs = [byid[r2p[r][part]] for r in range(self.replicas) if r2p[r][part] in byid]
+            best_dev = self._best_device(devs, holder_devs, counts, targets, tiers, rnd)
+            r2p[replica][part] = best_dev["id"]
+            counts[best_dev["id"]] += 1
+            if best_dev["id"] != old:
                 self.last_part_moves[part] = now
                 moved += 1
         for dev_id in list(self.removed):
             self.devs.pop(dev_id, None)
         removed = sorted(self.removed)
         self.removed.clear()
-        for d in list(self.devs.values()):
-            if d["weight"] == 0 and d["id"] not in counts:
-                pass  # a weight-0 device stays listed (drained) until removed
+        # A weight-0 device stays listed (drained) until it is removed.
         self.version += 1
         self.dirty = False
         report = self.report()

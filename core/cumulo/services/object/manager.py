@@ -558,7 +558,10 @@ class Service:
             rows.extend(r for r in page if "name" in r)
             if len(page) < 10000:
                 return rows
-            marker = page[-1].get("name") or page[-1].get("subdir")
+            following = page[-1].get("name") or page[-1].get("subdir")
+            if not following:
+                return rows
+            marker = following
 
     def _segment_reader(self, caller: Caller, account: str, segments: list[Segment],
                         depth: int) -> Callable[[int, int], Iterator[bytes]]:
@@ -605,9 +608,9 @@ class Service:
         for name in OBJECT_HEADERS:
             if name in ("X-Delete-At", "X-Static-Large-Object"):
                 continue
-            value = headers.get(name)
-            if value is not None and value != "":
-                meta[name] = value
+            given = headers.get(name)
+            if given is not None and given != "":
+                meta[name] = given
         manifest = meta.get("X-Object-Manifest")
         if manifest is not None:
             seg_container, slash, _ = unquote(manifest).partition("/")

@@ -101,11 +101,11 @@ def _decode_sig(sig: str) -> tuple[str, bytes]:
         except (binascii.Error, ValueError):
             raise TempURLInvalid() from None
         return name.lower(), raw
-    name = _HEX_LENGTHS.get(len(sig))
-    if name is None:
+    digest = _HEX_LENGTHS.get(len(sig))
+    if digest is None:
         raise TempURLInvalid()
     try:
-        return name, bytes.fromhex(sig)
+        return digest, bytes.fromhex(sig)
     except ValueError:
         raise TempURLInvalid() from None
 
