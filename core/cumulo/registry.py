@@ -24,6 +24,8 @@ from typing import Any
 
 import stevedore
 from oslo_config import cfg
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from cumulo import exception
 from cumulo.interfaces.base import Plugin, parse_version
@@ -166,7 +168,33 @@ def check_class(kind: str, cls: object, name: str = "?") -> None:
         )
 
 
+def check_kernel_range(kind: str, name: str, distribution: Any) -> None:
+    """Refuse a plugin whose distribution declares a ``cumulo`` range this kernel is outside.
+
+    pip enforces the range at install time; this catches ``--no-deps`` installs,
+    ``PYTHONPATH`` and stale editable installs, with one line naming both versions.
+    A distribution that does not name ``cumulo`` in its requirements is not checked.
+    """
+    import cumulo
+
+    for line in distribution.requires or []:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) != "cumulo" or (req.marker and not req.marker.evaluate({"extra": ""})):
+            continue
+        if not req.specifier.contains(cumulo.__version__, prereleases=True):
+            dist_name = distribution.metadata["Name"] or distribution.name
+            raise PluginError(
+                f"{kind} plugin '{name}' from {dist_name} {distribution.version} supports cumulo{req.specifier}; "
+                f"this kernel is {cumulo.__version__}")
+
+
 def _load_entry_point(kind: PluginKind, name: str) -> type[Any]:
+    entry = next((e for e in _entry_points(kind) if e.name == name), None)
+    if entry is not None and getattr(entry, "dist", None) is not None:
+        check_kernel_range(kind.name, name, entry.dist)
     failures: list[tuple[Any, BaseException]] = []
     manager: stevedore.NamedExtensionManager[Any] = stevedore.NamedExtensionManager(
         kind.namespace,

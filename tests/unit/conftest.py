@@ -22,11 +22,12 @@ def fake_distribution(tmp_path: Any) -> Iterator[Callable[..., str]]:
     added: list[str] = []
 
     def make(name: str, entry_points: dict[str, dict[str, str]], modules: dict[str, str],
-             version: str = "0.1") -> str:
+             version: str = "0.1", requires: tuple[str, ...] = ()) -> str:
         root = tmp_path / f"site-{name}"
         info = root / f"{name.replace('-', '_')}-{version}.dist-info"
         info.mkdir(parents=True)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        requires_dist = "".join(f"Requires-Dist: {r}\n" for r in requires)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires_dist}")
         lines = []
         for group, eps in entry_points.items():
             lines.append(f"[{group}]")

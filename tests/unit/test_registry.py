@@ -105,6 +105,40 @@ def test_undeclared_version_is_refused(fake_distribution):
         registry.load_class("scheduler.filters", "even")
 
 
+@pytest.mark.parametrize("requires, accepted", [
+    ((), True),                                   # names no kernel: not checked
+    (("cumulo>=0.1,<0.2",), True),
+    (("cumulo>=0.2,<0.3",), False),
+    (("cumulo<0.1",), False),
+    (("cumulo>=0.2; extra == 'docs'",), True),    # only for an extra: not a requirement of the plugin
+    (("requests>=2", "Cumulo>=0.1"), True),       # names are compared canonically
+])
+def test_kernel_range_checked_at_load(fake_distribution, requires, accepted):
+    fake_distribution("ranged-plugin", {"cumulo.scheduler.filters": {"even": "mod:EvenFilter"}}, {"mod": GOOD},
+                      requires=requires)
+    if accepted:
+        assert registry.load_class("scheduler.filters", "even").__name__ == "EvenFilter"
+    else:
+        import cumulo
+
+        with pytest.raises(registry.PluginError, match=rf"ranged-plugin 0.1 supports cumulo.*this kernel is "
+                                                        rf"{cumulo.__version__}"):
+            registry.load_class("scheduler.filters", "even")
+
+
+def test_bundled_plugins_accept_this_kernel():
+    import importlib.metadata
+
+    checked = set()
+    for info in registry.installed():
+        if info.distribution.startswith("cumulo-") and info.distribution not in checked:
+            dist = importlib.metadata.distribution(info.distribution)
+            assert any(r.startswith("cumulo") for r in dist.requires or []), info.distribution
+            registry.check_kernel_range(info.kind, info.name, dist)  # raises if its range excluded us
+            checked.add(info.distribution)
+    assert len(checked) >= 15
+
+
 def test_describe_shows_options_and_versions(fake_distribution):
     source = GOOD + """
 from oslo_config import cfg
