@@ -79,7 +79,7 @@ def authorize(context: RequestContext, action: str, target: dict[str, Any] | Non
 
 def list_rules() -> list[policy.RuleDefault]:
     """``oslo.policy.policies`` entry point: the base rules and every kernel area's."""
-    from cumulo.conf import check
+    import cumulo.services
 
-    check._import_areas()  # areas register their rules on import
+    cumulo.services.import_areas()  # areas register their rules on import
     return list(_rules)

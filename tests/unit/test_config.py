@@ -142,9 +142,7 @@ def test_extend_keeps_the_first_declaration_and_records_a_different_one():
         cumulo_conf.CONF.unregister_opt(first, group=group)
 
 
-def test_the_old_check_module_forwards_to_the_cli(tmp_path):
-    from cumulo.conf import check as old
+def test_the_old_check_module_is_gone():
+    import importlib.util
 
-    conf = _conf(tmp_path, "[api]\nport = abc\n")
-    assert old.run(conf, check_database=False) == check.run_checks(conf, check_database=False)
-    assert old.PLUGIN_OPTIONS is check.PLUGIN_OPTIONS
+    assert importlib.util.find_spec("cumulo.conf.check") is None

@@ -44,14 +44,10 @@ def import_areas() -> None:
     areas also catches one a kernel module registers on its own.
     """
     import cumulo.db
-    import cumulo.messaging  # noqa: F401
-    from cumulo.services import AREAS
+    import cumulo.messaging
+    import cumulo.services
 
-    for area in AREAS:
-        try:
-            importlib.import_module(f"cumulo.services.{area}")
-        except ModuleNotFoundError:
-            pass
+    cumulo.services.import_areas()
 
 
 def _value(conf: cfg.ConfigOpts, group: str, name: str) -> Any:

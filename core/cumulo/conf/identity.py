@@ -22,7 +22,7 @@ identity_opts: list[cfg.Opt] = [
                help="Most entities a list returns (0: [api] max_limit); the response says when truncated."),
 ]
 
-#: The name :mod:`cumulo.services.identity.conf` has always used.
+#: The list's older name (from when ``cumulo.services.identity.conf`` declared it).
 OPTS = identity_opts
 
 

@@ -94,26 +94,15 @@ from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from oslo_config import cfg
 from sqlalchemy import event, exc, orm
 
-from cumulo import conf, exception
+from cumulo import exception
 from cumulo.conf import CONF
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
 LOG = logging.getLogger(__name__)
-
-conf.extend("database", [
-    cfg.FloatOpt("lock_timeout", default=5.0, min=0.01,
-                 help="Seconds one attempt waits for a lock before the transaction is retried or answered "
-                      "503: SQLite's busy timeout (at most sqlite_busy_timeout), PostgreSQL's lock_timeout, "
-                      "MariaDB's innodb_lock_wait_timeout (whole seconds, at least 1). A request gives up "
-                      "after about lock_timeout * (max_retries + 1)."),
-    cfg.IntOpt("busy_retry_after", default=2, min=1,
-               help="Seconds a client is told to wait (Retry-After) when the database stays busy (503)."),
-])
 
 #: First back-off between attempts (seconds); doubles per attempt up to MAX_RETRY_INTERVAL.
 RETRY_INTERVAL = 0.05

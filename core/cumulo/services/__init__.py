@@ -93,3 +93,22 @@ class ServiceHub:
                 LOG.info("Starting %s", area)
                 started.extend(module.start(self) or [])
         return started
+
+
+def import_areas(areas: tuple[str, ...] = AREAS) -> list[str]:
+    """Import every kernel area package that exists; returns the names of those imported.
+
+    What the areas register on import (policy rules) is then known; the
+    configuration needs no such step (:mod:`cumulo.conf` declares every
+    kernel option). An area whose package does not exist is skipped.
+    """
+    found = []
+    for area in areas:
+        try:
+            importlib.import_module(f"cumulo.services.{area}")
+        except ModuleNotFoundError as err:
+            if err.name != f"cumulo.services.{area}":
+                raise
+            continue
+        found.append(area)
+    return found

@@ -22,44 +22,16 @@ from typing import Any
 
 from oslo_config import cfg
 
-from cumulo import conf
+import cumulo.services.compute.metadata as _metadata  # noqa: F401  (proxy signatures)
+import cumulo.services.compute.quota as _quota  # noqa: F401  (quota enforcement)
 from cumulo.conf import CONF
+from cumulo.conf.compute import compute_opts  # noqa: F401  (the [compute] options)
+from cumulo.db.models import compute as _models  # noqa: F401  (the compute tables)
+from cumulo.services.compute.api import ComputeAPI
+from cumulo.services.compute.manager import ComputeManager
 
 LOG = logging.getLogger(__name__)
 
-compute_opts = [
-    cfg.StrOpt("hypervisor_driver", default="fake", help="Hypervisor driver (cumulo.hypervisor plugin) of this host."),
-    cfg.IntOpt("max_attempts", default=3, min=1,
-               help="Hosts a build is tried on before the server goes to ERROR."),
-    cfg.IntOpt("task_state_timeout", default=300, min=5,
-               help="Seconds an instance may stay in one task state before it is put in ERROR with a fault."),
-    cfg.IntOpt("sweep_interval", default=30, min=1, help="Seconds between task-state timeout sweeps."),
-    cfg.IntOpt("resource_report_interval", default=30, min=1,
-               help="Seconds between a host's resource reports to compute_nodes."),
-    cfg.IntOpt("sync_power_state_interval", default=60, min=1, help="Seconds between power-state syncs."),
-    cfg.FloatOpt("host_state_cache_seconds", default=2.0, min=0,
-                 help="How long host_states() serves its cached view to the scheduler."),
-    cfg.IntOpt("build_workers", default=32, min=1, help="Threads scheduling builds in the API process."),
-    cfg.IntOpt("host_rpc_workers", default=16, min=1,
-               help="Threads each compute host uses for its RPC requests (operations on different instances "
-                    "run in parallel up to this)."),
-    cfg.BoolOpt("allow_resize_to_same_host", default=True,
-                help="Let a resize stay on its host when no other host fits (another host is preferred)."),
-    cfg.StrOpt("default_availability_zone", default="nova", help="Zone of hosts in no zoned aggregate."),
-    cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0, help="Virtual CPUs per physical CPU."),
-    cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0, help="Virtual RAM per physical RAM."),
-    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0, help="Virtual disk per physical disk."),
-    cfg.IntOpt("shutdown_timeout", default=60, min=0, help="Seconds a graceful stop waits before powering off."),
-    cfg.BoolOpt("enable_instance_password", default=True,
-                help="Return the generated admin password (adminPass) when creating or rebuilding a server."),
-]
-conf.extend("compute", compute_opts)
-
-from cumulo.db.models import compute as _models  # noqa: E402,F401  (the compute tables)
-from cumulo.services.compute import metadata as _metadata  # noqa: E402,F401  ([metadata] options)
-from cumulo.services.compute import quota as _quota  # noqa: E402,F401  ([quota] options)
-from cumulo.services.compute.api import ComputeAPI  # noqa: E402
-from cumulo.services.compute.manager import ComputeManager  # noqa: E402
 
 
 class Service(ComputeAPI):
@@ -102,9 +74,9 @@ class _Hosts:
 
 def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = None) -> list[Any]:
     """Start the compute hosts of this process; returns what to stop."""
+    import cumulo.services.compute.rpc as rpc
     from cumulo import registry
     from cumulo import service as service_mod
-    from cumulo.services.compute import rpc
 
     driver_name = driver_name or CONF.compute.hypervisor_driver
     cls = registry.load_class("hypervisor", driver_name)

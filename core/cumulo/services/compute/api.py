@@ -21,6 +21,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+import cumulo.services.compute.keys as keys
+import cumulo.services.compute.objects as objects
+import cumulo.services.compute.quota as quota
+import cumulo.services.compute.rpc as rpc
+import cumulo.services.compute.states as st
 from cumulo import db, exception
 from cumulo import service as service_mod
 from cumulo.conf import CONF
@@ -42,8 +47,6 @@ from cumulo.db.models.compute import (
 )
 from cumulo.db.models.service import Service as ServiceRow
 from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec
-from cumulo.services.compute import keys, objects, quota, rpc
-from cumulo.services.compute import states as st
 from cumulo.services.compute.manager import BUILD_TASK_STATES, SCHEDULED_BY, optional
 
 LOG = logging.getLogger(__name__)

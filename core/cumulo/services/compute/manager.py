@@ -19,14 +19,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+import cumulo.services.compute.objects as objects
+import cumulo.services.compute.states as st
 from cumulo import db, exception
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
 from cumulo.db.models.base import new_id, utcnow
 from cumulo.db.models.compute import ComputeNode, Instance, ServerGroupMember
 from cumulo.interfaces.hypervisor import HypervisorError, PowerState
-from cumulo.services.compute import objects
-from cumulo.services.compute import states as st
 
 LOG = logging.getLogger(__name__)
 

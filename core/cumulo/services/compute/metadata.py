@@ -24,22 +24,13 @@ import hmac
 
 from oslo_config import cfg
 
-from cumulo import conf
 from cumulo.conf import CONF
+from cumulo.conf.compute import METADATA_GROUP, metadata_opts
 
 INSTANCE_ID_HEADER = "X-Instance-ID"
 SIGNATURE_HEADER = "X-Instance-ID-Signature"
 TENANT_HEADER = "X-Tenant-ID"
 FORWARDED_HEADER = "X-Forwarded-For"
-
-metadata_opts: list[cfg.Opt] = [
-    cfg.StrOpt("proxy_shared_secret", default="", secret=True,
-               help="Secret shared with the metadata proxies: a request carrying X-Instance-ID is believed "
-                    "only with X-Instance-ID-Signature = hex HMAC-SHA256(this secret, instance id). "
-                    "Empty: no proxy is trusted and such requests are refused (403); instances are then "
-                    "known by their source address only."),
-]
-conf.extend("metadata", metadata_opts)
 
 
 def _secret(secret: str | None) -> str:
@@ -71,4 +62,4 @@ def verify(instance_id: str | None, signature: str | None, secret: str | None = 
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [("metadata", list(metadata_opts))]
+    return [(METADATA_GROUP, list(metadata_opts))]

@@ -15,29 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from oslo_config import cfg
 
 from cumulo import conf, db, exception
+from cumulo.conf.compute import quota_opts  # noqa: F401  (the [quota] options)
 from cumulo.db.models.compute import Quota, QuotaUsage
 
 RESOURCES = ("instances", "cores", "ram", "key_pairs", "server_groups", "server_group_members",
              "metadata_items", "injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
 #: Resources counted through usage rows (the others are per-request limits).
 COUNTED = ("instances", "cores", "ram", "key_pairs", "server_groups")
-
-quota_opts: list[cfg.Opt] = [
-    cfg.IntOpt("instances", default=10, min=-1, help="Servers per project (-1: unlimited)."),
-    cfg.IntOpt("cores", default=20, min=-1, help="vCPUs per project."),
-    cfg.IntOpt("ram", default=51200, min=-1, help="MiB of RAM per project."),
-    cfg.IntOpt("key_pairs", default=100, min=-1, help="Key pairs per user."),
-    cfg.IntOpt("server_groups", default=10, min=-1, help="Server groups per project."),
-    cfg.IntOpt("server_group_members", default=10, min=-1, help="Servers per server group."),
-    cfg.IntOpt("metadata_items", default=128, min=-1, help="Metadata items per server."),
-    cfg.IntOpt("injected_files", default=5, min=-1, help="Injected files per server (not used: personality is gone)."),
-    cfg.IntOpt("injected_file_content_bytes", default=10240, min=-1, help="Bytes per injected file."),
-    cfg.IntOpt("injected_file_path_bytes", default=255, min=-1, help="Bytes per injected file path."),
-]
-conf.extend("quota", quota_opts)
 
 
 def default_limits() -> dict[str, int]:

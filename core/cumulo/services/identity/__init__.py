@@ -5,8 +5,7 @@ application credentials, and tokens (through the ``auth`` and ``token`` plugins)
 ``hub.identity.validate_token(token) -> RequestContext``.
 """
 
-from cumulo.services.identity import conf as _conf  # noqa: F401
-from cumulo.services.identity import policies as _policies
+import cumulo.services.identity.policies as _policies
 from cumulo.services.identity.manager import Service  # noqa: F401
 
 _policies.register()  # so policy listings and overrides know the identity rules before first use

@@ -13,13 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from oslo_config import cfg
 
+import cumulo.services.identity.policies as policies
 from cumulo import db, exception, registry
 from cumulo.conf import CONF
 from cumulo.db.models.base import utcnow
 from cumulo.db.models.identity import ApplicationCredential, Assignment, Credential
 from cumulo.interfaces import auth as iauth
-from cumulo.services.identity import conf as _conf  # noqa: F401  (registers [identity])
-from cumulo.services.identity import policies
 from cumulo.services.identity.catalog import CatalogMixin
 from cumulo.services.identity.resources import GROUP_DOMAIN, GROUP_PROJECT, GROUP_SYSTEM, ResourceMixin
 from cumulo.services.identity.tokens import RevocationList, TokenMixin, hash_secret

@@ -34,7 +34,6 @@ from cumulo.context import RequestContext
 from cumulo.db.models.base import utcnow
 from cumulo.db.models.image import Image, ImageMember, ImageProperty, ImageTag
 from cumulo.interfaces import image as iface
-from cumulo.services.image import conf as _conf  # noqa: F401  (registers [image] options)
 
 LOG = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from cumulo.services.object import conf as _conf  # noqa: F401  (registers [object] options)
 from cumulo.services.object.constraints import SwiftError  # noqa: F401
 from cumulo.services.object.manager import Caller, Resolved, Service  # noqa: F401
 

@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, unquote
 
+import cumulo.services.object.acl as acl
+import cumulo.services.object.tempurl as tempurl
 from cumulo import exception, registry
 from cumulo.context import RequestContext
 from cumulo.interfaces.object import ObjectBackend, ObjectError, ObjectInfo, ObjectNotFound
-from cumulo.services.object import acl, tempurl
 from cumulo.services.object.constraints import (
     SwiftError,
     check_container_name,
