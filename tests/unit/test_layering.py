@@ -72,7 +72,7 @@ SERVICE_INTERNALS_ALLOWED: tuple[tuple[str, str], ...] = (
     ("cumulo_api_object.app -> cumulo.services.object",
      "Caller, Resolved, SwiftError: the manager's call and error types"),
     ("cumulo_api_object.app -> cumulo.services.object.http",
-     "conditional requests, ranges, HTTP dates (Unsatisfiable, evaluate_conditions, parse_ranges...)"),
+     "conditional requests and HTTP dates (evaluate_conditions, http_date)"),
     ("cumulo_api_object.app -> cumulo.services.object.manager",
      "iso, split_copy_path, strip_swift_bytes, timestamp"),
     # filter scheduler driver

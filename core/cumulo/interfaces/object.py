@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cumulo.interfaces.base import Plugin
+from cumulo.utils.ranges import slice_chunks
 
 
 @dataclasses.dataclass
@@ -96,7 +97,7 @@ class ObjectBackend(Plugin):
         discards the bytes before ``start``; backends that can seek override it.
         """
         info = self.get_object(account, container, obj)
-        info.body = _slice(info.body or iter(()), start, end)
+        info.body = slice_chunks(info.body or iter(()), start, end)
         return info
 
     @abc.abstractmethod
@@ -108,22 +109,6 @@ class ObjectBackend(Plugin):
 
     @abc.abstractmethod
     def delete_object(self, account: str, container: str, obj: str) -> None: ...
-
-
-def _slice(chunks: Iterator[bytes], start: int, end: int) -> Iterator[bytes]:
-    pos = 0
-    try:
-        for chunk in chunks:
-            lo, hi = max(start - pos, 0), min(end - pos, len(chunk))
-            pos += len(chunk)
-            if hi > lo:
-                yield chunk[lo:hi]
-            if pos >= end:
-                break
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
 
 
 class ObjectError(Exception):

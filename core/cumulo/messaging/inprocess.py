@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from cumulo.messaging.transport import Dispatcher, Listener, NotifyHandler, ReplyFn, RPCHandler, Transport
+from cumulo.messaging.waiter import Waiter
 
 LOG = logging.getLogger(__name__)
 
@@ -36,18 +37,6 @@ class _Envelope:
 
     def expired(self) -> bool:
         return self.expires is not None and time.monotonic() > self.expires
-
-
-class _Waiter:
-    __slots__ = ("event", "reply")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.reply: str | None = None
-
-    def set(self, reply: str) -> None:
-        self.reply = reply
-        self.event.set()
 
 
 class _RPCListener:
@@ -118,7 +107,7 @@ class InProcessTransport(Transport):
             queue.append(env)
 
     def call(self, topic: str, server: str | None, body: str, timeout: float) -> str | None:
-        waiter = _Waiter()
+        waiter = Waiter()
         self._route(self._key(topic, server), _Envelope(body, waiter.set, time.monotonic() + timeout))
         if waiter.event.wait(timeout):
             return waiter.reply

@@ -63,6 +63,7 @@ from cumulo.messaging.transport import (
     Transport,
     mask_url,
 )
+from cumulo.messaging.waiter import Waiter
 
 LOG = logging.getLogger(__name__)
 
@@ -84,18 +85,6 @@ def to_kombu_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     hosts = [h for h in parts.netloc.split(",") if h] or ["guest:guest@localhost:5672"]
     return ";".join(urllib.parse.urlunsplit(("amqp", h, parts.path or "/", parts.query, "")) for h in hosts)
-
-
-class _Waiter:
-    __slots__ = ("event", "reply")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.reply: str | None = None
-
-    def set(self, reply: str) -> None:
-        self.reply = reply
-        self.event.set()
 
 
 def _text(body: Any) -> str:
@@ -321,7 +310,7 @@ class RabbitTransport(Transport):
         self.reply_queue = f"{self.exchange_name}.reply.{uuid.uuid4().hex}"
         self._pool = _ProducerPool(self, opts.rabbit_pool_size)
         self._lock = threading.Lock()
-        self._waiters: dict[str, _Waiter] = {}
+        self._waiters: dict[str, Waiter] = {}
         self._reply_consumer: _Consumer | None = None
         self._consumers: list[_Consumer] = []
         self._declared_queues: set[str] = set()
@@ -388,7 +377,7 @@ class RabbitTransport(Transport):
         if not self._start_reply_consumer().ready.wait(timeout):
             return None
         msg_id = uuid.uuid4().hex
-        waiter = _Waiter()
+        waiter = Waiter()
         self._waiters[msg_id] = waiter
         try:
             key = topic if server is None else f"{topic}.{server}"

@@ -20,6 +20,7 @@ import webob
 
 from cumulo import exception
 from cumulo.services.image.manager import ClientDisconnected
+from cumulo.utils.ranges import content_range, unsatisfied_range
 from cumulo.wsgi import Request, Router, validate
 from cumulo.wsgi.middleware import BodySizeLimit, pipeline
 from cumulo_api_image import schemas
@@ -97,7 +98,12 @@ def read_body(environ: dict[str, Any], chunk_size: int = CHUNK) -> Iterator[byte
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(offset, length) of a single ``bytes=`` range; None for no/unusable Range (whole image)."""
+    """(offset, length) of a single ``bytes=`` range; None for no/unusable Range (whole image).
+
+    Not :func:`cumulo.utils.ranges.parse_range`: Glance answers 416 to a range
+    whose last byte precedes its first (``bytes=5-3``) where RFC 7233 and the
+    shared parser ignore the header (200), and it takes no multi-range header.
+    """
     if not header:
         return None
     m = _RANGE.match(header.strip())
@@ -299,7 +305,7 @@ class ImageAPI:
         try:
             rng = _parse_range(req.headers.get("Range"), size) if image.get("location") else None
         except _Unsatisfiable as err:
-            return webob.Response(status=416, headers={"Content-Range": f"bytes */{err.size}"},
+            return webob.Response(status=416, headers={"Content-Range": unsatisfied_range(err.size)},
                                   content_type="application/octet-stream", body=b"")
         offset, length = rng if rng else (0, None)
         image, data = self.images.open_data(req.context, image_id, offset, length)
@@ -311,7 +317,7 @@ class ImageAPI:
         if rng:
             offset, length = rng
             resp.content_length = length
-            resp.headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{size}"
+            resp.headers["Content-Range"] = content_range(offset, offset + length, size)
         else:
             if image.get("size") is not None:
                 resp.content_length = image["size"]

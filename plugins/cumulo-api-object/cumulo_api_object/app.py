@@ -29,14 +29,15 @@ from cumulo import exception
 from cumulo.conf import CONF
 from cumulo.interfaces.object import ObjectInfo
 from cumulo.services.object import Caller, Resolved, SwiftError
-from cumulo.services.object.http import (
+from cumulo.services.object.http import evaluate_conditions, http_date
+from cumulo.services.object.manager import iso, split_copy_path, strip_swift_bytes, timestamp
+from cumulo.utils.ranges import (
     Unsatisfiable,
-    evaluate_conditions,
-    http_date,
+    content_range,
     multipart_byteranges,
     parse_ranges,
+    unsatisfied_range,
 )
-from cumulo.services.object.manager import iso, split_copy_path, strip_swift_bytes, timestamp
 from cumulo.wsgi.faults import classify
 from cumulo.wsgi.middleware import pipeline
 from cumulo.wsgi.request import CONTEXT_KEY, REQUEST_ID_KEY
@@ -457,7 +458,7 @@ class SwiftApp:
             ranges = parse_ranges(req.headers.get("Range"), size)
         except Unsatisfiable:
             resolved.close()
-            return _text(416, "Requested Range Not Satisfiable", {"Content-Range": f"bytes */{size}"})
+            return _text(416, "Requested Range Not Satisfiable", {"Content-Range": unsatisfied_range(size)})
         get = req.method == "GET"
         if not get:
             resolved.close()
@@ -466,7 +467,7 @@ class SwiftApp:
             return _stream(200, headers, resolved.reader(0, size) if get else None)
         if len(ranges) == 1:
             start, end = ranges[0]
-            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+            headers["Content-Range"] = content_range(start, end, size)
             headers["Content-Length"] = str(end - start)
             return _stream(206, headers, resolved.reader(start, end) if get else None)
         ctype, length, body = multipart_byteranges(ranges, size, headers["Content-Type"], resolved.reader)

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlparse
 from oslo_config import cfg
 
 from cumulo.interfaces import image as iface
+from cumulo.utils.ranges import FileRange
 
 OPTS = [
     cfg.StrOpt("datadir", help="Directory of the image files. Default: <state_path>/images."),
@@ -135,9 +136,7 @@ class FilesystemStore(iface.ImageStore):
             f = open(path, "rb")
         except FileNotFoundError:
             raise iface.ImageDataNotFound(f"No image data at {location}") from None
-        if offset:
-            f.seek(offset)
-        return _read(f, length, self.chunk_size)
+        return FileRange(f, offset, None if length is None else offset + length, self.chunk_size)
 
     def delete(self, location: str) -> None:
         try:
@@ -166,20 +165,6 @@ class FilesystemStore(iface.ImageStore):
         except (OSError, AttributeError):
             return None
         return st.f_bavail * st.f_frsize
-
-
-def _read(f: Any, length: int | None, chunk_size: int) -> Iterator[bytes]:
-    remaining = length
-    try:
-        while remaining is None or remaining > 0:
-            data = f.read(chunk_size if remaining is None else min(chunk_size, remaining))
-            if not data:
-                return
-            if remaining is not None:
-                remaining -= len(data)
-            yield data
-    finally:
-        f.close()
 
 
 def _unlink(path: str) -> None:

@@ -18,6 +18,7 @@ import requests
 from oslo_config import cfg
 
 from cumulo.interfaces import image as iface
+from cumulo.utils.ranges import slice_chunks
 
 OPTS = [
     cfg.ListOpt("allowed_hosts", default=[],
@@ -119,21 +120,8 @@ class HttpStore(iface.ImageStore):
 
 
 def _stream(resp: requests.Response, chunk_size: int, skip: int, length: int | None) -> Iterator[bytes]:
-    remaining = length
     try:
-        for chunk in resp.iter_content(chunk_size):
-            if skip:
-                if len(chunk) <= skip:
-                    skip -= len(chunk)
-                    continue
-                chunk, skip = chunk[skip:], 0
-            if remaining is not None:
-                chunk = chunk[:remaining]
-                remaining -= len(chunk)
-            if chunk:
-                yield chunk
-            if remaining == 0:
-                return
+        yield from slice_chunks(resp.iter_content(chunk_size), skip, None if length is None else skip + length)
     except requests.RequestException as err:
         raise iface.ImageStoreError(f"reading {resp.url} failed: {err}") from None
     finally:

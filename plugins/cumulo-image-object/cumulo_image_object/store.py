@@ -24,6 +24,7 @@ from oslo_config import cfg
 
 from cumulo.interfaces import image as iface
 from cumulo.interfaces import object as objiface
+from cumulo.utils.ranges import slice_chunks
 
 SCHEME = "cumulo-object"
 OPTS: list[cfg.Opt] = [
@@ -155,7 +156,8 @@ class ObjectStore(iface.ImageStore):
             info = self.objects.get_object(account, container, obj)
         except objiface.ObjectNotFound:
             raise iface.ImageDataNotFound(f"No image data at {location}") from None
-        return _slice(info.body if info.body is not None else iter(()), offset, length)
+        return slice_chunks(info.body if info.body is not None else iter(()), offset,
+                            None if length is None else offset + length)
 
     def _delete(self, account: str, container: str, obj: str) -> None:
         try:
@@ -180,26 +182,3 @@ class ObjectStore(iface.ImageStore):
         except objiface.ObjectNotFound:
             return None
 
-
-def _slice(body: Iterable[bytes], offset: int, length: int | None) -> Iterator[bytes]:
-    """Skip ``offset`` bytes and stop after ``length`` (object reads have no range in the interface)."""
-    remaining = length
-    it = iter(body)
-    try:
-        for chunk in it:
-            if offset:
-                if len(chunk) <= offset:
-                    offset -= len(chunk)
-                    continue
-                chunk, offset = chunk[offset:], 0
-            if remaining is not None:
-                chunk = chunk[:remaining]
-                remaining -= len(chunk)
-            if chunk:
-                yield chunk
-            if remaining == 0:
-                return
-    finally:
-        close = getattr(it, "close", None) or getattr(body, "close", None)
-        if callable(close):
-            close()

@@ -23,6 +23,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from cumulo.utils.ranges import FileRange
+
 MAGIC = b"CUMO"
 FOOTER = struct.Struct(">I4s")
 EXTS = (".data", ".meta", ".ts")
@@ -253,23 +255,7 @@ class ObjectState:
         assert self.data_path is not None
         size = int(self.meta["size"])
         end = size if end is None else min(end, size)
-        f = open(self.data_path, "rb")  # the generator closes it
-        f.seek(start)
-        remaining = max(0, end - start)
-
-        def gen() -> Iterator[bytes]:
-            nonlocal remaining
-            try:
-                while remaining > 0:
-                    chunk = f.read(min(chunk_size, remaining))
-                    if not chunk:
-                        return
-                    remaining -= len(chunk)
-                    yield chunk
-            finally:
-                f.close()
-
-        return gen()
+        return FileRange(open(self.data_path, "rb"), start, end, chunk_size)  # closes the file, read or not
 
 
 def verify_data_file(path: str) -> str | None:

@@ -8,6 +8,7 @@ same database.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import time
 from collections.abc import Iterator
@@ -19,16 +20,9 @@ from cumulo import db
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
 from cumulo.db.models.compute import Instance
-from cumulo.services import ServiceHub
 from cumulo.services.compute import objects
 from cumulo.services.compute import states as st
-
-
-class _Hub(ServiceHub):
-    def get(self, area: str) -> Any:
-        if area in ("network", "image", "volume"):
-            raise LookupError(f"no {area} in this test")
-        return super().get(area)
+from cumulo.testing.fixtures import FakeHub, running_compute, use_fake_hypervisor
 
 
 class Cloud:
@@ -36,21 +30,15 @@ class Cloud:
 
     def __init__(self) -> None:
         self.hub: Any = None
-        self.started: list[Any] = []
+        self._running = contextlib.ExitStack()
         self.start()
 
     def start(self) -> None:
-        import cumulo.services.compute as compute
-
-        self.hub = _Hub()
-        self.started = compute.start(self.hub)
-        self.hub.compute_hosts = self.started[0]
+        self.hub = self._running.enter_context(running_compute(FakeHub(without=("network", "image", "volume"))))
 
     def crash(self) -> None:
-        for s in self.started:
-            s.stop()
-        self.hub.compute._pool.shutdown(wait=True)
-        self.started = []
+        """Stop the hosts, cleaning nothing up (closing an already closed stack does nothing)."""
+        self._running.close()
 
     def restart(self) -> float:
         self.crash()
@@ -64,11 +52,7 @@ class Cloud:
 
 @pytest.fixture
 def cloud(cumulo_db: Any) -> Iterator[Cloud]:
-    cumulo_db.set("transport_url", "inprocess://", group="messaging")
-    from cumulo import registry
-
-    registry.register_plugin_opts(registry.load_class("hypervisor", "fake"), CONF)
-    cumulo_db.set("host_count", 2, group="hypervisor_fake")
+    use_fake_hypervisor(cumulo_db, host_count=2)
     c = Cloud()
     yield c
     c.crash()

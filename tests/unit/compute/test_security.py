@@ -11,19 +11,8 @@ import pytest
 
 from cumulo import exception
 from cumulo.context import RequestContext
-from cumulo.services import ServiceHub
 from cumulo.services.network import exceptions as nexc
-
-
-class _NoArea(ServiceHub):
-    def __init__(self, without: tuple[str, ...] = ()) -> None:
-        super().__init__()
-        self.without = set(without)
-
-    def get(self, area: str) -> Any:
-        if area in self.without:
-            raise LookupError(f"no {area} in this test")
-        return super().get(area)
+from cumulo.testing.fixtures import FakeHub, running_compute, use_fake_hypervisor
 
 
 class FakeNetwork:
@@ -74,50 +63,23 @@ class FakeNetwork:
         return owners[0] if len(owners) == 1 else None
 
 
-def _start(hub: Any) -> list[Any]:
-    import cumulo.services.compute as compute
-
-    started = compute.start(hub)
-    hub.compute_hosts = started[0]
-    return started
-
-
-def _stop(hub: Any, started: list[Any]) -> None:
-    for s in started:
-        s.stop()
-    hub.compute._pool.shutdown(wait=True)
-
-
 @pytest.fixture
 def fake_net_hub(cumulo_db: Any) -> Iterator[Any]:
     """3 fake hosts and :class:`FakeNetwork` as the network service."""
-    cumulo_db.set("transport_url", "inprocess://", group="messaging")
-    from cumulo import registry
-    from cumulo.conf import CONF
-
-    registry.register_plugin_opts(registry.load_class("hypervisor", "fake"), CONF)
-    cumulo_db.set("host_count", 3, group="hypervisor_fake")
-    hub = _NoArea(("image", "volume"))
-    hub.fake_network = hub._services["network"] = FakeNetwork()
-    started = _start(hub)
-    yield hub
-    _stop(hub, started)
+    use_fake_hypervisor(cumulo_db)
+    network = FakeNetwork()
+    with running_compute(FakeHub(without=("image", "volume"), services={"network": network})) as hub:
+        hub.fake_network = network  # the tests reach the double through the hub
+        yield hub
 
 
 @pytest.fixture
 def net_hub(cumulo_db: Any) -> Iterator[Any]:
     """3 fake hosts and the real network service (noop driver)."""
-    cumulo_db.set("transport_url", "inprocess://", group="messaging")
+    use_fake_hypervisor(cumulo_db)
     cumulo_db.set("driver", "noop", group="network")
-    from cumulo import registry
-    from cumulo.conf import CONF
-
-    registry.register_plugin_opts(registry.load_class("hypervisor", "fake"), CONF)
-    cumulo_db.set("host_count", 3, group="hypervisor_fake")
-    hub = _NoArea(("image", "volume"))
-    started = _start(hub)
-    yield hub
-    _stop(hub, started)
+    with running_compute(FakeHub(without=("image", "volume"))) as hub:
+        yield hub
 
 
 def _final(hub: Any, ctx: RequestContext, uuid: str, timeout: float = 5.0) -> dict[str, Any]:
