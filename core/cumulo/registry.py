@@ -56,6 +56,7 @@ def _kind(name: str, namespace: str, interface: str, description: str) -> Plugin
 KINDS: dict[str, PluginKind] = {
     k.name: k
     for k in (
+        _kind("service", "cumulo.service", "service:AreaService", "area services (identity, compute, ...)"),
         _kind("api", "cumulo.api", "api:APIFrontend", "REST API frontends"),
         _kind("auth", "cumulo.auth", "auth:IdentityBackend", "identity backends"),
         _kind("token", "cumulo.auth.token", "auth:TokenProvider", "token providers"),

@@ -24,7 +24,7 @@ from cliff.command import Command
 from cumulo import exception, registry, statefiles
 from cumulo.conf import CONF
 from cumulo.db import migrate
-from cumulo.services import AREAS, ServiceHub
+from cumulo.services import ServiceHub, installed_areas
 from cumulo.wsgi.server import PathDispatcher, Server
 
 LOG = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def write_clouds_yaml(path: str, creds: dict[str, Any]) -> None:
 class AllInOne:
     """The running cloud: start() then stop(). Used by ``cumulo up`` and tests."""
 
-    def __init__(self, areas: tuple[str, ...] = AREAS, serve_api: bool = True) -> None:
+    def __init__(self, areas: tuple[str, ...] | None = None, serve_api: bool = True) -> None:
         self.areas, self.serve_api = areas, serve_api
         self.hub = ServiceHub(CONF)
         self.stoppables: list[Any] = []
@@ -92,8 +92,7 @@ class AllInOne:
             self.server.bind()
             self.base_url = (CONF.api.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
         self.stoppables.extend(self.hub.start_all(self.areas))
-        identity = self.hub.area_module("identity") if "identity" in self.areas else None
-        if self.serve_api and identity is not None and hasattr(identity, "Service"):
+        if self.serve_api and self.hub.has("identity") and (self.areas is None or "identity" in self.areas):
             self.creds = self.hub.identity.bootstrap(None, self.base_url, frontends)
         if self.server is not None:
             mounts = {f.path_prefix: f.build_app(self.hub) for f in frontends}
@@ -122,7 +121,8 @@ class Up(Command):
         parser.add_argument("--state-path", help="Where state lives (default [DEFAULT] state_path, ~/.cumulo)")
         parser.add_argument("--host", help="Address to listen on (default [api] bind_host, 127.0.0.1)")
         parser.add_argument("--port", type=int, help="Port of the API server (default [api] port, 8800; 0 = any)")
-        parser.add_argument("--services", help=f"Comma-separated kernel areas to run (default all: {','.join(AREAS)})")
+        parser.add_argument("--services", help="Comma-separated areas to run (default: every installed area; "
+                                               "'cumulo plugin list --kind service' lists them)")
         parser.add_argument("--no-api", action="store_true", help="Run services only (a multi-node worker)")
         parser.add_argument("--no-user-clouds-yaml", action="store_true",
                             help="Do not add the 'cumulo' cloud to ~/.config/openstack/clouds.yaml")
@@ -138,11 +138,12 @@ class Up(Command):
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
         self._apply_args(parsed_args)
-        areas = tuple(a.strip() for a in parsed_args.services.split(",")) if parsed_args.services else AREAS
-        unknown = [a for a in areas if a not in AREAS]
+        installed = installed_areas()
+        areas = tuple(a.strip() for a in parsed_args.services.split(",")) if parsed_args.services else None
+        unknown = [a for a in areas or () if a not in installed]
         if unknown:
             raise exception.ConfigError(reason=f"Unknown service area(s) {', '.join(unknown)}; "
-                                               f"areas are {', '.join(AREAS)}")
+                                               f"installed areas are {', '.join(installed)}")
         statefiles.secure_umask()
         tightened = statefiles.tighten(CONF.state_path)
         if tightened:

@@ -1,45 +1,97 @@
-"""Kernel services (the managers): the logic between API frontends and drivers.
+"""The service hub: the installed areas, built from the registry.
 
-One subpackage per area: ``identity``, ``compute``, ``scheduler``, ``image``,
-``network``, ``volume``, ``object``. API frontends reach them only through a
-:class:`ServiceHub`. Each area module may define
-
-* ``Service(hub)``: the manager frontends call (``hub.<area>``), and
-* ``start(hub) -> list[Stoppable]``: what the all-in-one process starts for the
-  area (RPC servers, compute hosts, periodic tasks, storage nodes).
-
-``cumulo up`` starts every area in :data:`AREAS` order; an area whose module
-does not exist yet is skipped.
+Areas (identity, compute, scheduler, image, network, volume, object) are
+plugins of the ``service`` kind (:class:`cumulo.interfaces.service.AreaService`,
+entry points ``cumulo.service``). The hub lists the installed ones, orders them
+by what each ``requires`` and starts ``after``, builds each area's manager on
+first use (``hub.<area>``, shared by every frontend in a process) and starts
+what a node runs for an area (:meth:`ServiceHub.start_all`). A node runs only
+the areas installed on it; ``hub.<area>`` for one that is not installed raises
+:class:`AreaNotInstalled`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Any
 
 from oslo_config import cfg
 
+from cumulo import exception, registry
 from cumulo.conf import CONF
+from cumulo.interfaces.service import AreaService, Stoppable
 
 LOG = logging.getLogger(__name__)
 
-#: Start order: what later areas call must already run.
-AREAS = ("identity", "object", "image", "network", "volume", "scheduler", "compute")
+__all__ = ["AreaNotInstalled", "ServiceHub", "Stoppable", "import_areas", "installed_areas"]
 
 
-class Stoppable(Protocol):
-    def stop(self) -> None: ...
+class AreaNotInstalled(LookupError, AttributeError):
+    """``hub.<area>`` for an area no installed plugin provides."""
+
+
+def _area_plugins() -> dict[str, AreaService]:
+    plugins: dict[str, AreaService] = {}
+    for name in registry.names("service"):
+        plugin = registry.load_driver("service", name)
+        if plugin.area != name:
+            raise registry.PluginError(f"service plugin '{name}' declares area '{plugin.area}'; "
+                                       "the entry-point name must be the area")
+        plugins[name] = plugin
+    return plugins
+
+
+def start_order(plugins: dict[str, AreaService]) -> tuple[str, ...]:
+    """Areas ordered so that each comes after what it requires or names in ``after``.
+
+    :raises cumulo.exception.ConfigError: a required area is not installed, or the
+        declarations form a cycle.
+    """
+    for name, plugin in plugins.items():
+        missing = [r for r in plugin.requires if r not in plugins]
+        if missing:
+            raise exception.ConfigError(
+                reason=f"The {name} area requires {', '.join(missing)}, which is not installed "
+                       f"(installed areas: {', '.join(sorted(plugins))})")
+    before = {n: {d for d in (*p.requires, *p.after) if d in plugins} for n, p in plugins.items()}
+    order: list[str] = []
+    while before:
+        ready = sorted(n for n, deps in before.items() if not deps)
+        if not ready:
+            raise exception.ConfigError(reason=f"Areas wait on each other: {', '.join(sorted(before))}")
+        for n in ready:
+            order.append(n)
+            del before[n]
+        for deps in before.values():
+            deps.difference_update(ready)
+    return tuple(order)
+
+
+def installed_areas() -> tuple[str, ...]:
+    """The installed areas, in start order (importing each area's plugin class)."""
+    return start_order(_area_plugins())
+
+
+def import_areas(areas: Iterable[str] | None = None) -> list[str]:
+    """Import the installed areas (or those named); returns their names in start order.
+
+    What the areas register on import (policy rules) is then known.
+    """
+    plugins = _area_plugins()
+    wanted = set(plugins) if areas is None else set(areas) & set(plugins)
+    return [a for a in start_order(plugins) if a in wanted]
 
 
 class ServiceHub:
-    """Lazily built kernel services, shared by every frontend in a process."""
+    """The installed areas of this process, each manager built once and shared by every frontend."""
 
     def __init__(self, conf: cfg.ConfigOpts = CONF, transport: Any = None) -> None:
         self.conf = conf
         self._transport = transport
         self._services: dict[str, Any] = {}
+        self._plugins: dict[str, AreaService] | None = None
         self._lock = threading.RLock()
 
     @property
@@ -50,27 +102,38 @@ class ServiceHub:
             self._transport = messaging.get_transport(self.conf.messaging.transport_url)
         return self._transport
 
-    def area_module(self, area: str) -> Any | None:
-        try:
-            return importlib.import_module(f"cumulo.services.{area}")
-        except ModuleNotFoundError as err:
-            if err.name in (f"cumulo.services.{area}",):
-                return None
-            raise
+    def plugins(self) -> dict[str, AreaService]:
+        """The installed area plugins, by area (loaded once per hub)."""
+        with self._lock:
+            if self._plugins is None:
+                self._plugins = _area_plugins()
+            return self._plugins
+
+    def areas(self) -> tuple[str, ...]:
+        """The installed areas in start order."""
+        return start_order(self.plugins())
+
+    def has(self, area: str) -> bool:
+        return area in self._services or area in self.plugins()
 
     def get(self, area: str) -> Any:
+        """The area's manager (``hub.<area>``).
+
+        :raises AreaNotInstalled: no installed plugin provides the area.
+        """
         with self._lock:
             if area not in self._services:
-                module = self.area_module(area)
-                if module is None or not hasattr(module, "Service"):
-                    raise LookupError(f"The kernel has no {area} service")
-                self._services[area] = module.Service(self)
+                plugin = self.plugins().get(area)
+                if plugin is None:
+                    installed = ", ".join(sorted(self.plugins())) or "none"
+                    raise AreaNotInstalled(f"No {area} service is installed (installed areas: {installed})")
+                self._services[area] = plugin.build(self)
             return self._services[area]
 
     def __getattr__(self, area: str) -> Any:
-        if area in AREAS:
-            return self.get(area)
-        raise AttributeError(area)
+        if area.startswith("_"):
+            raise AttributeError(area)
+        return self.get(area)
 
     def token_validator(self) -> Any:
         """What API frontends pass to ``wsgi.middleware.pipeline(validate=...)``.
@@ -85,30 +148,13 @@ class ServiceHub:
             return noauth_validator
         return self.get("identity").validate_token
 
-    def start_all(self, areas: tuple[str, ...] = AREAS) -> list[Stoppable]:
+    def start_all(self, areas: Iterable[str] | None = None) -> list[Stoppable]:
+        """Start what this node runs for the installed areas (or those named), in start order."""
+        wanted = None if areas is None else set(areas)
         started: list[Stoppable] = []
-        for area in areas:
-            module = self.area_module(area)
-            if module is not None and hasattr(module, "start"):
+        plugins = self.plugins()
+        for area in self.areas():
+            if wanted is None or area in wanted:
                 LOG.info("Starting %s", area)
-                started.extend(module.start(self) or [])
+                started.extend(plugins[area].start(self) or [])
         return started
-
-
-def import_areas(areas: tuple[str, ...] = AREAS) -> list[str]:
-    """Import every kernel area package that exists; returns the names of those imported.
-
-    What the areas register on import (policy rules) is then known; the
-    configuration needs no such step (:mod:`cumulo.conf` declares every
-    kernel option). An area whose package does not exist is skipped.
-    """
-    found = []
-    for area in areas:
-        try:
-            importlib.import_module(f"cumulo.services.{area}")
-        except ModuleNotFoundError as err:
-            if err.name != f"cumulo.services.{area}":
-                raise
-            continue
-        found.append(area)
-    return found

@@ -1,0 +1,90 @@
+"""Area services: the ``service`` plugin kind (entry points ``cumulo.service``).
+
+An area (identity, compute, scheduler, image, network, volume, object) is a
+plugin like any other: an :class:`AreaService` class registered under its area
+name. The kernel's :class:`cumulo.services.ServiceHub` finds the installed
+areas through the registry, orders them by what each declares, builds each
+area's manager on first use (``hub.<area>``) and starts what a node runs for it.
+A node runs only the areas installed on it.
+
+Writing one::
+
+    class ImageArea(AreaService):
+        interface_version = "1.0"
+        area = "image"
+        requires = ("identity",)
+        after = ("object",)
+
+        def build(self, hub):
+            return ImageService(hub)
+
+    # pyproject.toml
+    [project.entry-points."cumulo.service"]
+    image = "cumulo_service_image.area:ImageArea"
+
+The entry-point name must equal :attr:`AreaService.area`.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar, Protocol
+
+from oslo_config import cfg
+
+from cumulo.interfaces.base import Plugin
+
+
+class Hub(Protocol):
+    """What an area gets from the kernel's hub (:class:`cumulo.services.ServiceHub`)."""
+
+    conf: cfg.ConfigOpts
+
+    @property
+    def transport(self) -> Any:
+        """The messaging transport of this process."""
+
+    def get(self, area: str) -> Any:
+        """Another area's manager; raises ``LookupError`` when it is not installed."""
+
+
+class Stoppable(Protocol):
+    """Something a node runs (an RPC server, a periodic task, a child process)."""
+
+    def stop(self) -> None: ...
+
+
+class AreaService(Plugin):
+    """One area of the cloud: its manager and what a node runs for it.
+
+    Instances are built with no arguments by the registry; :meth:`build` and
+    :meth:`start` get the hub, through which the area reaches the kernel's
+    machinery and the other areas (``hub.<other area>``).
+    """
+
+    INTERFACE_VERSION: ClassVar[str] = "1.0"
+
+    #: The area's name: the hub attribute frontends use (``hub.image``).
+    area: ClassVar[str] = ""
+    #: Areas this one cannot work without: a node that lacks one refuses to start it.
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: Areas this one uses when they are installed: they start first.
+    after: ClassVar[tuple[str, ...]] = ()
+
+    @abc.abstractmethod
+    def build(self, hub: Hub) -> Any:
+        """The area's manager, what frontends call as ``hub.<area>``; built once per hub.
+
+        :raises cumulo.exception.ConfigError: the area's configuration cannot work.
+        """
+
+    def start(self, hub: Hub) -> list[Stoppable]:
+        """Start what a node runs for this area (RPC servers, hosts, periodic tasks).
+
+        Called once per process, in dependency order, by ``cumulo up`` and the
+        per-service commands; the default runs nothing. Returns what to stop, in
+        the order it was started.
+
+        :raises cumulo.exception.ConfigError: a required area is missing or misconfigured.
+        """
+        return []
