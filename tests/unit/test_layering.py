@@ -63,11 +63,6 @@ SERVICE_INTERNALS_ALLOWED: tuple[tuple[str, str], ...] = (
      "user_api_dict()/group_api_dict(): the API view of a user and of a group"),
     ("cumulo_api_identity.app -> cumulo.services.identity.util",
      "parse_time(): application credential expires_at"),
-    # image frontend
-    ("cumulo_api_image.app -> cumulo.services.image.manager",
-     "ClientDisconnected: an upload cut short by the client"),
-    ("cumulo_api_image.schemas -> cumulo.services.image",
-     "CONTAINER_FORMATS, DISK_FORMATS, MEMBER_STATUSES, STATUSES, VISIBILITIES for the JSON schemas"),
     # object (Swift) frontend
     ("cumulo_api_object.app -> cumulo.services.object",
      "Caller, Resolved, SwiftError: the manager's call and error types"),

@@ -35,10 +35,10 @@ def image_hub(conf: ConfFixture, store_name: str = "filesystem") -> ImageHub:
     """The image service on ``cumulo_db``: data in ``store_name``, Object Storage in memory, noauth tokens.
 
     The filesystem, object and http stores are enabled; ``hub.image`` is the
-    service, ``hub.objects`` the in-memory object service.
+    service (the installed ``image`` area plugin, ``cumulo-service-image``),
+    ``hub.objects`` the in-memory object service. The ``[image]`` options are
+    the kernel's (:mod:`cumulo.conf.image`).
     """
-    import cumulo.services.image  # noqa: F401  (registers [image] options)
-
     conf.set("auth_strategy", "noauth", group="api")
     conf.set("default_store", store_name, group="image")
     conf.set("stores", ["filesystem", "object", "http"], group="image")

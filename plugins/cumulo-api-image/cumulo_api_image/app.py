@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import webob
 
 from cumulo import exception
-from cumulo.services.image.manager import ClientDisconnected
+from cumulo.contracts.image import ClientDisconnected
 from cumulo.utils.ranges import content_range, unsatisfied_range
 from cumulo.wsgi import Request, Router, validate
 from cumulo.wsgi.middleware import BodySizeLimit, pipeline

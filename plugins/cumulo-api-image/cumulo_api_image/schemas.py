@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cumulo.services.image import CONTAINER_FORMATS, DISK_FORMATS, MEMBER_STATUSES, STATUSES, VISIBILITIES
+from cumulo.contracts.image import CONTAINER_FORMATS, DISK_FORMATS, MEMBER_STATUSES, STATUSES, VISIBILITIES
 
 _STR_OR_NULL = {"type": ["null", "string"], "maxLength": 255}
 

@@ -14,11 +14,11 @@ class ImageArea(AreaService):
     after = ("object",)
 
     def build(self, hub: Hub) -> Any:
-        from cumulo.services.image import Service
+        import cumulo_service_image.manager as manager
 
-        return Service(hub)
+        return manager.Service(hub)
 
     def start(self, hub: Hub) -> list[Stoppable]:
-        from cumulo.services.image import start
+        import cumulo_service_image.manager as manager
 
-        return list(start(hub) or [])
+        return list(manager.start(hub) or [])

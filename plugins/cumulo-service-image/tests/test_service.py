@@ -1,4 +1,4 @@
-"""The kernel image service (``hub.image``): lifecycle, visibility, sharing, quotas, streaming, recovery.
+"""The image service (``hub.image``): lifecycle, visibility, sharing, quotas, streaming, recovery.
 
 Every test runs with the filesystem store and with the object-storage store.
 """
@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import os
 
+import cumulo_service_image.manager as manager
 import pytest
 import sqlalchemy as sa
+from cumulo_service_image.models import Image
 
 from cumulo import db, exception
 from cumulo.context import RequestContext
-from cumulo.db.models.image import Image
-from cumulo.services.image import manager
 
 
 def ctx(project: str = "p1", user: str = "u1", admin: bool = False) -> RequestContext:

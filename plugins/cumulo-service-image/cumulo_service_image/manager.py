@@ -27,21 +27,24 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from oslo_policy import policy as oslo_policy
 
 from cumulo import db, exception, policy, registry
 from cumulo.context import RequestContext
+from cumulo.contracts.image import (  # noqa: F401  (re-exported: the service's values and errors)
+    CONTAINER_FORMATS,
+    DISK_FORMATS,
+    MEMBER_STATUSES,
+    STATUSES,
+    VISIBILITIES,
+    ClientDisconnected,
+    ImageQuotaExceeded,
+)
 from cumulo.db.models.base import utcnow
-from cumulo.db.models.image import Image, ImageMember, ImageProperty, ImageTag
 from cumulo.interfaces import image as iface
+from cumulo_service_image.models import Image, ImageMember, ImageProperty, ImageTag
+from cumulo_service_image.policies import RULES
 
 LOG = logging.getLogger(__name__)
-
-STATUSES = ("queued", "saving", "active", "killed", "deactivated", "deleted", "uploading", "importing")
-VISIBILITIES = ("public", "private", "shared", "community")
-DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop")
-CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
-MEMBER_STATUSES = ("pending", "accepted", "rejected")
 
 #: Attributes an API user may write (besides extra properties).
 WRITABLE = ("name", "visibility", "protected", "os_hidden", "disk_format", "container_format",
@@ -57,29 +60,11 @@ QUEUED_ONLY = ("disk_format", "container_format")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
              "updated_at", "min_disk", "min_ram", "visibility", "owner")
 
-RULES = [
-    oslo_policy.RuleDefault("image:publicize_image", "rule:admin_required",
-                            "Make an image public (visible to every project)."),
-    oslo_policy.RuleDefault("image:deactivate", "rule:admin_required", "Deactivate an image."),
-    oslo_policy.RuleDefault("image:reactivate", "rule:admin_required", "Reactivate an image."),
-    oslo_policy.RuleDefault("image:set_owner", "rule:admin_required", "Give an image to another project."),
-]
 policy.register_rules(RULES)
-
-
-class ImageQuotaExceeded(exception.QuotaExceeded):
-    """Glance answers quota and size-cap overruns with 413."""
-
-    code = 413
-    title = "Request Entity Too Large"
 
 
 class ImageTooLarge(exception.RequestTooLarge):
     msg_fmt = "Image data exceeds the limit of %(limit)d bytes."
-
-
-class ClientDisconnected(Exception):
-    """The client stopped sending before the data was complete."""
 
 
 class _DataError(exception.Invalid):

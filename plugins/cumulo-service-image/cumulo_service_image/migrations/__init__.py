@@ -1,0 +1,1 @@
+"""Alembic revisions of the image area (branch ``cumulo_image``, first revision ``image_0001``)."""
