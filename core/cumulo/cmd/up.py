@@ -24,7 +24,7 @@ from cliff.command import Command
 from cumulo import exception, registry, statefiles
 from cumulo.conf import CONF
 from cumulo.db import migrate
-from cumulo.services import ServiceHub, installed_areas
+from cumulo.services import ServiceHub
 from cumulo.wsgi.server import PathDispatcher, Server
 
 LOG = logging.getLogger(__name__)
@@ -138,8 +138,9 @@ class Up(Command):
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
         self._apply_args(parsed_args)
-        installed = installed_areas()
         areas = tuple(a.strip() for a in parsed_args.services.split(",")) if parsed_args.services else None
+        cloud = AllInOne(areas, serve_api=not parsed_args.no_api)
+        installed = cloud.hub.areas()  # the hub loads the area plugins once; starting reuses them
         unknown = [a for a in areas or () if a not in installed]
         if unknown:
             raise exception.ConfigError(reason=f"Unknown service area(s) {', '.join(unknown)}; "
@@ -150,7 +151,6 @@ class Up(Command):
             self.app.stdout.write(f"Tightened permissions of {tightened} file(s) under {CONF.state_path} "
                                   "(they were readable by other users).\n")
         _setup_logging()
-        cloud = AllInOne(areas, serve_api=not parsed_args.no_api)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

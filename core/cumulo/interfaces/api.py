@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import abc
-import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cumulo.interfaces.base import Plugin
+from cumulo.interfaces.base import Plugin, resolve
 
 if TYPE_CHECKING:
     from cumulo.services import ServiceHub
@@ -75,11 +74,7 @@ class FactoryFrontend(APIFrontend):
     endpoint_suffix: ClassVar[str] = ""
 
     def build_app(self, services: ServiceHub) -> WSGIApp:
-        module, _, name = self.app_factory.partition(":")
-        if not module or not name:
-            raise TypeError(f"{type(self).__name__}.app_factory must name 'package.module:callable', "
-                            f"not {self.app_factory!r}")
-        factory: Callable[[ServiceHub], WSGIApp] = getattr(importlib.import_module(module), name)
+        factory: Callable[[ServiceHub], WSGIApp] = resolve(self.app_factory, f"{type(self).__name__}.app_factory")
         return factory(services)
 
     def endpoint_url(self, base_url: str) -> str:

@@ -16,9 +16,24 @@ methods with defaults, majors change or remove something.
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
+import importlib
+from typing import Any, ClassVar
 
 from oslo_config import cfg
+
+
+def resolve(path: str, owner: str = "plugin") -> Any:
+    """Import ``"package.module:attribute"`` and return the attribute.
+
+    Lets a plugin class name its heavy parts (an app factory, a manager) without
+    importing them until they are used. ``owner`` names the class attribute in errors.
+
+    :raises TypeError: ``path`` is not of the form ``package.module:attribute``.
+    """
+    module, _, name = path.partition(":")
+    if not module or not name:
+        raise TypeError(f"{owner} must name 'package.module:attribute', not {path!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 def parse_version(text: str) -> tuple[int, int]:

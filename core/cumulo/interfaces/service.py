@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Protocol
 
 from oslo_config import cfg
 
-from cumulo.interfaces.base import Plugin
+from cumulo.interfaces.base import Plugin, resolve
 
 
 class Hub(Protocol):
@@ -88,3 +88,23 @@ class AreaService(Plugin):
         :raises cumulo.exception.ConfigError: a required area is missing or misconfigured.
         """
         return []
+
+
+class ModuleArea(AreaService):
+    """An area whose manager and start function are named by import path.
+
+    ``manager`` is ``"package.module:Class"``, called with the hub; ``starter``,
+    when set, is ``"package.module:function"``, called with the hub and returning
+    what to stop. Neither is imported until the hub needs it.
+    """
+
+    manager: ClassVar[str] = ""
+    starter: ClassVar[str] = ""
+
+    def build(self, hub: Hub) -> Any:
+        return resolve(self.manager, f"{type(self).__name__}.manager")(hub)
+
+    def start(self, hub: Hub) -> list[Stoppable]:
+        if not self.starter:
+            return []
+        return list(resolve(self.starter, f"{type(self).__name__}.starter")(hub) or [])

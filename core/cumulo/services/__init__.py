@@ -25,7 +25,7 @@ from cumulo.interfaces.service import AreaService, Stoppable
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["AreaNotInstalled", "ServiceHub", "Stoppable", "import_areas", "installed_areas"]
+__all__ = ["AreaNotInstalled", "ServiceHub", "Stoppable", "import_areas", "start_order"]
 
 
 class AreaNotInstalled(LookupError, AttributeError):
@@ -67,11 +67,6 @@ def start_order(plugins: dict[str, AreaService]) -> tuple[str, ...]:
         for deps in before.values():
             deps.difference_update(ready)
     return tuple(order)
-
-
-def installed_areas() -> tuple[str, ...]:
-    """The installed areas, in start order (importing each area's plugin class)."""
-    return start_order(_area_plugins())
 
 
 def import_areas(areas: Iterable[str] | None = None) -> list[str]:

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cumulo.interfaces.service import AreaService, Hub, Stoppable
+from cumulo.interfaces.service import ModuleArea
 
 
-class ImageArea(AreaService):
+class ImageArea(ModuleArea):
     interface_version = "1.0"
     area = "image"
     requires = ("identity",)
     after = ("object",)
-
-    def build(self, hub: Hub) -> Any:
-        import cumulo_service_image.manager as manager
-
-        return manager.Service(hub)
-
-    def start(self, hub: Hub) -> list[Stoppable]:
-        import cumulo_service_image.manager as manager
-
-        return list(manager.start(hub) or [])
+    manager = "cumulo_service_image.manager:Service"
+    starter = "cumulo_service_image.manager:start"

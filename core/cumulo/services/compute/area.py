@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cumulo.interfaces.service import AreaService, Hub, Stoppable
+from cumulo.interfaces.service import ModuleArea
 
 
-class ComputeArea(AreaService):
+class ComputeArea(ModuleArea):
     interface_version = "1.0"
     area = "compute"
     requires = ("identity", "scheduler")
     after = ("image", "network", "volume")
-
-    def build(self, hub: Hub) -> Any:
-        from cumulo.services.compute import Service
-
-        return Service(hub)
-
-    def start(self, hub: Hub) -> list[Stoppable]:
-        from cumulo.services.compute import start
-
-        return start(hub)
+    manager = "cumulo.services.compute:Service"
+    starter = "cumulo.services.compute:start"

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cumulo.interfaces.service import AreaService, Hub, Stoppable
+from cumulo.interfaces.service import ModuleArea
 
 
-class IdentityArea(AreaService):
+class IdentityArea(ModuleArea):
     interface_version = "1.0"
     area = "identity"
     requires = ()
     after = ()
-
-    def build(self, hub: Hub) -> Any:
-        from cumulo.services.identity import Service
-
-        return Service(hub)
-
-    def start(self, hub: Hub) -> list[Stoppable]:
-        return []
+    manager = "cumulo.services.identity:Service"
+    starter = ""

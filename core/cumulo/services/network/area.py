@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cumulo.interfaces.service import AreaService, Hub, Stoppable
+from cumulo.interfaces.service import ModuleArea
 
 
-class NetworkArea(AreaService):
+class NetworkArea(ModuleArea):
     interface_version = "1.0"
     area = "network"
     requires = ("identity",)
     after = ()
-
-    def build(self, hub: Hub) -> Any:
-        from cumulo.services.network import Service
-
-        return Service(hub)
-
-    def start(self, hub: Hub) -> list[Stoppable]:
-        from cumulo.services.network import start
-
-        return start(hub)
+    manager = "cumulo.services.network:Service"
+    starter = "cumulo.services.network:start"

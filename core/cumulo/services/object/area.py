@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cumulo.interfaces.service import AreaService, Hub, Stoppable
+from cumulo.interfaces.service import ModuleArea
 
 
-class ObjectArea(AreaService):
+class ObjectArea(ModuleArea):
     interface_version = "1.0"
     area = "object"
     requires = ("identity",)
     after = ()
-
-    def build(self, hub: Hub) -> Any:
-        from cumulo.services.object import Service
-
-        return Service(hub)
-
-    def start(self, hub: Hub) -> list[Stoppable]:
-        from cumulo.services.object import start
-
-        return start(hub)
+    manager = "cumulo.services.object:Service"
+    starter = "cumulo.services.object:start"

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cumulo.interfaces.service import AreaService, Hub, Stoppable
+from cumulo.interfaces.service import ModuleArea
 
 
-class SchedulerArea(AreaService):
+class SchedulerArea(ModuleArea):
     interface_version = "1.0"
     area = "scheduler"
     requires = ()
     after = ("identity", "image", "network", "volume")
-
-    def build(self, hub: Hub) -> Any:
-        from cumulo.services.scheduler import Service
-
-        return Service(hub)
-
-    def start(self, hub: Hub) -> list[Stoppable]:
-        from cumulo.services.scheduler import start
-
-        return start(hub)
+    manager = "cumulo.services.scheduler:Service"
+    starter = "cumulo.services.scheduler:start"
