@@ -28,7 +28,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from cumulo import exception
-from cumulo.interfaces.base import Plugin, parse_version
+from cumulo.interfaces.base import Plugin, PluginContext, parse_version, signature_problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +167,34 @@ def check_class(kind: str, cls: object, name: str = "?") -> None:
             f"{label} was written for {iface.__name__} {declared}, "
             f"but this kernel provides {iface.INTERFACE_VERSION}"
         )
+    mismatched = signature_problems(iface, cls)
+    if mismatched:
+        raise PluginError(f"{label} does not match {iface.__name__} {iface.INTERFACE_VERSION}: "
+                          + "; ".join(mismatched))
+    check_contracts(label, getattr(cls, "contracts", None) or {})
+
+
+def check_contracts(label: str, wanted: dict[str, str]) -> None:
+    """Refuse a plugin that names a kernel contract this kernel lacks or offers in another major version.
+
+    ``wanted`` maps an area to the contract version the plugin was written
+    for (:attr:`cumulo.interfaces.base.Plugin.contracts`).
+    """
+    for area, declared in wanted.items():
+        try:
+            module = importlib.import_module(f"cumulo.contracts.{area}")
+        except ImportError:
+            raise PluginError(f"{label} needs the kernel contract cumulo.contracts.{area}, "
+                              "which this kernel does not have") from None
+        have_text = str(getattr(module, "CONTRACT_VERSION", "0.0"))
+        try:
+            want, have = parse_version(declared), parse_version(have_text)
+        except ValueError:
+            raise PluginError(f"{label} declares an unreadable version {declared!r} "
+                              f"for contract {area}") from None
+        if want[0] != have[0] or want[1] > have[1]:
+            raise PluginError(f"{label} was written for contract {area} {declared}, "
+                              f"but this kernel provides {have_text}")
 
 
 def check_kernel_range(kind: str, name: str, distribution: Any) -> None:
@@ -244,6 +272,19 @@ def register_plugin_opts(cls: type, conf: cfg.ConfigOpts) -> None:
                 conf.register_opt(opt, group=None if group == "DEFAULT" else group)
             except cfg.DuplicateOptError:
                 pass  # a same-named opt with other settings is the plugin's bug; keep first
+
+
+def load_plugin(kind: str, name: str, ctx: PluginContext) -> Any:
+    """Load one plugin by name and build it the one way every plugin is built: ``cls(ctx)``.
+
+    The plugin's options are registered on ``ctx.conf`` first; ``ctx`` is
+    passed with ``kind`` and ``name`` filled in.
+
+    :raises PluginError: the plugin is unknown, cannot be imported or does not implement its interface.
+    """
+    cls = load_class(kind, name)
+    register_plugin_opts(cls, ctx.conf)
+    return cls(dataclasses.replace(ctx, kind=kind, name=name))
 
 
 def load_driver(kind: str, name: str, *args: Any, conf: cfg.ConfigOpts | None = None, **kwargs: Any) -> Any:

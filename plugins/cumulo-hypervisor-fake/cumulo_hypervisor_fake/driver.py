@@ -6,6 +6,7 @@ See :class:`FakeDriver` for the behaviour and the options.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import logging
@@ -14,18 +15,28 @@ import secrets
 import tempfile
 import threading
 import time
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from oslo_config import cfg
 
 from cumulo import exception
-from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.hypervisor import (
-    CAPABILITIES,
+    VIF,
+    BlockDevice,
+    DiskInfo,
+    Flavor,
+    HostResources,
     HypervisorDriver,
     HypervisorError,
+    ImageMeta,
+    ImageReader,
+    Instance,
     InstanceNotFound,
     PowerState,
+    RemoteConsole,
+    SnapshotResult,
 )
 
 LOG = logging.getLogger(__name__)
@@ -95,18 +106,11 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         pass
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 class FakeDriver(HypervisorDriver):
     """In-memory hypervisor implementing every capability.
 
-    **Hosts.** One driver instance is one compute host (``FakeDriver(host=
-    "fake-17")``); instances are records in that object. In all-in-one, the
+    **Hosts.** One driver instance is one compute host (``ctx.host``, e.g.
+    ``fake-17``); instances are records in that object. In all-in-one, the
     compute service asks :meth:`host_names` (``[hypervisor_fake] host_count``
     names ``<host_prefix>-1`` .. ``<host_prefix>-N``, default ``fake-1`` ..
     ``fake-4``) and builds one driver per name, so one process presents many
@@ -133,12 +137,11 @@ class FakeDriver(HypervisorDriver):
     a record, and optional persistence (``persist``) across restarts.
     """
 
-    interface_version = "1.0"
-    capabilities: ClassVar[frozenset[str]] = frozenset(CAPABILITIES)
+    interface_version = "2.0"
+    graceful_reboot = True
 
-    def __init__(self, host: str, conf: cfg.ConfigOpts | None = None, **kwargs: Any) -> None:
-        super().__init__(host, **kwargs)
-        self.conf = conf if conf is not None else CONF
+    def __init__(self, ctx: PluginContext) -> None:
+        super().__init__(ctx)
         register_opts(self.conf)
         self._lock = threading.RLock()
         self._instances: dict[str, dict[str, Any]] = {}
@@ -152,9 +155,8 @@ class FakeDriver(HypervisorDriver):
         return list_opts()
 
     @classmethod
-    def host_names(cls, conf: cfg.ConfigOpts | None = None) -> list[str]:
+    def host_names(cls, conf: cfg.ConfigOpts) -> list[str]:
         """``<host_prefix>-1`` .. ``<host_prefix>-<host_count>`` (``[hypervisor_fake]``)."""
-        conf = conf if conf is not None else CONF
         register_opts(conf)
         o = conf[GROUP]
         return [f"{o.host_prefix}-{i}" for i in range(1, o.host_count + 1)]
@@ -181,13 +183,12 @@ class FakeDriver(HypervisorDriver):
             raise HypervisorError(f"Injected failure: {op} on fake host {self.host}")
 
     @staticmethod
-    def _uuid(instance: dict[str, Any]) -> str:
-        uuid = (instance or {}).get("uuid")
-        if not uuid:
+    def _uuid(instance: Instance) -> str:
+        if not instance.uuid:
             raise HypervisorError("The instance has no uuid")
-        return str(uuid)
+        return instance.uuid
 
-    def _get(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def _get(self, instance: Instance) -> dict[str, Any]:
         """The live record (call with the lock held)."""
         uuid = self._uuid(instance)
         rec = self._instances.get(uuid)
@@ -213,15 +214,15 @@ class FakeDriver(HypervisorDriver):
         ):
             self._log(rec, line)
 
-    def _new_record(self, instance: dict[str, Any], image: dict[str, Any] | None) -> dict[str, Any]:
+    def _new_record(self, instance: Instance, image_id: str | None) -> dict[str, Any]:
         return {
             "uuid": self._uuid(instance),
-            "name": str(instance.get("name") or f"instance-{self._uuid(instance)[:8]}"),
-            "vcpus": _int(instance.get("vcpus")),
-            "memory_mb": _int(instance.get("memory_mb")),
-            "root_gb": _int(instance.get("root_gb")),
-            "ephemeral_gb": _int(instance.get("ephemeral_gb")),
-            "image_ref": str((image or {}).get("id") or instance.get("image_ref") or ""),
+            "name": instance.name or f"instance-{self._uuid(instance)[:8]}",
+            "vcpus": instance.vcpus,
+            "memory_mb": instance.memory_mb,
+            "root_gb": instance.root_gb,
+            "ephemeral_gb": instance.ephemeral_gb,
+            "image_ref": str(image_id or instance.image_ref or ""),
             "power_state": int(PowerState.RUNNING),
             "rescued": False,
             "admin_password": None,
@@ -232,10 +233,14 @@ class FakeDriver(HypervisorDriver):
             "created": time.time(),
         }
 
-    def _update_flavor(self, rec: dict[str, Any], instance: dict[str, Any]) -> None:
+    @staticmethod
+    def _update_flavor(rec: dict[str, Any], instance: Instance) -> None:
         for key in ("vcpus", "memory_mb", "root_gb", "ephemeral_gb"):
-            if key in instance:
-                rec[key] = _int(instance.get(key))
+            rec[key] = int(getattr(instance, key))
+
+    @staticmethod
+    def _plugged(network_info: Sequence[VIF]) -> dict[str, Any]:
+        return {vif.id: dataclasses.asdict(vif) for vif in network_info if vif.id}
 
     # -- persistence -------------------------------------------------------------
     def _state_file(self) -> str:
@@ -278,55 +283,53 @@ class FakeDriver(HypervisorDriver):
             return copy.deepcopy(rec) if rec is not None else None
 
     # -- host ------------------------------------------------------------------
-    def get_host_resources(self) -> dict[str, Any]:
+    def get_host_resources(self) -> HostResources:
         o = self._opts
         with self._lock:
             recs = list(self._instances.values()) + list(self._resize_source.values())
             vcpus_used = sum(r["vcpus"] for r in recs)
             mem_used = sum(r["memory_mb"] for r in recs)
             disk_used = sum(r["root_gb"] + r["ephemeral_gb"] for r in recs)
-            running = len(self._instances)
         supported = []
         for triple in o.supported_instances or []:
-            parts = (str(triple).split(":") + ["", "", ""])[:3]
-            supported.append([p or None for p in parts])
-        return {
-            "vcpus": o.vcpus, "memory_mb": o.memory_mb, "local_gb": o.local_gb,
-            "vcpus_used": vcpus_used, "memory_mb_used": mem_used, "local_gb_used": disk_used,
-            "running_vms": running, "disk_available_least": o.local_gb - disk_used,
-            "hypervisor_type": o.hypervisor_type, "hypervisor_version": o.hypervisor_version,
-            "hypervisor_hostname": self.host,
-            "cpu_info": {"arch": o.cpu_arch, "model": "fake", "vendor": "Cumulo",
-                         "topology": {"sockets": 1, "cores": o.vcpus, "threads": 1}, "features": []},
-            "supported_instances": supported,
-        }
+            arch, hv_type, mode = (str(triple).split(":") + ["", "", ""])[:3]
+            supported.append((arch, hv_type, mode))
+        return HostResources(
+            vcpus=o.vcpus, memory_mb=o.memory_mb, local_gb=o.local_gb,
+            vcpus_used=vcpus_used, memory_mb_used=mem_used, local_gb_used=disk_used,
+            hypervisor_type=o.hypervisor_type, hypervisor_version=o.hypervisor_version,
+            hypervisor_hostname=self.host,
+            cpu_info={"arch": o.cpu_arch, "model": "fake", "vendor": "Cumulo",
+                      "topology": {"sockets": 1, "cores": o.vcpus, "threads": 1}, "features": []},
+            supported_instances=tuple(supported),
+        )
 
-    def list_power_states(self) -> dict[str, PowerState]:
+    def list_power_states(self) -> Mapping[str, PowerState]:
         with self._lock:
             return {u: PowerState(r["power_state"]) for u, r in self._instances.items()}
 
     # -- lifecycle -------------------------------------------------------------
-    def spawn(self, instance: dict[str, Any], image: dict[str, Any], network_info: list[dict[str, Any]],
-              admin_password: str | None = None, block_device_info: dict[str, Any] | None = None) -> None:
+    def spawn(self, instance: Instance, image: ImageReader, network_info: Sequence[VIF],
+              block_devices: Sequence[BlockDevice] = (), admin_password: str | None = None) -> None:
         uuid = self._uuid(instance)
         self._act("spawn")
         with self._lock:
             rec = self._instances.get(uuid)
             if rec is None:
-                rec = self._new_record(instance, image)
+                rec = self._new_record(instance, image.meta.id)
                 rec["admin_password"] = admin_password
-                rec["interfaces"] = {str(p.get("id")): dict(p) for p in network_info or [] if p.get("id")}
-                for bdm in (block_device_info or {}).get("block_device_mapping") or []:
-                    mount = bdm.get("mount_device") or bdm.get("device_name")
-                    if mount:
-                        rec["volumes"][str(mount)] = bdm.get("connection_info") or {}
+                rec["interfaces"] = self._plugged(network_info)
+                for bdm in block_devices:
+                    if bdm.destination_type == "volume" and bdm.device_name and bdm.connection_info:
+                        rec["volumes"][bdm.device_name] = dataclasses.asdict(bdm.connection_info)
                 self._boot_log(rec)
                 self._instances[uuid] = rec
             else:
                 rec["power_state"] = int(PowerState.RUNNING)
             self._save()
 
-    def destroy(self, instance: dict[str, Any], network_info: list[dict[str, Any]]) -> None:
+    def destroy(self, instance: Instance, network_info: Sequence[VIF],
+                block_devices: Sequence[BlockDevice] = (), destroy_disks: bool = True) -> None:
         uuid = self._uuid(instance)
         self._act("destroy")
         with self._lock:
@@ -335,7 +338,7 @@ class FakeDriver(HypervisorDriver):
             self._console_ports.pop(uuid, None)
             self._save()
 
-    def reboot(self, instance: dict[str, Any], hard: bool) -> None:
+    def reboot(self, instance: Instance, hard: bool) -> None:
         with self._lock:
             self._get(instance)
         self._act("reboot")
@@ -346,7 +349,7 @@ class FakeDriver(HypervisorDriver):
             self._boot_log(rec)
             self._save()
 
-    def power_off(self, instance: dict[str, Any], timeout: int = 0) -> None:
+    def power_off(self, instance: Instance, timeout: int = 0) -> None:
         with self._lock:
             self._get(instance)
         self._act("power_off")
@@ -357,7 +360,7 @@ class FakeDriver(HypervisorDriver):
                 self._log(rec, "reboot: Power down")
                 self._save()
 
-    def power_on(self, instance: dict[str, Any]) -> None:
+    def power_on(self, instance: Instance) -> None:
         with self._lock:
             self._get(instance)
         self._act("power_on")
@@ -368,11 +371,11 @@ class FakeDriver(HypervisorDriver):
                 self._boot_log(rec)
                 self._save()
 
-    def get_power_state(self, instance: dict[str, Any]) -> PowerState:
+    def get_power_state(self, instance: Instance) -> PowerState:
         with self._lock:
             return PowerState(self._get(instance)["power_state"])
 
-    def _transition(self, op: str, instance: dict[str, Any], allowed: tuple[PowerState, ...],
+    def _transition(self, op: str, instance: Instance, allowed: tuple[PowerState, ...],
                     target: PowerState, line: str) -> None:
         with self._lock:
             self._get(instance)
@@ -388,20 +391,20 @@ class FakeDriver(HypervisorDriver):
             self._log(rec, line)
             self._save()
 
-    def pause(self, instance: dict[str, Any]) -> None:
+    def pause(self, instance: Instance) -> None:
         self._transition("pause", instance, (PowerState.RUNNING,), PowerState.PAUSED, "fake: vCPUs paused")
 
-    def unpause(self, instance: dict[str, Any]) -> None:
+    def unpause(self, instance: Instance) -> None:
         self._transition("unpause", instance, (PowerState.PAUSED,), PowerState.RUNNING, "fake: vCPUs resumed")
 
-    def suspend(self, instance: dict[str, Any]) -> None:
+    def suspend(self, instance: Instance) -> None:
         self._transition("suspend", instance, (PowerState.RUNNING, PowerState.PAUSED), PowerState.SUSPENDED,
                          "PM: suspend to disk")
 
-    def resume(self, instance: dict[str, Any]) -> None:
+    def resume(self, instance: Instance) -> None:
         self._transition("resume", instance, (PowerState.SUSPENDED,), PowerState.RUNNING, "PM: resumed from disk")
 
-    def rescue(self, instance: dict[str, Any], image: dict[str, Any], rescue_password: str) -> None:
+    def rescue(self, instance: Instance, image: ImageReader, rescue_password: str) -> None:
         with self._lock:
             self._get(instance)
         self._act("rescue")
@@ -410,14 +413,14 @@ class FakeDriver(HypervisorDriver):
             if rec["rescued"]:
                 return
             rec["rescued"] = True
-            rec["rescue_image_ref"] = str((image or {}).get("id") or rec["image_ref"])
+            rec["rescue_image_ref"] = image.meta.id or rec["image_ref"]
             rec["rescue_password"] = rescue_password
             rec["power_state_before_rescue"] = rec["power_state"]
             rec["power_state"] = int(PowerState.RUNNING)
             self._log(rec, f"rescue: booted rescue image {rec['rescue_image_ref']}")
             self._save()
 
-    def unrescue(self, instance: dict[str, Any]) -> None:
+    def unrescue(self, instance: Instance) -> None:
         with self._lock:
             self._get(instance)
         self._act("unrescue")
@@ -432,8 +435,7 @@ class FakeDriver(HypervisorDriver):
             self._save()
 
     # -- resize ---------------------------------------------------------------
-    def migrate_disk_and_power_off(self, instance: dict[str, Any], dest_host: str,
-                                   flavor: dict[str, Any]) -> dict[str, Any]:
+    def migrate_disk_and_power_off(self, instance: Instance, dest_host: str, flavor: Flavor) -> DiskInfo:
         uuid = self._uuid(instance)
         with self._lock:
             if uuid not in self._instances and uuid in self._resize_source:  # retried
@@ -444,8 +446,8 @@ class FakeDriver(HypervisorDriver):
             if uuid not in self._instances and uuid in self._resize_source:  # a retry raced us
                 return {"source_host": self.host, "fake_record": copy.deepcopy(self._resize_source[uuid])}
             rec = self._get(instance)
-            root = _int((flavor or {}).get("root_gb", (flavor or {}).get("disk")))
-            if flavor and root and root < rec["root_gb"]:
+            root = flavor.root_gb
+            if root and root < rec["root_gb"]:
                 raise HypervisorError(f"Cannot shrink the root disk from {rec['root_gb']} to {root} GiB")
             rec["power_state"] = int(PowerState.SHUTDOWN)
             self._log(rec, f"reboot: Power down (migrating to {dest_host})")
@@ -453,32 +455,32 @@ class FakeDriver(HypervisorDriver):
             self._save()
             return {"source_host": self.host, "dest_host": dest_host, "fake_record": copy.deepcopy(rec)}
 
-    def finish_migration(self, instance: dict[str, Any], disk_info: dict[str, Any],
-                         network_info: list[dict[str, Any]], image: dict[str, Any], resize_instance: bool,
+    def finish_migration(self, instance: Instance, disk_info: DiskInfo, network_info: Sequence[VIF],
+                         image: ImageMeta, resize_instance: bool, block_devices: Sequence[BlockDevice] = (),
                          power_on: bool = True) -> None:
         uuid = self._uuid(instance)
         self._act("finish_migration")
         with self._lock:
-            rec = copy.deepcopy((disk_info or {}).get("fake_record") or self._new_record(instance, image))
+            rec = copy.deepcopy((disk_info or {}).get("fake_record") or self._new_record(instance, image.id))
             rec["uuid"] = uuid
             self._update_flavor(rec, instance)
             if network_info:
-                rec["interfaces"] = {str(p.get("id")): dict(p) for p in network_info if p.get("id")}
+                rec["interfaces"] = self._plugged(network_info)
             rec["power_state"] = int(PowerState.RUNNING if power_on else PowerState.SHUTDOWN)
             if power_on:
                 self._boot_log(rec)
             self._instances[uuid] = rec
             self._save()
 
-    def confirm_migration(self, instance: dict[str, Any], network_info: list[dict[str, Any]]) -> None:
+    def confirm_migration(self, instance: Instance, network_info: Sequence[VIF]) -> None:
         uuid = self._uuid(instance)
         self._act("confirm_migration")
         with self._lock:
             self._resize_source.pop(uuid, None)
             self._save()
 
-    def finish_revert_migration(self, instance: dict[str, Any], network_info: list[dict[str, Any]],
-                                power_on: bool = True) -> None:
+    def finish_revert_migration(self, instance: Instance, network_info: Sequence[VIF],
+                                block_devices: Sequence[BlockDevice] = (), power_on: bool = True) -> None:
         uuid = self._uuid(instance)
         self._act("finish_revert_migration")
         with self._lock:
@@ -492,33 +494,30 @@ class FakeDriver(HypervisorDriver):
             self._save()
 
     # -- images, console, password -------------------------------------------
-    def snapshot(self, instance: dict[str, Any], write_chunk: Any) -> dict[str, Any]:
+    def snapshot(self, instance: Instance, write_chunk: Callable[[bytes], object]) -> SnapshotResult:
         with self._lock:
             rec = self._get(instance)
             seed = f"{rec['uuid']}:{rec['image_ref']}".encode()
         self._act("snapshot")
         size = int(self._opts.snapshot_size)
         written = 0
-        checksum = hashlib.md5(usedforsecurity=False)
         block = 0
         while written < size:
             pattern = hashlib.sha256(seed + block.to_bytes(8, "big")).digest()
             chunk = (pattern * (CHUNK // len(pattern) + 1))[: min(CHUNK, size - written)]
             write_chunk(chunk)
-            checksum.update(chunk)
             written += len(chunk)
             block += 1
-        return {"disk_format": "raw", "container_format": "bare", "size": written,
-                "checksum": checksum.hexdigest()}
+        return SnapshotResult(disk_format="raw", container_format="bare")
 
-    def rebuild(self, instance: dict[str, Any], image: dict[str, Any], network_info: list[dict[str, Any]],
-                admin_password: str | None = None) -> None:
+    def rebuild(self, instance: Instance, image: ImageReader, network_info: Sequence[VIF],
+                block_devices: Sequence[BlockDevice] = (), admin_password: str | None = None) -> None:
         with self._lock:
             self._get(instance)
         self._act("rebuild")
         with self._lock:
             rec = self._get(instance)
-            rec["image_ref"] = str((image or {}).get("id") or instance.get("image_ref") or rec["image_ref"])
+            rec["image_ref"] = image.meta.id or instance.image_ref or rec["image_ref"]
             self._update_flavor(rec, instance)
             if admin_password is not None:
                 rec["admin_password"] = admin_password
@@ -529,14 +528,14 @@ class FakeDriver(HypervisorDriver):
             self._boot_log(rec)
             self._save()
 
-    def get_console_output(self, instance: dict[str, Any]) -> str:
+    def get_console_output(self, instance: Instance) -> str:
         with self._lock:
             self._get(instance)
         self._act("get_console_output")
         with self._lock:
             return "\n".join(self._get(instance)["console"]) + "\n"
 
-    def get_remote_console(self, instance: dict[str, Any], console_type: str) -> dict[str, Any]:
+    def get_remote_console(self, instance: Instance, console_type: str) -> RemoteConsole:
         kind = _PROTOCOL_DEFAULT.get(console_type, console_type)
         if kind not in _CONSOLE_URLS:
             raise exception.Invalid(reason=f"Unsupported console type {console_type!r}; "
@@ -551,12 +550,12 @@ class FakeDriver(HypervisorDriver):
                 port = self._opts.console_port_base + len(self._console_ports)
                 self._console_ports[uuid] = port
         token = secrets.token_urlsafe(24)
-        protocol, url = _CONSOLE_URLS[kind]
+        _protocol, url = _CONSOLE_URLS[kind]
         host = self._opts.console_proxy_host
-        return {"host": host, "port": port, "internal_access_path": None, "token": token,
-                "protocol": protocol, "type": kind, "url": url.format(host=host, token=token)}
+        return RemoteConsole(console_type=kind, host=host, port=port, token=token,
+                             url=url.format(host=host, token=token))
 
-    def set_admin_password(self, instance: dict[str, Any], password: str) -> None:
+    def set_admin_password(self, instance: Instance, password: str) -> None:
         with self._lock:
             self._get(instance)
         self._act("set_admin_password")
@@ -568,20 +567,23 @@ class FakeDriver(HypervisorDriver):
             self._save()
 
     # -- volumes and interfaces ------------------------------------------------
-    def attach_volume(self, instance: dict[str, Any], connection_info: dict[str, Any], mountpoint: str) -> None:
+    def attach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
+        mountpoint = block_device.device_name or f"/dev/vd{block_device.volume_id or ''}"
+        info = dataclasses.asdict(block_device.connection_info) if block_device.connection_info else {}
         with self._lock:
             self._get(instance)
         self._act("attach_volume")
         with self._lock:
             rec = self._get(instance)
             current = rec["volumes"].get(mountpoint)
-            if current is not None and current != (connection_info or {}):
+            if current is not None and current != info:
                 raise HypervisorError(f"{mountpoint} of instance {rec['uuid']} is already in use")
-            rec["volumes"][mountpoint] = dict(connection_info or {})
+            rec["volumes"][mountpoint] = info
             self._log(rec, f"virtio_blk: {mountpoint} attached")
             self._save()
 
-    def detach_volume(self, instance: dict[str, Any], connection_info: dict[str, Any], mountpoint: str) -> None:
+    def detach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
+        mountpoint = block_device.device_name or f"/dev/vd{block_device.volume_id or ''}"
         with self._lock:
             self._get(instance)
         self._act("detach_volume")
@@ -591,8 +593,8 @@ class FakeDriver(HypervisorDriver):
                 self._log(rec, f"virtio_blk: {mountpoint} detached")
                 self._save()
 
-    def attach_interface(self, instance: dict[str, Any], port: dict[str, Any]) -> None:
-        port_id = str((port or {}).get("id") or "")
+    def attach_interface(self, instance: Instance, vif: VIF) -> None:
+        port_id = vif.id
         if not port_id:
             raise HypervisorError("The port has no id")
         with self._lock:
@@ -600,12 +602,12 @@ class FakeDriver(HypervisorDriver):
         self._act("attach_interface")
         with self._lock:
             rec = self._get(instance)
-            rec["interfaces"][port_id] = dict(port)
-            self._log(rec, f"virtio_net: interface {port.get('mac_address') or port_id} attached")
+            rec["interfaces"][port_id] = dataclasses.asdict(vif)
+            self._log(rec, f"virtio_net: interface {vif.mac_address or port_id} attached")
             self._save()
 
-    def detach_interface(self, instance: dict[str, Any], port: dict[str, Any]) -> None:
-        port_id = str((port or {}).get("id") or "")
+    def detach_interface(self, instance: Instance, vif: VIF) -> None:
+        port_id = vif.id
         with self._lock:
             self._get(instance)
         self._act("detach_interface")

@@ -7,6 +7,7 @@ import datetime
 import pytest
 
 from cumulo import exception
+from cumulo.services.compute import virt
 
 
 def _wait_final(hub, ctx, uuid, waiter):
@@ -93,7 +94,7 @@ def test_power_state_sync_records_what_the_hypervisor_says(compute_hub, ctx, wai
     [inst] = compute_hub.compute.create_servers(ctx, name="ps", image_ref="img", flavor_id="42")
     server = _wait_final(compute_hub, ctx, inst["uuid"], waiter)
     manager = next(m for m in compute_hub.compute_hosts.managers if m.host == server["host"])
-    manager.driver.power_off({"uuid": inst["uuid"]})  # the guest shut itself down
+    manager.driver.power_off(virt.instance({"uuid": inst["uuid"]}))  # the guest shut itself down
     manager.sync_power_states()
     server = compute_hub.compute.get_server(ctx, inst["uuid"])
     assert server["status"] == "SHUTOFF" and server["power_state"] == 4

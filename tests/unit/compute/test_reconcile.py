@@ -20,7 +20,7 @@ from cumulo import db
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
 from cumulo.db.models.compute import Instance
-from cumulo.services.compute import objects
+from cumulo.services.compute import objects, virt
 from cumulo.services.compute import states as st
 from cumulo.testing.fixtures import FakeHub, running_compute, use_fake_hypervisor
 
@@ -87,7 +87,7 @@ def test_interrupted_work_is_settled_at_start(cloud, ctx):
     snapshot = _active(cloud, ctx, "snapshot")
     settled = _active(cloud, ctx, "settled")
     # The hypervisor had finished the power-off when the process died; the database never heard.
-    cloud.manager(stopping["host"]).driver.power_off({"uuid": stopping["uuid"]}, 0)
+    cloud.manager(stopping["host"]).driver.power_off(virt.instance({"uuid": stopping["uuid"]}), 0)
     _leave(building["uuid"], vm_state=st.BUILDING, task_state=st.SPAWNING)
     _leave(unplaced["uuid"], vm_state=st.BUILDING, task_state=st.SCHEDULING, host=None, node=None)
     _leave(deleting["uuid"], task_state=st.DELETING)
@@ -145,7 +145,7 @@ def test_lost_instance_and_leftovers(cloud, ctx):
     lost = _active(cloud, ctx, "lost")
     gone = _active(cloud, ctx, "gone")
     driver = cloud.manager(lost["host"]).driver
-    driver.destroy({"uuid": lost["uuid"]}, [])  # the hypervisor lost it while it rebooted
+    driver.destroy(virt.instance({"uuid": lost["uuid"]}), [])  # the hypervisor lost it while it rebooted
     _leave(lost["uuid"], task_state=st.REBOOTING)
     # The database deleted this one but the process died before the host destroyed it.
     _leave(gone["uuid"], deleted=True, vm_state=st.DELETED, task_state=None)

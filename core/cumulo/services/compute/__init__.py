@@ -11,8 +11,9 @@
   (:meth:`ComputeAPI.reconcile_builds`, :meth:`ComputeManager.init_host`), so
   a crash leaves nothing in BUILD or mid-operation after the restart.
 
-All-in-one with the fake driver runs ``[hypervisor_fake] host_count`` hosts
-named ``<host_prefix><n>``; any other driver runs one host, ``[DEFAULT] host``.
+The driver's ``host_names(conf)`` says which hosts a process runs (one driver
+instance each, built as ``cls(ctx)``): the fake driver presents
+``[hypervisor_fake] host_count`` hosts, a real one ``[DEFAULT] host``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from oslo_config import cfg
-
 import cumulo.services.compute.metadata as _metadata  # noqa: F401  (proxy signatures)
 import cumulo.services.compute.quota as _quota  # noqa: F401  (quota enforcement)
+from cumulo import exception
 from cumulo.conf import CONF
 from cumulo.conf.compute import compute_opts  # noqa: F401  (the [compute] options)
 from cumulo.db.models import compute as _models  # noqa: F401  (the compute tables)
@@ -33,27 +33,8 @@ from cumulo.services.compute.manager import ComputeManager
 LOG = logging.getLogger(__name__)
 
 
-
 class Service(ComputeAPI):
     """``hub.compute``: see :class:`cumulo.services.compute.api.ComputeAPI`."""
-
-
-def compute_hosts(driver_name: str, cls: type | None = None) -> list[str]:
-    """Host names this process runs: many for the fake driver, else ``[DEFAULT] host``.
-
-    A driver class offering ``host_names(conf)`` names its hosts itself (the fake
-    driver: ``[hypervisor_fake] host_count`` names from ``host_prefix``).
-    """
-    if driver_name == "fake":
-        if cls is not None and hasattr(cls, "host_names"):
-            return list(cls.host_names(CONF))
-        try:
-            count = int(CONF.hypervisor_fake.host_count)
-            prefix = str(CONF.hypervisor_fake.host_prefix)
-            return [f"{prefix}-{i}" for i in range(1, count + 1)]
-        except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
-            pass
-    return [CONF.host]
 
 
 class _Hosts:
@@ -77,11 +58,16 @@ def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = No
     import cumulo.services.compute.rpc as rpc
     from cumulo import registry
     from cumulo import service as service_mod
+    from cumulo.interfaces.base import PluginContext
 
     driver_name = driver_name or CONF.compute.hypervisor_driver
     cls = registry.load_class("hypervisor", driver_name)
     registry.register_plugin_opts(cls, CONF)
-    hosts = hosts or compute_hosts(driver_name, cls)
+    problems = cls.validate_config(CONF)
+    if problems:
+        raise exception.ConfigError(reason=f"hypervisor driver {driver_name}: " + "; ".join(problems))
+    hosts = hosts or list(cls.host_names(CONF))
+    ctx = PluginContext(CONF, kind="hypervisor", name=driver_name, host=CONF.host, hub=hub)
     api: ComputeAPI = hub.compute
     group = _Hosts(hub)
     # Before anything is served: what a previous run left half done is settled now, not by the
@@ -91,7 +77,7 @@ def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = No
     except Exception:
         LOG.exception("Reconciling unplaced builds failed")
     for host in hosts:
-        driver = cls(host=host, conf=CONF) if _accepts_conf(cls) else cls(host=host)
+        driver = cls(ctx.with_host(host))
         manager = ComputeManager(host, driver, hub)
         manager.tracker.load()
         try:
@@ -123,14 +109,3 @@ def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = No
                                                    "compute-task-sweeper").start())
     LOG.info("Compute: %d host(s) with the %s driver", len(hosts), driver_name)
     return [group]
-
-
-def _accepts_conf(cls: type) -> bool:
-    import inspect
-
-    try:
-        params = inspect.signature(cls).parameters  # the constructor's, without self
-    except (TypeError, ValueError):
-        return False
-    return "conf" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-

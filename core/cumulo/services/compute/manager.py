@@ -21,11 +21,13 @@ import sqlalchemy as sa
 
 import cumulo.services.compute.objects as objects
 import cumulo.services.compute.states as st
+import cumulo.services.compute.virt as virt
 from cumulo import db, exception
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
 from cumulo.db.models.base import new_id, utcnow
 from cumulo.db.models.compute import ComputeNode, Instance, ServerGroupMember
+from cumulo.interfaces import hypervisor as hv
 from cumulo.interfaces.hypervisor import HypervisorError, PowerState
 
 LOG = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ class ComputeManager:
     # -- helpers -----------------------------------------------------------
     def _resources(self) -> dict[str, Any]:
         try:
-            return dict(self.driver.get_host_resources())
+            return virt.resources(self.driver.get_host_resources())
         except Exception:
             LOG.exception("Host %s: driver failed to report resources", self.host)
             return {"vcpus": 0, "memory_mb": 0, "local_gb": 0}
@@ -126,35 +128,33 @@ class ComputeManager:
     def _network(self) -> Any | None:
         return optional(self.hub, "network")
 
-    def _nw_info(self, ctx: RequestContext, uuid: str) -> list[dict[str, Any]]:
+    def _nw_info(self, ctx: RequestContext, uuid: str) -> list[hv.VIF]:
         net = self._network()
         if net is None:
             return []
         try:
-            return list(net.get_instance_nw_info(ctx, uuid) or [])
+            return virt.vifs(net.get_instance_nw_info(ctx, uuid) or [])
         except Exception:
             LOG.exception("Network info for %s failed", uuid)
             return []
 
-    def _image(self, ctx: RequestContext, image_ref: str | None) -> dict[str, Any]:
-        if not image_ref:
-            return {}
+    def _image_meta(self, ctx: RequestContext, image_ref: str | None) -> hv.ImageMeta:
         image_svc = optional(self.hub, "image")
-        if image_svc is None:
-            return {"id": image_ref}
-        try:
-            return dict(image_svc.get(ctx, image_ref))
-        except exception.NotFound:
-            return {"id": image_ref}
+        view: dict[str, Any] | None = None
+        if image_ref and image_svc is not None:
+            try:
+                view = dict(image_svc.get(ctx, image_ref))
+            except exception.NotFound:
+                view = None
+        return virt.image_meta(image_ref, view)
 
-    def _driver_instance(self, inst: dict[str, Any]) -> dict[str, Any]:
-        flavor = inst.get("flavor") or {}
-        d = dict(inst)
-        d.setdefault("vcpus", flavor.get("vcpus", 0))
-        d.setdefault("memory_mb", flavor.get("ram", 0))
-        d.setdefault("root_gb", flavor.get("disk", 0))
-        d.setdefault("ephemeral_gb", flavor.get("ephemeral", 0))
-        return d
+    def _image(self, ctx: RequestContext, image_ref: str | None) -> hv.ImageReader:
+        """The image's reader: its bytes are fetched from the image area only if the driver reads them."""
+        return virt.image_reader(optional(self.hub, "image"), ctx, self._image_meta(ctx, image_ref),
+                                 virt.image_cache_dir(CONF.state_path))
+
+    def _driver_instance(self, inst: dict[str, Any], flavor: dict[str, Any] | None = None) -> hv.Instance:
+        return virt.instance(inst, flavor)
 
     def _state_op(self, ctx: Any, instance_uuid: str, event: str, task_state: str, work: Any,
                   done: dict[str, Any]) -> None:
@@ -326,7 +326,7 @@ class ComputeManager:
         for uuid in deleted:
             LOG.warning("Host %s: destroying instance %s, which the database has deleted", self.host, uuid)
             try:
-                self.driver.destroy({"uuid": uuid, "name": "instance-" + uuid}, [])
+                self.driver.destroy(virt.instance({"uuid": uuid}), [])
             except Exception:
                 LOG.exception("Host %s: destroying leftover instance %s failed", self.host, uuid)
             self.tracker.release(uuid)
@@ -365,7 +365,8 @@ class ComputeManager:
                     objects.update_instance(instance_uuid, {"task_state": st.SPAWNING},
                                             expected_task_state=st.NETWORKING)
                     image = self._image(ctx, inst["image_ref"])
-                    self.driver.spawn(self._driver_instance(inst), image, ports, admin_password=admin_password)
+                    self.driver.spawn(self._driver_instance(inst), image, virt.vifs(ports), (),
+                                      admin_password=admin_password)
                     objects.update_instance(instance_uuid, {
                         "vm_state": st.ACTIVE, "task_state": None, "power_state": int(PowerState.RUNNING),
                         "launched_at": utcnow(), "progress": 100}, expected_task_state=st.SPAWNING)
@@ -395,7 +396,7 @@ class ComputeManager:
 
     def _cleanup_build(self, ctx: RequestContext, inst: dict[str, Any], ports: list[Any], claimed: bool) -> None:
         try:
-            self.driver.destroy(self._driver_instance(inst), ports)
+            self.driver.destroy(self._driver_instance(inst), virt.vifs(ports))
         except Exception:
             LOG.exception("Cleanup of %s on %s failed", inst["uuid"], self.host)
         net = self._network()
@@ -472,7 +473,7 @@ class ComputeManager:
 
     def cleanup_resize_source(self, ctx: Any, instance_uuid: str) -> None:
         try:
-            self.driver.destroy({"uuid": instance_uuid, "name": "instance-" + instance_uuid}, [])
+            self.driver.destroy(virt.instance({"uuid": instance_uuid}), [])
         except Exception:
             LOG.exception("Cleanup of resize source of %s failed", instance_uuid)
         self.tracker.release(instance_uuid)
@@ -514,8 +515,8 @@ class ComputeManager:
                         rescue_image_ref: str | None = None) -> None:
         ctx = as_ctx(ctx)
 
-        def work(i: dict[str, Any]) -> None:
-            image = self._image(ctx, rescue_image_ref or i.get("image_ref"))
+        def work(i: hv.Instance) -> None:
+            image = self._image(ctx, rescue_image_ref or i.image_ref)
             self.driver.rescue(i, image, rescue_password)
 
         self._state_op(ctx, instance_uuid, "compute_rescue_instance", st.RESCUING, work, {"vm_state": st.RESCUED})
@@ -532,10 +533,10 @@ class ComputeManager:
                          preserve_power_off: bool = False) -> None:
         ctx = as_ctx(ctx)
 
-        def work(i: dict[str, Any]) -> None:
+        def work(i: hv.Instance) -> None:
             image = self._image(ctx, image_ref)
             nw = self._nw_info(ctx, instance_uuid)
-            self.driver.rebuild(i, image, nw, admin_password=admin_password)
+            self.driver.rebuild(i, image, nw, (), admin_password=admin_password)
 
         self._state_op(ctx, instance_uuid, "compute_rebuild_instance", st.REBUILDING, work,
                        {"vm_state": st.ACTIVE, "launched_at": utcnow()})
@@ -543,7 +544,7 @@ class ComputeManager:
     def snapshot_instance(self, ctx: Any, instance_uuid: str, image_id: str) -> None:
         ctx = as_ctx(ctx)
 
-        def work(i: dict[str, Any]) -> None:
+        def work(i: hv.Instance) -> None:
             image_svc = optional(self.hub, "image")
             with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
                 self.driver.snapshot(i, spool.write)
@@ -581,7 +582,7 @@ class ComputeManager:
             try:
                 with objects.action_event(ctx, instance_uuid, "compute_resize_instance", self.host):
                     disk_info = self.driver.migrate_disk_and_power_off(self._driver_instance(inst), dest_host,
-                                                                       new_flavor)
+                                                                       virt.flavor(new_flavor))
                     objects.update_instance(instance_uuid, {"task_state": st.RESIZE_FINISH},
                                             expected_task_state=st.RESIZE_MIGRATING)
             except Exception as err:
@@ -600,14 +601,12 @@ class ComputeManager:
         with self._lock(instance_uuid):
             inst = objects.get_instance(instance_uuid)
             new_flavor = inst["new_flavor"] or inst["flavor"]
-            resized = {**self._driver_instance(inst), "flavor": new_flavor, "vcpus": new_flavor["vcpus"],
-                       "memory_mb": new_flavor["ram"], "root_gb": new_flavor["disk"],
-                       "ephemeral_gb": new_flavor.get("ephemeral", 0), "host": self.host}
+            resized = self._driver_instance(inst, new_flavor)
             was_active = inst["vm_state"] == st.ACTIVE
             try:
                 with objects.action_event(ctx, instance_uuid, "compute_finish_resize", self.host):
                     nw = self._nw_info(ctx, instance_uuid)
-                    self.driver.finish_migration(resized, disk_info, nw, self._image(ctx, inst["image_ref"]),
+                    self.driver.finish_migration(resized, disk_info, nw, self._image_meta(ctx, inst["image_ref"]),
                                                  resize_instance=True, power_on=was_active)
                     self.tracker.release(instance_uuid + ":resize")
                     self.tracker.claims[instance_uuid] = {
@@ -671,8 +670,7 @@ class ComputeManager:
         was_active = (inst.get("resize") or {}).get("was_active", True)
         try:
             with objects.action_event(ctx, instance_uuid, "compute_finish_revert_resize", self.host):
-                reverted = {**self._driver_instance(inst), "flavor": old, "vcpus": old["vcpus"],
-                            "memory_mb": old["ram"], "root_gb": old["disk"], "host": self.host}
+                reverted = self._driver_instance(inst, old)
                 self.driver.finish_revert_migration(reverted, self._nw_info(ctx, instance_uuid), power_on=was_active)
                 self.tracker.release(instance_uuid + ":resize")
                 self.tracker.claims[instance_uuid] = {"vcpus": int(old["vcpus"]), "memory_mb": int(old["ram"]),
@@ -699,7 +697,10 @@ class ComputeManager:
 
     def get_remote_console(self, ctx: Any, instance_uuid: str, console_type: str) -> dict[str, Any]:
         inst = objects.get_instance(instance_uuid)
-        return _jsonable(self.driver.get_remote_console(self._driver_instance(inst), console_type))
+        console = self.driver.get_remote_console(self._driver_instance(inst), console_type)
+        return _jsonable({"host": console.host, "port": console.port, "token": console.token,
+                          "internal_access_path": console.internal_access_path, "url": console.url,
+                          "type": console.console_type})
 
     # -- periodic work -------------------------------------------------------------
     def report_resources(self) -> None:

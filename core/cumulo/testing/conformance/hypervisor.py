@@ -3,6 +3,7 @@
 A driver's tests subclass :class:`HypervisorConformance`, name the plugin and
 provide a ``driver`` fixture returning a fresh driver for one host::
 
+    from cumulo.interfaces.base import PluginContext
     from cumulo.testing.conformance.hypervisor import HypervisorConformance
 
     class TestMyDriver(HypervisorConformance):
@@ -10,18 +11,26 @@ provide a ``driver`` fixture returning a fresh driver for one host::
 
         @pytest.fixture
         def driver(self):
-            return MyDriver(host="node-1")
+            return MyDriver(PluginContext(conf, host="node-1"))
 
 The suite checks the contract of :mod:`cumulo.interfaces.hypervisor`: the host
 resource report, spawn/destroy (idempotent), power operations, InstanceNotFound
 for unknown instances, and that the declared ``capabilities`` are exactly the
-optional operations that work (an undeclared one raises NotImplementedByDriver).
-Override :meth:`make_instance`/:meth:`image` when the driver needs more, and
-:attr:`concurrent_spawns` to size the concurrency check.
+optional operations that work (an undeclared one raises NotImplementedByDriver),
+and that every method the driver overrides matches the interface's signature.
+Override :meth:`make_instance`/:meth:`image` when the driver needs more (a
+real image: :attr:`image_bytes`), and :attr:`concurrent_spawns` to size the
+concurrency check. :class:`cumulo.testing.conformance.disk_driver.DiskImageDriver`
+is the smallest driver that uses the image reader for real; the kernel's tests
+run this suite on it. A driver that reads the image sets :attr:`reads_image`,
+and the suite then checks that a corrupt image fails the spawn cleanly.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import threading
 import uuid as uuidlib
 from typing import Any, ClassVar
@@ -30,13 +39,26 @@ import pytest
 
 from cumulo import exception
 from cumulo.interfaces import hypervisor as iface
-from cumulo.interfaces.hypervisor import CAPABILITIES, HypervisorDriver, InstanceNotFound, PowerState
+from cumulo.interfaces.base import signature_problems
+from cumulo.interfaces.hypervisor import (
+    CAPABILITIES,
+    VIF,
+    BlockDevice,
+    ConnectionInfo,
+    FixedIP,
+    Flavor,
+    HostResources,
+    HypervisorDriver,
+    ImageMeta,
+    ImageReader,
+    Instance,
+    InstanceNotFound,
+    PowerState,
+    RemoteConsole,
+    SnapshotResult,
+    StreamImageReader,
+)
 from cumulo.testing.conformance import RegistryConformance
-
-RESOURCE_KEYS = {
-    "vcpus": int, "memory_mb": int, "local_gb": int, "hypervisor_type": str,
-    "hypervisor_version": int, "hypervisor_hostname": str,
-}
 
 
 class HypervisorConformance(RegistryConformance):
@@ -45,29 +67,47 @@ class HypervisorConformance(RegistryConformance):
     kind: ClassVar[str] = "hypervisor"
     #: Instances spawned at once by the concurrency check.
     concurrent_spawns: ClassVar[int] = 8
+    #: The bytes of the image handed to spawn/rebuild/rescue (a driver that boots
+    #: real disks sets a real image, e.g. a small qcow2).
+    image_bytes: ClassVar[bytes] = b"\0" * 4096
+    image_format: ClassVar[str] = "raw"
+    #: True for a driver that reads the image's bytes in spawn (every real one).
+    reads_image: ClassVar[bool] = False
 
     @pytest.fixture
     def driver(self) -> HypervisorDriver:
         raise NotImplementedError("subclass HypervisorConformance and provide a 'driver' fixture")
 
     # -- hooks ---------------------------------------------------------------
-    def make_instance(self, **overrides: Any) -> dict[str, Any]:
+    def flavor(self, **overrides: Any) -> Flavor:
+        return dataclasses.replace(Flavor(id="1", name="m1.tiny", vcpus=1, memory_mb=64, root_gb=1), **overrides)
+
+    def make_instance(self, **overrides: Any) -> Instance:
         u = str(uuidlib.uuid4())
-        inst = {"uuid": u, "name": f"instance-{u[:8]}", "vcpus": 1, "memory_mb": 64, "root_gb": 1,
-                "ephemeral_gb": 0, "image_ref": "11111111-2222-3333-4444-555555555555",
-                "user_data": None, "metadata": {}}
-        inst.update(overrides)
-        return inst
+        fields: dict[str, Any] = {"uuid": u, "name": f"instance-{u}", "flavor": self.flavor(),
+                                  "image_ref": self.image_meta().id, "hostname": f"vm-{u[:8]}"}
+        fields.update(overrides)
+        return Instance(**fields)
 
-    def image(self) -> dict[str, Any]:
-        return {"id": "11111111-2222-3333-4444-555555555555", "disk_format": "raw",
-                "container_format": "bare", "properties": {}}
+    def image_meta(self) -> ImageMeta:
+        data = self.image_bytes
+        return ImageMeta(id="11111111-2222-3333-4444-555555555555", name="conformance", disk_format=self.image_format,
+                         size=len(data), checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                         os_hash_algo="sha512", os_hash_value=hashlib.sha512(data).hexdigest())
 
-    def network_info(self) -> list[dict[str, Any]]:
-        return [{"id": str(uuidlib.uuid4()), "mac_address": "fa:16:3e:00:00:01", "network_id": "net",
-                 "fixed_ips": [{"ip_address": "10.0.0.5", "subnet_id": "sub"}]}]
+    def image(self, tmp_cache: str | None = None) -> ImageReader:
+        return StreamImageReader.from_bytes(self.image_meta(), self.image_bytes, cache_dir=tmp_cache)
 
-    def spawned(self, driver: HypervisorDriver, **overrides: Any) -> dict[str, Any]:
+    def network_info(self) -> list[VIF]:
+        return [VIF(id=str(uuidlib.uuid4()), mac_address="fa:16:3e:00:00:01", network_id="net",
+                    fixed_ips=(FixedIP("10.0.0.5", subnet_id="sub", prefixlen=24, gateway="10.0.0.1"),))]
+
+    def volume(self, device_name: str = "/dev/vdb") -> BlockDevice:
+        vid = str(uuidlib.uuid4())
+        return BlockDevice(source_type="volume", destination_type="volume", device_name=device_name, volume_id=vid,
+                           connection_info=ConnectionInfo(driver_volume_type="fake", volume_id=vid))
+
+    def spawned(self, driver: HypervisorDriver, **overrides: Any) -> Instance:
         inst = self.make_instance(**overrides)
         driver.spawn(inst, self.image(), self.network_info(), admin_password="s3cret")
         return inst
@@ -85,43 +125,60 @@ class HypervisorConformance(RegistryConformance):
         assert isinstance(driver.capabilities, frozenset | set)
         unknown = set(driver.capabilities) - set(CAPABILITIES)
         assert not unknown, f"capabilities not in cumulo.interfaces.hypervisor.CAPABILITIES: {unknown}"
+        assert driver.capabilities == iface.supported_capabilities(type(driver))
+
+    def test_signatures_match_the_interface(self, driver: HypervisorDriver) -> None:
+        assert signature_problems(HypervisorDriver, type(driver)) == []
 
     def test_host_resources_report(self, driver: HypervisorDriver) -> None:
         res = driver.get_host_resources()
-        for key, typ in RESOURCE_KEYS.items():
-            assert key in res, f"get_host_resources() lacks {key}"
-            assert isinstance(res[key], typ) and not isinstance(res[key], bool), f"{key} is not {typ.__name__}"
-        for key in ("vcpus", "memory_mb", "local_gb"):
-            assert res[key] >= 0
-        assert "cpu_info" in res
+        assert isinstance(res, HostResources)
+        for key in ("vcpus", "memory_mb", "local_gb", "hypervisor_version"):
+            value = getattr(res, key)
+            assert isinstance(value, int) and not isinstance(value, bool) and value >= 0, key
+        assert isinstance(res.hypervisor_type, str) and res.hypervisor_type
+        assert isinstance(res.hypervisor_hostname, str) and res.hypervisor_hostname
         for key in ("vcpus_used", "memory_mb_used", "local_gb_used"):
-            if key in res:
-                assert isinstance(res[key], int) and res[key] >= 0
-        for triple in res.get("supported_instances") or []:
+            value = getattr(res, key)
+            assert value is None or (isinstance(value, int) and value >= 0), key
+        for triple in res.supported_instances:
             assert len(triple) == 3
 
     def test_host_names(self, driver: HypervisorDriver) -> None:
-        names = type(driver).host_names()
+        names = type(driver).host_names(driver.conf)
         assert isinstance(names, list) and names and all(isinstance(n, str) and n for n in names)
+
+    def test_validate_reports_lines(self, driver: HypervisorDriver) -> None:
+        problems = type(driver).validate_config(driver.conf)
+        assert isinstance(problems, list) and all(isinstance(p, str) for p in problems)
 
     # -- lifecycle -------------------------------------------------------------
     def test_spawn_runs(self, driver: HypervisorDriver) -> None:
         inst = self.spawned(driver)
         assert driver.get_power_state(inst) == PowerState.RUNNING
         states = driver.list_power_states()
-        assert states.get(inst["uuid"]) == PowerState.RUNNING
+        assert states.get(inst.uuid) == PowerState.RUNNING
+
+    def test_spawn_with_a_corrupt_image_fails_and_leaves_nothing(self, driver: HypervisorDriver) -> None:
+        if not self.reads_image:
+            pytest.skip("the driver does not read image bytes (reads_image = False)")
+        inst = self.make_instance()
+        corrupt = StreamImageReader.from_bytes(self.image_meta(), b"\1" + self.image_bytes[1:])
+        with pytest.raises(iface.HypervisorError):
+            driver.spawn(inst, corrupt, self.network_info())
+        assert inst.uuid not in driver.list_power_states()
 
     def test_spawn_is_idempotent(self, driver: HypervisorDriver) -> None:
         inst = self.spawned(driver)
         driver.spawn(inst, self.image(), self.network_info())
         assert driver.get_power_state(inst) == PowerState.RUNNING
-        assert list(driver.list_power_states()).count(inst["uuid"]) == 1
+        assert list(driver.list_power_states()).count(inst.uuid) == 1
 
     def test_destroy_removes_and_is_idempotent(self, driver: HypervisorDriver) -> None:
         inst = self.spawned(driver)
         other = self.spawned(driver)
         driver.destroy(inst, [])
-        assert inst["uuid"] not in driver.list_power_states()
+        assert inst.uuid not in driver.list_power_states()
         with pytest.raises(InstanceNotFound):
             driver.get_power_state(inst)
         driver.destroy(inst, [])  # again: no error
@@ -148,7 +205,7 @@ class HypervisorConformance(RegistryConformance):
             "rebuild": lambda: driver.rebuild(ghost, self.image(), []),
             "console_output": lambda: driver.get_console_output(ghost),
             "set_admin_password": lambda: driver.set_admin_password(ghost, "pw"),
-            "attach_volume": lambda: driver.attach_volume(ghost, {"driver_volume_type": "fake"}, "/dev/vdb"),
+            "attach_volume": lambda: driver.attach_volume(ghost, self.volume()),
             "attach_interface": lambda: driver.attach_interface(ghost, self.network_info()[0]),
         }
         for capability, call in calls.items():
@@ -161,7 +218,7 @@ class HypervisorConformance(RegistryConformance):
         driver.power_off(inst)
         assert driver.get_power_state(inst) == PowerState.SHUTDOWN
         driver.power_off(inst)  # idempotent
-        assert driver.list_power_states()[inst["uuid"]] == PowerState.SHUTDOWN
+        assert driver.list_power_states()[inst.uuid] == PowerState.SHUTDOWN
         driver.power_on(inst)
         assert driver.get_power_state(inst) == PowerState.RUNNING
         driver.power_on(inst)  # idempotent
@@ -177,7 +234,7 @@ class HypervisorConformance(RegistryConformance):
         instances = [self.make_instance() for _ in range(self.concurrent_spawns)]
         errors: list[BaseException] = []
 
-        def boot(inst: dict[str, Any]) -> None:
+        def boot(inst: Instance) -> None:
             try:
                 driver.spawn(inst, self.image(), self.network_info())
             except BaseException as err:  # reported below
@@ -190,7 +247,7 @@ class HypervisorConformance(RegistryConformance):
             t.join(timeout=60)
         assert not errors, errors
         states = driver.list_power_states()
-        assert all(states.get(i["uuid"]) == PowerState.RUNNING for i in instances)
+        assert all(states.get(i.uuid) == PowerState.RUNNING for i in instances)
 
     # -- optional operations: declared ones work, undeclared ones refuse -------
     def _undeclared(self, driver: HypervisorDriver, capability: str, call: Any) -> None:
@@ -238,7 +295,7 @@ class HypervisorConformance(RegistryConformance):
         meta = driver.snapshot(inst, chunks.append)
         assert chunks and all(isinstance(c, bytes) for c in chunks)
         assert sum(len(c) for c in chunks) > 0
-        assert meta.get("disk_format") and meta.get("container_format")
+        assert isinstance(meta, SnapshotResult) and meta.disk_format and meta.container_format
         assert driver.get_power_state(inst) == PowerState.RUNNING
 
     def test_rebuild(self, driver: HypervisorDriver) -> None:
@@ -260,9 +317,8 @@ class HypervisorConformance(RegistryConformance):
             return self._undeclared(driver, "remote_console", lambda i: driver.get_remote_console(i, "novnc"))
         inst = self.spawned(driver)
         console = driver.get_remote_console(inst, "novnc")
-        for key in ("host", "port", "internal_access_path", "token"):
-            assert key in console, f"remote console lacks {key}"
-        assert console["token"]
+        assert isinstance(console, RemoteConsole)
+        assert console.host and isinstance(console.port, int) and console.token
 
     def test_set_admin_password(self, driver: HypervisorDriver) -> None:
         if "set_admin_password" not in driver.capabilities:
@@ -272,12 +328,13 @@ class HypervisorConformance(RegistryConformance):
         assert driver.get_power_state(inst) == PowerState.RUNNING
 
     def test_attach_detach_volume(self, driver: HypervisorDriver) -> None:
-        info = {"driver_volume_type": "fake", "data": {"volume_id": "v1"}}
+        volume = self.volume()
         if "attach_volume" not in driver.capabilities:
-            return self._undeclared(driver, "attach_volume", lambda i: driver.attach_volume(i, info, "/dev/vdb"))
+            return self._undeclared(driver, "attach_volume", lambda i: driver.attach_volume(i, volume))
         inst = self.spawned(driver)
-        driver.attach_volume(inst, info, "/dev/vdb")
-        driver.detach_volume(inst, info, "/dev/vdb")
+        driver.attach_volume(inst, volume)
+        driver.detach_volume(inst, volume)
+        driver.detach_volume(inst, volume)  # idempotent
         assert driver.get_power_state(inst) == PowerState.RUNNING
 
     def test_attach_detach_interface(self, driver: HypervisorDriver) -> None:
@@ -292,25 +349,25 @@ class HypervisorConformance(RegistryConformance):
     def test_resize_confirm(self, driver: HypervisorDriver) -> None:
         if "resize" not in driver.capabilities:
             return self._undeclared(driver, "resize",
-                                    lambda i: driver.migrate_disk_and_power_off(i, driver.host, {}))
+                                    lambda i: driver.migrate_disk_and_power_off(i, driver.host, self.flavor()))
         inst = self.spawned(driver)
-        bigger = {"vcpus": 2, "memory_mb": 128, "root_gb": 2, "ephemeral_gb": 0}
-        disk_info = driver.migrate_disk_and_power_off(inst, driver.host, {**bigger, "disk": 2, "ram": 128})
-        assert isinstance(disk_info, dict)
-        resized = {**inst, **bigger}
-        driver.finish_migration(resized, disk_info, self.network_info(), self.image(), True, power_on=True)
+        bigger = self.flavor(id="2", name="m1.small", vcpus=2, memory_mb=128, root_gb=2)
+        disk_info = driver.migrate_disk_and_power_off(inst, driver.host, bigger)
+        json.dumps(disk_info)  # crosses hosts by RPC
+        resized = dataclasses.replace(inst, flavor=bigger)
+        driver.finish_migration(resized, disk_info, self.network_info(), self.image_meta(), True, power_on=True)
         assert driver.get_power_state(resized) == PowerState.RUNNING
         driver.confirm_migration(resized, [])
         assert driver.get_power_state(resized) == PowerState.RUNNING
-        assert list(driver.list_power_states()).count(inst["uuid"]) == 1
+        assert list(driver.list_power_states()).count(inst.uuid) == 1
 
     def test_resize_revert(self, driver: HypervisorDriver) -> None:
         self.requires(driver, "resize")
         inst = self.spawned(driver)
-        bigger = {"vcpus": 2, "memory_mb": 128, "root_gb": 2, "ephemeral_gb": 0}
-        disk_info = driver.migrate_disk_and_power_off(inst, driver.host, {**bigger, "disk": 2, "ram": 128})
-        resized = {**inst, **bigger}
-        driver.finish_migration(resized, disk_info, self.network_info(), self.image(), True, power_on=True)
+        bigger = self.flavor(id="2", name="m1.small", vcpus=2, memory_mb=128, root_gb=2)
+        disk_info = driver.migrate_disk_and_power_off(inst, driver.host, bigger)
+        resized = dataclasses.replace(inst, flavor=bigger)
+        driver.finish_migration(resized, disk_info, self.network_info(), self.image_meta(), True, power_on=True)
         driver.destroy(resized, [])  # the destination drops its copy, then the source takes over
         driver.finish_revert_migration(inst, self.network_info(), power_on=True)
         assert driver.get_power_state(inst) == PowerState.RUNNING

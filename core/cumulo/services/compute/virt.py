@@ -1,0 +1,114 @@
+"""From the compute area's rows and the other areas' views to the hypervisor interface's records.
+
+The manager hands a driver only records of :mod:`cumulo.interfaces.hypervisor`:
+the instance with its flavor, its VIFs from the network area's port views, and
+an :class:`~cumulo.interfaces.hypervisor.ImageReader` over the image area's
+data, verified against the image's checksum.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cumulo.context import RequestContext
+from cumulo.interfaces.hypervisor import (
+    VIF,
+    FixedIP,
+    Flavor,
+    HostResources,
+    ImageMeta,
+    ImageReader,
+    Instance,
+    StreamImageReader,
+)
+
+
+def flavor(view: Mapping[str, Any]) -> Flavor:
+    """A flavor snapshot as the compute area keeps it (``ram``, ``disk``...) as a record."""
+    return Flavor(id=str(view.get("id") or ""), name=str(view.get("name") or ""), vcpus=int(view.get("vcpus") or 0),
+                  memory_mb=int(view.get("ram") or 0), root_gb=int(view.get("disk") or 0),
+                  ephemeral_gb=int(view.get("ephemeral") or 0), swap_mb=int(view.get("swap") or 0),
+                  extra_specs={str(k): str(v) for k, v in (view.get("extra_specs") or {}).items()})
+
+
+def _user_data(text: str | None) -> bytes | None:
+    if not text:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return text.encode()
+
+
+def instance(inst: Mapping[str, Any], flavor_view: Mapping[str, Any] | None = None) -> Instance:
+    """An instance row (``objects.get_instance``) as the record a driver gets; ``flavor_view`` overrides its flavor."""
+    size = flavor(flavor_view if flavor_view is not None else (inst.get("flavor") or {}))
+    if flavor_view is None and not size.vcpus and inst.get("vcpus"):  # rows from before flavor snapshots
+        size = dataclasses.replace(size, vcpus=int(inst.get("vcpus") or 0), memory_mb=int(inst.get("memory_mb") or 0),
+                                   root_gb=int(inst.get("root_gb") or 0),
+                                   ephemeral_gb=int(inst.get("ephemeral_gb") or 0))
+    uuid = str(inst["uuid"])
+    return Instance(uuid=uuid, name=str(inst.get("name") or f"instance-{uuid}"), flavor=size,
+                    image_ref=inst.get("image_ref") or None, hostname=str(inst.get("hostname") or ""),
+                    project_id=str(inst.get("project_id") or ""), user_id=str(inst.get("user_id") or ""),
+                    user_data=_user_data(inst.get("user_data")),
+                    metadata={str(k): str(v) for k, v in (inst.get("metadata") or {}).items()},
+                    key_data=inst.get("key_data") or None,
+                    config_drive=str(inst.get("config_drive") or "").lower() in ("true", "1", "yes"),
+                    availability_zone=inst.get("availability_zone") or None)
+
+
+def vifs(ports: Iterable[Mapping[str, Any]]) -> list[VIF]:
+    """The network area's port views (``get_instance_nw_info``, ``allocate_for_instance``) as VIFs."""
+    found = []
+    for port in ports:
+        details = port.get("binding:vif_details") or {}
+        fixed = tuple(FixedIP(address=str(ip.get("ip_address")), subnet_id=str(ip.get("subnet_id") or ""),
+                              version=int(ip.get("version") or (6 if ":" in str(ip.get("ip_address")) else 4)))
+                      for ip in port.get("fixed_ips") or [] if ip.get("ip_address"))
+        floating = tuple(str(f.get("floating_ip_address")) for f in port.get("floating_ips") or []
+                         if isinstance(f, Mapping) and f.get("floating_ip_address"))
+        found.append(VIF(id=str(port.get("id") or ""), mac_address=str(port.get("mac_address") or ""),
+                         network_id=str(port.get("network_id") or ""), fixed_ips=fixed, floating_ips=floating,
+                         mtu=port.get("mtu"), bridge=details.get("bridge_name"),
+                         vif_type=str(port.get("binding:vif_type") or "bridge"),
+                         details={str(k): str(v) for k, v in details.items()}))
+    return found
+
+
+def image_meta(image_ref: str | None, view: Mapping[str, Any] | None) -> ImageMeta:
+    """The image area's view of an image (or only its id, when the image is gone) as a record."""
+    view = view or {}
+    props = {str(k): str(v) for k, v in (view.get("properties") or {}).items()}
+    return ImageMeta(id=str(view.get("id") or image_ref or ""), name=str(view.get("name") or ""),
+                     disk_format=str(view.get("disk_format") or "raw"),
+                     container_format=str(view.get("container_format") or "bare"),
+                     size=view.get("size"), checksum=view.get("checksum"), os_hash_algo=view.get("os_hash_algo"),
+                     os_hash_value=view.get("os_hash_value"), min_disk=int(view.get("min_disk") or 0),
+                     min_ram=int(view.get("min_ram") or 0), properties=props)
+
+
+def image_reader(image_svc: Any, ctx: RequestContext, meta: ImageMeta, cache_dir: str) -> ImageReader:
+    """A reader streaming the image's data from the image area (``hub.image.download``), on first use only."""
+    def open_stream() -> Iterable[bytes]:
+        if image_svc is None:
+            return iter(())
+        return image_svc.download(ctx, meta.id)
+
+    return StreamImageReader(meta, open_stream, cache_dir=cache_dir)
+
+
+def image_cache_dir(state_path: str) -> str:
+    return os.path.join(state_path, "compute", "images")
+
+
+def resources(report: HostResources) -> dict[str, Any]:
+    """A host's report as the dict the resource tracker and ``compute_nodes`` use."""
+    values = dataclasses.asdict(report)
+    values["supported_instances"] = [list(t) for t in report.supported_instances]
+    return {k: v for k, v in values.items() if v is not None}
