@@ -118,6 +118,11 @@ def new_plugin(kind: str, name: str, path: str) -> str:
     return root
 
 
+def _isort_key(name: str) -> tuple[int, str]:
+    """isort's (and ruff's) order-by-type: CONSTANTS, then Classes, then functions and modules."""
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+
 def _imports(iface: type[Plugin], methods: str) -> str:
     """Import lines for the names the generated signatures use, from where the interface has them."""
     module = inspect.getmodule(iface)
@@ -131,10 +136,12 @@ def _imports(iface: type[Plugin], methods: str) -> str:
         if name == "ServiceHub":
             by_origin.setdefault("cumulo.services", set()).add(name)
             continue
-        if obj is None or name in dir(__builtins__) or name == iface.__name__:
-            continue
+        if obj is None or inspect.ismodule(obj) or name in dir(__builtins__) or name == iface.__name__:
+            continue  # (a parameter named like a submodule, ``image``, is not an import)
         is_alias = not (inspect.isclass(obj) or inspect.isfunction(obj)) or type(obj).__name__ == "GenericAlias"
-        origin = module.__name__ if is_alias and name != "Any" else (getattr(obj, "__module__", None) or module.__name__)
+        exported = name in getattr(module, "__all__", ())  # a package's public name: import it from there
+        origin = module.__name__ if (is_alias and name != "Any") or exported else (
+            getattr(obj, "__module__", None) or module.__name__)
         if origin in ("builtins", "typing", "collections.abc") or name in ("Any",):
             origin = "typing" if name == "Any" else ("collections.abc" if origin != "builtins" else origin)
         if origin == "builtins":
@@ -147,7 +154,11 @@ def _imports(iface: type[Plugin], methods: str) -> str:
 
     blocks: dict[int, list[str]] = {}
     for mod, names in sorted(by_origin.items()):
-        blocks.setdefault(section(mod), []).append(f"from {mod} import {', '.join(sorted(names))}")
+        listed = sorted(names, key=_isort_key)
+        line = f"from {mod} import {', '.join(listed)}"
+        if len(line) > 120:  # ruff's line length: one name per line, in parentheses
+            line = f"from {mod} import (\n" + "".join(f"    {n},\n" for n in listed) + ")"
+        blocks.setdefault(section(mod), []).append(line)
     return "\n\n".join("\n".join(blocks[k]) for k in sorted(blocks))
 
 

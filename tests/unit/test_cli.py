@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from cumulo import registry
+
 
 def cumulo(tmp_path, *args, env=None):
     conf = tmp_path / "cumulo.conf"
@@ -96,7 +98,8 @@ def test_plugin_new_scaffold_is_discovered_without_kernel_change(tmp_path, kind)
     assert proc.returncode == 0, proc.stderr
     shown = json.loads(proc.stdout)
     assert shown["distribution"] == f"cumulo-{kind.replace('.', '-')}-mine"
-    assert shown["interface_version"] == shown["kernel_interface_version"] == "1.0"
+    kernel_version = registry.get_kind(kind).interface_class().INTERFACE_VERSION
+    assert shown["interface_version"] == shown["kernel_interface_version"] == kernel_version
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(path)], capture_output=True,
                           text=True)
     assert lint.returncode == 0, lint.stdout

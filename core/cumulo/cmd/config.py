@@ -175,6 +175,8 @@ def cumulo_namespaces() -> list[str]:
 class ConfigSample(Command):
     """Print a complete, commented sample configuration (kernel and every installed plugin)."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--output-file", help="Write here instead of standard output")
@@ -195,6 +197,8 @@ class ConfigSample(Command):
 
 class ConfigCheck(Command):
     """Validate the configuration before start: bad values, unknown plugins and options, missing ones."""
+
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)

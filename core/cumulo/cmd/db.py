@@ -15,6 +15,8 @@ from cumulo.db import migrate
 class DbSync(Command):
     """Create or upgrade the database schema (kernel and plugins) to the latest revision."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         migrate.sync()
         self.app.stdout.write(f"Database {db.get_engine().url.render_as_string(hide_password=True)} is at "
@@ -23,6 +25,8 @@ class DbSync(Command):
 
 class DbVersion(Lister):
     """Show the schema revision of each migration branch, and the latest available."""
+
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         pending = migrate.pending()

@@ -18,6 +18,8 @@ from cumulo.services import ServiceHub
 class IdentityBootstrap(ShowOne):
     """Create (idempotently) the Default domain, admin user and project, roles and the catalog."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--admin-password", help="Password of the admin user (default: the "
@@ -48,6 +50,8 @@ class IdentityBootstrap(ShowOne):
 
 class IdentityRotateKeys(Command):
     """Rotate the token keys: stage a new key, promote the staged one, drop the oldest."""
+
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         svc = ServiceHub(CONF).identity

@@ -31,6 +31,18 @@ class LazyCommandManager(CommandManager):
             name = ep.name.replace("_", " ") if self.convert_underscores else ep.name
             self.commands.setdefault(name, ep)
 
+    def find_command(self, argv: list[str]) -> tuple[Any, str, list[str]]:
+        """The command to run, checked like any plugin (``cli`` kind) before it runs.
+
+        :raises cumulo.registry.PluginError: the command does not implement
+            :class:`cumulo.interfaces.cli.Command` or its version.
+        """
+        from cumulo import registry
+
+        factory, name, rest = super().find_command(argv)
+        registry.check_class("cli", factory, name.replace(" ", "_"))
+        return factory, name, rest
+
 
 class CumuloApp(App):
     # One line on error: cliff prints "message"; our errors carry no traceback.

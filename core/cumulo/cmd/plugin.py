@@ -15,6 +15,8 @@ from cumulo import registry, scaffold
 class PluginList(Lister):
     """List installed plugins with their distribution and version."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--kind", choices=sorted(registry.KINDS), help="Only plugins of this kind.")
@@ -27,6 +29,8 @@ class PluginList(Lister):
 
 class PluginShow(ShowOne):
     """Show one plugin: class, distribution, interface version and its options."""
+
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -50,6 +54,8 @@ class PluginShow(ShowOne):
 
 class PluginNew(Command):
     """Scaffold a new plugin distribution: setup, entry point, a class implementing the interface, a test."""
+
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)

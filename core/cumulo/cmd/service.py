@@ -22,6 +22,8 @@ _COLUMNS = ("id", "binary", "host", "availability_zone", "status", "state", "las
 class ServiceList(Lister):
     """List registered services and whether they are up."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--binary", help="Only this binary, e.g. cumulo-compute")
@@ -34,6 +36,8 @@ class ServiceList(Lister):
 
 
 class _SetDisabled(ShowOne):
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     disabled = False
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:

@@ -116,6 +116,8 @@ class AllInOne:
 class Up(Command):
     """Run the all-in-one cloud in this process until interrupted."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--state-path", help="Where state lives (default [DEFAULT] state_path, ~/.cumulo)")

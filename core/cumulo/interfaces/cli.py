@@ -6,8 +6,19 @@ command (``plugin_list`` -> ``cumulo plugin list``). Expected failures raise
 :class:`cumulo.exception.CumuloError`; the app prints the message as one line
 and exits non-zero. Output formatting (table, json, yaml, value) is cliff's.
 
-The CLI is loaded by cliff's own command manager; this class states the
-contract for ``cumulo plugin`` and the conformance kit.
+Commands are plugins like any other: the ``cumulo`` app finds them by entry
+point without importing them, and imports and checks only the command being
+run (:func:`cumulo.registry.check_class`: ``take_action`` present with this
+signature, ``interface_version`` declared and compatible). A command class
+subclasses cliff's ``Command``/``Lister``/``ShowOne`` and declares::
+
+    class RingShow(Lister):
+        interface_version = "1.0"
+
+        def take_action(self, parsed_args): ...
+
+(The class need not subclass :class:`Command`: cliff's base classes have
+their own metaclass.)
 """
 
 from __future__ import annotations

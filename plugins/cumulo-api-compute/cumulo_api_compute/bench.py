@@ -120,6 +120,8 @@ class _Runner:
 class BootDelete(Command):
     """Benchmark: boot and delete servers through the Compute API (Rally's boot_and_delete_server)."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--os-cloud", default="cumulo", help="Cloud in clouds.yaml (default: cumulo)")
@@ -135,7 +137,8 @@ class BootDelete(Command):
                             help="Do not lift the project's instance/cores/ram quota first (needs admin)")
         return parser
 
-    def take_action(self, args: argparse.Namespace) -> int:
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        args = parsed_args
         import openstack
 
         conn = openstack.connect(cloud=args.os_cloud)

@@ -55,6 +55,8 @@ def _one_dev(b: RingBuilder, search: str) -> list[dict[str, Any]]:
 class RingCreate(ShowOne):
     """Create an empty ring builder."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _ring_arg(parser)
@@ -83,6 +85,8 @@ class RingCreate(ShowOne):
 
 class RingAdd(ShowOne):
     """Add a device to a ring (it gets partitions at the next rebalance)."""
+
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -114,6 +118,8 @@ class RingAdd(ShowOne):
 class RingRemove(Lister):
     """Mark devices for removal (their partitions move at the next rebalance)."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _ring_arg(parser)
@@ -133,6 +139,8 @@ class RingRemove(Lister):
 
 class RingSetWeight(Lister):
     """Change devices' weights (partitions move at the next rebalance)."""
+
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -157,6 +165,8 @@ class RingSetWeight(Lister):
 
 class RingRebalance(Lister):
     """Reassign partitions and write the ring file nodes and proxies load."""
+
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -186,6 +196,8 @@ class RingRebalance(Lister):
 class RingShow(Lister):
     """Devices of a ring with their partitions, targets and balance."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("ring", choices=RING_NAMES)
@@ -203,6 +215,8 @@ class RingShow(Lister):
 
 
 class _DaemonOnce(Lister):
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     daemon = ""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:

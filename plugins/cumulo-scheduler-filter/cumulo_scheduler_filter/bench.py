@@ -100,6 +100,8 @@ def run(counts: Iterable[int], runs: int, driver: str | None = None) -> list[tup
 class BenchScheduler(Lister):
     """Time placing one server among 1,000 / 10,000 / 100,000 synthetic hosts (median and p95, ms)."""
 
+    interface_version = "1.0"  # cumulo.interfaces.cli.Command
+
     interface_version = "1.0"
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
