@@ -2,7 +2,7 @@
 
 The routes come from the frontends themselves: the enabled frontends are built
 in this process (no database touched) only to read their route tables
-(``cumulo.wsgi.fuzz.route_table``); apps without one (Swift, the metadata
+(``cumulo.testing.fuzz.route_table``); apps without one (Swift, the metadata
 service) declare their path shape. Requests go over raw sockets, so the
 server's own framing is exercised (truncated bodies, bad chunked coding,
 duplicate or conflicting Content-Length), with the admin's real token and with
@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from cumulo import registry
 from cumulo.testing.cloud import CumuloCloud
-from cumulo.wsgi import fuzz
+from cumulo.testing import fuzz
 
 #: The hypothesis phase stops at whichever comes first (the sweep is bounded by the routes).
 BUDGET = float(os.environ.get("CUMULO_FUZZ_SECONDS", "10"))

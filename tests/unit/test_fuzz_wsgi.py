@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from cumulo import registry
 from cumulo.conf import CONF
-from cumulo.wsgi import fuzz
+from cumulo.testing import fuzz
 from cumulo.wsgi.server import PathDispatcher
 
 #: The hypothesis phase stops at whichever comes first (the sweep is bounded by the routes).
