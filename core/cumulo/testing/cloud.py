@@ -42,7 +42,8 @@ def _bin(name: str) -> str:
 
 class CumuloCloud:
     def __init__(self, workdir: str | os.PathLike[str], config: dict[str, dict[str, Any]] | None = None,
-                 port: int = 0, extra_env: dict[str, str] | None = None) -> None:
+                 port: int = 0, extra_env: dict[str, str] | None = None, python: str | None = None) -> None:
+        self.python = python or sys.executable  # another venv's interpreter: a node with other plugins
         self.workdir = os.path.abspath(str(workdir))
         self.state_path = os.path.join(self.workdir, "state")
         self.config_path = os.path.join(self.workdir, "cumulo.conf")
@@ -88,7 +89,7 @@ class CumuloCloud:
         if os.path.exists(status):
             os.unlink(status)
         log = open(self.log_path, "ab")
-        cmd = [sys.executable, "-m", "cumulo.cmd.main", "--config-file", self.config_path, "up",
+        cmd = [self.python, "-m", "cumulo.cmd.main", "--config-file", self.config_path, "up",
                "--no-user-clouds-yaml"]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
                                      start_new_session=True)
