@@ -70,11 +70,6 @@ SERVICE_INTERNALS_ALLOWED: tuple[tuple[str, str], ...] = (
      "conditional requests and HTTP dates (evaluate_conditions, http_date)"),
     ("cumulo_api_object.app -> cumulo.services.object.manager",
      "iso, split_copy_path, strip_swift_bytes, timestamp"),
-    # filter scheduler driver
-    ("cumulo_scheduler_filter.scheduler -> cumulo.services.scheduler",
-     "register_opts(): the [scheduler] options (enabled_filters, weighers) it reads"),
-    ("cumulo_scheduler_filter.bench -> cumulo.services.scheduler",
-     "Service: the placement benchmark drives the scheduler service in-process"),
 )
 
 

@@ -2,8 +2,8 @@
 
 Builds N synthetic compute hosts (mixed sizes, some disabled or down, three
 availability zones, a few aggregates, some already busy), then times
-``select_destinations`` of the kernel scheduler service with the configured
-driver, filters and weighers. Prints the median and 95th percentile per host
+``select_destinations`` of the scheduler service (``hub.scheduler``) with the
+configured driver, filters and weighers. Prints the median and 95th percentile per host
 count; asserts nothing.
 """
 
@@ -22,6 +22,7 @@ from cliff.lister import Lister
 
 from cumulo.conf import CONF
 from cumulo.interfaces.scheduler import HostState, RequestSpec
+from cumulo.services import ServiceHub
 
 FLAVOR = {"vcpus": 2, "ram": 4096, "disk": 40, "ephemeral": 0, "extra_specs": {}}
 
@@ -49,20 +50,42 @@ def make_hosts(count: int, seed: int = 42) -> list[HostState]:
     return hosts
 
 
+class _HostList:
+    """Stands in for the compute area: the scheduler reads host states from ``hub.compute``."""
+
+    def __init__(self, hosts: list[HostState]) -> None:
+        self.hosts = hosts
+
+    def host_states(self) -> list[HostState]:
+        return self.hosts
+
+
+class BenchHub(ServiceHub):
+    """A hub whose scheduler is the installed one and whose compute area is a fixed list of hosts."""
+
+    def __init__(self, hosts: list[HostState]) -> None:
+        super().__init__(CONF)
+        self._hosts = _HostList(hosts)
+
+    def get(self, area: str) -> Any:
+        if area == "compute":
+            return self._hosts
+        return super().get(area)
+
+
 def time_placements(count: int, runs: int, spec_kwargs: dict[str, Any] | None = None,
                     driver: str | None = None, cpu: list[float] | None = None) -> list[float]:
     """Wall seconds per single-server placement, ``runs`` times, among ``count`` hosts.
 
     When ``cpu`` is given, the process CPU seconds of each placement are appended
     to it (less disturbed than wall time on a shared machine)."""
-    from cumulo.services.scheduler import Service
-
     hosts = make_hosts(count)
-    logging.getLogger("cumulo.services.scheduler").setLevel(logging.WARNING)  # one line per placement otherwise
+    # The service logs one line per placement; its package is a plugin's, named here, not imported.
+    logging.getLogger("cumulo_service_scheduler").setLevel(logging.WARNING)
     if driver:
         CONF.set_override("driver", driver, group="scheduler")
     try:
-        service = Service(None, host_state_source=lambda: hosts)
+        service = BenchHub(hosts).get("scheduler")  # a new hub per run: the driver named now, no claims
         service.driver  # noqa: B018 - load plugins outside the timing
         times = []
         for _ in range(runs):

@@ -23,12 +23,13 @@ from oslo_config import cfg
 
 from cumulo import registry
 from cumulo.interfaces.scheduler import HostFilter, HostState, HostWeigher, NoValidHost, RequestSpec, Scheduler
-from cumulo.services import scheduler as scheduler_service
+from cumulo_scheduler_filter import opts as opts_mod
 from cumulo_scheduler_filter import weighers as weighers_mod
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """``oslo.config.opts`` entry point: the multipliers of this distribution's weighers."""
+    """``oslo.config.opts`` entry point: the ``[scheduler]`` options of this driver and the multipliers
+    of this distribution's weighers."""
     return FilterScheduler.list_opts()
 
 
@@ -56,7 +57,8 @@ class FilterScheduler(Scheduler):
                  filters: list[tuple[str, HostFilter]] | None = None,
                  weighers: list[tuple[str, HostWeigher]] | None = None, **kwargs: Any) -> None:
         super().__init__(conf)
-        scheduler_service.register_opts(self.conf)
+        # Built directly (tests, the bench) rather than by the registry: register what it reads.
+        registry.register_plugin_opts(type(self), self.conf)
         opts = self.conf.scheduler
         if filters is None:
             names = list(opts.enabled_filters)
@@ -71,10 +73,11 @@ class FilterScheduler(Scheduler):
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
-        group = weighers_mod.GROUP
-        opts: list[cfg.Opt] = [w.option for w in (weighers_mod.RamWeigher, weighers_mod.CpuWeigher, weighers_mod.DiskWeigher,
-                                   weighers_mod.SoftAffinityWeigher, weighers_mod.SoftAntiAffinityWeigher)]
-        return [(group, opts)]
+        """``[scheduler] enabled_filters, weighers, host_subset_size`` and the weighers' multipliers."""
+        multipliers: list[cfg.Opt] = [w.option for w in (weighers_mod.RamWeigher, weighers_mod.CpuWeigher,
+                                                         weighers_mod.DiskWeigher, weighers_mod.SoftAffinityWeigher,
+                                                         weighers_mod.SoftAntiAffinityWeigher)]
+        return [(opts_mod.GROUP, list(opts_mod.scheduler_opts)), (weighers_mod.GROUP, multipliers)]
 
     # -- one instance ----------------------------------------------------------
     def _filter(self, hosts: list[HostState], spec: RequestSpec, instance: int) -> list[HostState]:

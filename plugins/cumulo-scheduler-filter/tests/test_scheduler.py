@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from cumulo_scheduler_filter.scheduler import FilterScheduler
@@ -16,6 +17,7 @@ from cumulo.testing.conformance.scheduler import host, spec
 
 @pytest.fixture
 def override() -> Iterator[object]:
+    registry.register_plugin_opts(FilterScheduler, CONF)  # the options are the plugin's: known once it loads
     done: list[tuple[str, str]] = []
 
     def set_(name: str, value: object, group: str) -> None:
@@ -133,10 +135,40 @@ def test_loaded_by_registry_name() -> None:
 
 
 def test_options_listed() -> None:
-    (group, opts), = FilterScheduler.list_opts()
-    assert group == "scheduler_filter"
-    assert {o.dest for o in opts} == {"ram_weight_multiplier", "cpu_weight_multiplier", "disk_weight_multiplier",
-                                      "soft_affinity_weight_multiplier", "soft_anti_affinity_weight_multiplier"}
+    groups = {g: {o.dest for o in opts} for g, opts in FilterScheduler.list_opts()}
+    assert groups == {
+        "scheduler": {"enabled_filters", "weighers", "host_subset_size"},
+        "scheduler_filter": {"ram_weight_multiplier", "cpu_weight_multiplier", "disk_weight_multiplier",
+                             "soft_affinity_weight_multiplier", "soft_anti_affinity_weight_multiplier"},
+    }
+
+
+def test_options_are_the_plugins_not_the_kernels() -> None:
+    """The kernel declares only what the scheduler area reads; the sample lists the rest under this plugin."""
+    from cumulo_scheduler_filter.scheduler import list_opts
+
+    from cumulo import conf as cumulo_conf
+
+    kernel = {o.dest for g, opts in cumulo_conf.list_opts() if g == "scheduler" for o in opts}
+    assert kernel == {"driver", "claim_timeout"}
+    assert {o.dest for g, opts in list_opts() if g == "scheduler" for o in opts} == {
+        "enabled_filters", "weighers", "host_subset_size"}
+
+
+def test_config_naming_the_options_passes_the_check(tmp_path: Any) -> None:
+    from oslo_config import cfg
+
+    from cumulo import conf as cumulo_conf
+    from cumulo.cmd import config as check
+
+    path = tmp_path / "c.conf"
+    path.write_text("[scheduler]\ndriver = filter\nenabled_filters = ram,compute\nweighers = ram\n"
+                    "host_subset_size = 2\n[scheduler_filter]\nram_weight_multiplier = -1.0\n")
+    conf = cfg.ConfigOpts()
+    cumulo_conf.register(conf)
+    cumulo_conf.load(config_files=[str(path)], conf=conf)
+    assert check.run_checks(conf, check_database=False) == []
+    assert conf.scheduler.enabled_filters == ["ram", "compute"] and conf.scheduler.host_subset_size == 2
 
 
 def test_bench_command_reports_rows() -> None:

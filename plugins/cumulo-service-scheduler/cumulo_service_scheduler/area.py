@@ -10,5 +10,5 @@ class SchedulerArea(ModuleArea):
     area = "scheduler"
     requires = ()
     after = ("identity", "image", "network", "volume")
-    manager = "cumulo.services.scheduler:Service"
-    starter = "cumulo.services.scheduler:start"
+    manager = "cumulo_service_scheduler.manager:Service"
+    starter = "cumulo_service_scheduler.manager:start"

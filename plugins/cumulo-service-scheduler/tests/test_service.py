@@ -1,4 +1,4 @@
-"""The kernel scheduler service: host state source, claims, restrictions, concurrency, RPC."""
+"""The scheduler service: host state source, claims, restrictions, concurrency, RPC."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from cumulo_service_scheduler import manager as sched_mod
+from cumulo_service_scheduler.manager import SchedulerClient, SchedulerEndpoint, Service
 
 from cumulo import exception
 from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec, Scheduler
-from cumulo.services import scheduler as sched_mod
-from cumulo.services.scheduler import SchedulerClient, SchedulerEndpoint, Service
 from cumulo.testing.conformance.scheduler import host, spec
 
 

@@ -44,7 +44,11 @@ BINARY = "cumulo-scheduler"
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    """Register the ``[scheduler]`` options on another ConfigOpts (tests)."""
+    """Register the kernel's ``[scheduler]`` options on another ConfigOpts (tests).
+
+    The filter scheduler's own options (``enabled_filters``, ``weighers``...)
+    are its plugin's: the registry registers them when it loads the driver.
+    """
     try:
         conf.register_opts(scheduler_opts, group="scheduler")
     except cfg.DuplicateOptError:
