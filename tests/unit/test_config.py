@@ -45,6 +45,23 @@ def test_check_reports_each_problem_on_one_line(tmp_path):
     assert any("unknown section [nogroup]" in p for p in problems)
 
 
+def test_check_accepts_options_of_an_installed_plugin_not_selected(tmp_path):
+    """The filter scheduler's [scheduler] options with the chance driver: unused, not a typo."""
+    conf = _conf(tmp_path, "[scheduler]\ndriver = chance\nenabled_filters = RamFilter\nenabled_filterz = x\n")
+    problems = check.run_checks(conf, check_database=False)
+    assert problems == [f"{tmp_path / 'c0.conf'}: unknown option 'enabled_filterz' in [scheduler]"]
+
+
+def test_check_reports_what_a_driver_finds_wrong_with_its_options(tmp_path, monkeypatch):
+    from cumulo import registry
+
+    fake = registry.load_class("hypervisor", "fake")
+    monkeypatch.setattr(fake, "validate_config", classmethod(lambda cls, conf: ["host_count must fit the test"]))
+    conf = _conf(tmp_path, "")
+    problems = check.run_checks(conf, check_database=False)
+    assert "[compute] hypervisor_driver = fake: host_count must fit the test" in problems
+
+
 def test_check_reports_missing_required_option(tmp_path):
     conf = _conf(tmp_path, "")
     conf.register_opt(cfg.StrOpt("must_have", required=True, help="x"), group="api")

@@ -79,6 +79,10 @@ def check_plugins(conf: cfg.ConfigOpts, problems: list[str]) -> None:
                 registry.register_plugin_opts(cls, conf)
             except registry.PluginError as err:
                 problems.append(f"[{group}] {name}: {err}")
+                continue
+            validate = getattr(cls, "validate_config", None)
+            if callable(validate):
+                problems.extend(f"[{group}] {name} = {plugin}: {line}" for line in validate(conf))
 
 
 def check_values(conf: cfg.ConfigOpts, problems: list[str]) -> None:
@@ -119,9 +123,30 @@ def _opt(conf: cfg.ConfigOpts, group: str, name: str) -> cfg.Opt | None:
         return None
 
 
+def declared_by_plugins() -> dict[str, set[str]]:
+    """Options every installed Cumulo distribution declares (``oslo.config.opts``), by group.
+
+    An option of a plugin the configuration does not select (the filter
+    scheduler's, with ``[scheduler] driver = chance``) is unused, not unknown.
+    """
+    declared: dict[str, set[str]] = {}
+    for ep in importlib.metadata.entry_points(group="oslo.config.opts"):
+        if not ep.name.startswith("cumulo"):
+            continue
+        try:
+            listed = ep.load()()
+        except Exception:  # a broken plugin is reported by check_plugins when it is selected
+            continue
+        for group, opts in listed:
+            declared.setdefault(group or "DEFAULT", set()).update(o.dest for o in opts)
+    return declared
+
+
 def check_unknown(conf: cfg.ConfigOpts, problems: list[str]) -> None:
-    """Options in the files that nothing registered: usually a typo."""
+    """Options in the files that no installed plugin or kernel module declares: usually a typo."""
     known = {g: set(o) for g, o in _all_opts(conf)}
+    for group, names in declared_by_plugins().items():
+        known.setdefault(group, set()).update(names)
     for path in conf.config_file or []:
         parser = configparser.RawConfigParser(strict=False, interpolation=None)
         try:
