@@ -116,10 +116,23 @@ def test_list_opts_imports_only_option_modules():
 
 def test_list_opts_has_every_kernel_group_without_importing_the_areas():
     groups = _list_opts_in_fresh_process()["groups"]
-    assert set(groups) == {"DEFAULT", "database", "messaging", "api", "service", "identity", "object", "image",
+    # [image] is the image area's own (cumulo_service_image.opts), listed through its entry point.
+    assert set(groups) == {"DEFAULT", "database", "messaging", "api", "service", "identity", "object",
                            "network", "network_quotas", "scheduler", "compute", "metadata", "quota"}
     assert {"lock_timeout", "busy_retry_after"} <= set(groups["database"])
     assert {"rabbit_pool_size", "server_stop_timeout"} <= set(groups["messaging"])
+
+
+def test_an_area_plugin_declares_and_registers_its_own_options():
+    from cumulo_service_image import opts
+
+    import cumulo.services
+    from cumulo.conf import CONF
+
+    areas = cumulo.services.installed_areas()
+    assert areas["image"].list_opts() == opts.list_opts()
+    assert CONF.image.default_store == "filesystem"  # registered by loading the installed areas
+    assert ("image", "stores", "image") in check.plugin_options()
 
 
 def test_option_modules_import_only_oslo_config():

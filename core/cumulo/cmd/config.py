@@ -20,7 +20,8 @@ from oslo_config import cfg, generator
 from cumulo import exception, registry
 from cumulo.conf import CONF
 
-#: Options whose values name plugins: (group, option, kind). Areas add theirs here.
+#: Options whose values name plugins: (group, option, kind). An area that is a plugin
+#: declares its own (``AreaService.plugin_options``); these are the kernel's and older areas'.
 PLUGIN_OPTIONS: list[tuple[str, str, str]] = [
     ("api", "frontends", "api"),
     ("identity", "backend", "auth"),
@@ -31,8 +32,6 @@ PLUGIN_OPTIONS: list[tuple[str, str, str]] = [
     ("compute", "hypervisor_driver", "hypervisor"),
     ("network", "driver", "network"),
     ("volume", "driver", "volume"),
-    ("image", "default_store", "image"),
-    ("image", "stores", "image"),
     ("object", "backend", "object"),
 ]
 
@@ -64,9 +63,19 @@ def _registered(conf: cfg.ConfigOpts, group: str, name: str) -> bool:
         return True  # registered, bad value: reported by the value check
 
 
+def plugin_options() -> list[tuple[str, str, str]]:
+    """The kernel's options naming plugins, then each installed area's."""
+    import cumulo.services
+
+    found = list(PLUGIN_OPTIONS)
+    for area in cumulo.services.installed_areas().values():
+        found.extend(o for o in getattr(area, "plugin_options", ()) if o not in found)
+    return found
+
+
 def check_plugins(conf: cfg.ConfigOpts, problems: list[str]) -> None:
     """Each option naming plugins names installed ones that load; their options get registered."""
-    for group, name, kind in PLUGIN_OPTIONS:
+    for group, name, kind in plugin_options():
         if not _registered(conf, group, name):
             continue
         try:

@@ -22,7 +22,10 @@ Writing one::
     [project.entry-points."cumulo.service"]
     image = "cumulo_service_image.area:ImageArea"
 
-The entry-point name must equal :attr:`AreaService.area`.
+The entry-point name must equal :attr:`AreaService.area`. The area's options
+are its ``list_opts`` (registered on the process's configuration when the hub
+loads the installed areas, listed by the sample generator through the
+distribution's own ``oslo.config.opts`` entry point).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class AreaService(Plugin):
     machinery and the other areas (``hub.<other area>``).
     """
 
-    INTERFACE_VERSION: ClassVar[str] = "1.0"
+    INTERFACE_VERSION: ClassVar[str] = "1.1"  # 1.1: plugin_options, list_opts registered by the hub
 
     #: The area's name: the hub attribute frontends use (``hub.image``).
     area: ClassVar[str] = ""
@@ -70,6 +73,9 @@ class AreaService(Plugin):
     requires: ClassVar[tuple[str, ...]] = ()
     #: Areas this one uses when they are installed: they start first.
     after: ClassVar[tuple[str, ...]] = ()
+    #: The area's options whose values name plugins, ``(group, option, kind)``:
+    #: ``cumulo config check`` loads what they name (``("image", "stores", "image")``).
+    plugin_options: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     @abc.abstractmethod
     def build(self, hub: Hub) -> Any:

@@ -25,7 +25,7 @@ from cumulo.interfaces.service import AreaService, Stoppable
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["AreaNotInstalled", "ServiceHub", "Stoppable", "import_areas", "start_order"]
+__all__ = ["AreaNotInstalled", "ServiceHub", "Stoppable", "import_areas", "installed_areas", "start_order"]
 
 
 class AreaNotInstalled(LookupError, AttributeError):
@@ -35,12 +35,17 @@ class AreaNotInstalled(LookupError, AttributeError):
 def _area_plugins() -> dict[str, AreaService]:
     plugins: dict[str, AreaService] = {}
     for name in registry.names("service"):
-        plugin = registry.load_driver("service", name)
+        plugin = registry.load_driver("service", name, conf=CONF)  # registers the area's options
         if plugin.area != name:
             raise registry.PluginError(f"service plugin '{name}' declares area '{plugin.area}'; "
                                        "the entry-point name must be the area")
         plugins[name] = plugin
     return plugins
+
+
+def installed_areas() -> dict[str, AreaService]:
+    """The installed area plugins by area, their options registered on ``CONF``."""
+    return _area_plugins()
 
 
 def start_order(plugins: dict[str, AreaService]) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ def image_hub(conf: ConfFixture, store_name: str = "filesystem") -> ImageHub:
     The filesystem, object and http stores are enabled; ``hub.image`` is the
     service (the installed ``image`` area plugin, ``cumulo-service-image``),
     ``hub.objects`` the in-memory object service. The ``[image]`` options are
-    the kernel's (:mod:`cumulo.conf.image`).
+    the image area's (``cumulo_service_image.opts``).
     """
     conf.set("auth_strategy", "noauth", group="api")
     conf.set("default_store", store_name, group="image")

@@ -48,11 +48,19 @@ def _reset_kernel_state() -> None:
         pass
 
 
+def _register_area_options() -> None:
+    """The installed areas' own options (``[image]``...), as the hub registers them in a real process."""
+    import cumulo.services
+
+    cumulo.services.installed_areas()
+
+
 @pytest.fixture
 def cumulo_conf(tmp_path: Any) -> Iterator[ConfFixture]:
     """An isolated configuration: state in a temp dir, defaults otherwise."""
     if CONF._args is None:  # never parsed in this process
         CONF(args=[], project="cumulo", default_config_files=[])
+    _register_area_options()
     fixture = ConfFixture()
     state = os.path.join(str(tmp_path), "state")
     os.makedirs(state, exist_ok=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from oslo_config import cfg
+
 from cumulo.interfaces.service import ModuleArea
 
 
@@ -12,3 +14,10 @@ class ImageArea(ModuleArea):
     after = ("object",)
     manager = "cumulo_service_image.manager:Service"
     starter = "cumulo_service_image.manager:start"
+    plugin_options = (("image", "default_store", "image"), ("image", "stores", "image"))
+
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        from cumulo_service_image.opts import list_opts
+
+        return list_opts()

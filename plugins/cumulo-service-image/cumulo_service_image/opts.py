@@ -1,4 +1,9 @@
-"""``[image]`` options (read by :mod:`cumulo.services.image`). Imports only oslo.config."""
+"""``[image]`` options of the image area. Imports only oslo.config.
+
+Declared by :class:`cumulo_service_image.area.ImageArea` (``list_opts``): the
+hub registers them when it loads the installed areas, and the sample
+generator reads them through this distribution's ``oslo.config.opts`` entry point.
+"""
 
 from __future__ import annotations
 
