@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cumulo import registry
-from cumulo.testing.cloud import CumuloCloud
 from cumulo.testing import fuzz
+from cumulo.testing.cloud import CumuloCloud
 
 #: The hypothesis phase stops at whichever comes first (the sweep is bounded by the routes).
 BUDGET = float(os.environ.get("CUMULO_FUZZ_SECONDS", "10"))
