@@ -5,12 +5,13 @@ one; no method holds a whole image in memory.
 
 Construction
 ------------
-The image service loads a store with
-``registry.load_driver("image", name, conf, conf=conf, hub=hub)``, so a store
-class is built as ``Store(conf, hub=hub)``: ``conf`` is the process's
+The image area loads a store with ``registry.load_plugin("image", name, ctx)``:
+a store class is built as ``Store(ctx)`` with a
+:class:`~cumulo.interfaces.base.PluginContext`; ``ctx.conf`` is the process's
 ``ConfigOpts`` (the store's own options from :meth:`Plugin.list_opts` are
-registered on it first) and ``hub`` the :class:`cumulo.services.ServiceHub`
-(``None`` in tests of stores that need no kernel service).
+registered on it first) and ``ctx.hub`` the area hub, for a store that keeps
+its data in another area (``None`` in tests of stores that need none).
+Version history: 1.0 built stores as ``Store(conf, hub=hub)``; 2.0 as ``Store(ctx)``.
 
 Locations
 ---------
@@ -27,9 +28,9 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from cumulo.interfaces.base import Plugin
+from cumulo.interfaces.base import Plugin, PluginContext
 
 
 @dataclasses.dataclass
@@ -44,9 +45,9 @@ class StoredImage:
 
 
 class ImageStore(Plugin):
-    """A place for image data. ``Store(conf, hub=None)`` (see the module docstring)."""
+    """A place for image data. ``Store(ctx)`` (see the module docstring)."""
 
-    INTERFACE_VERSION = "1.0"
+    INTERFACE_VERSION = "2.0"
 
     #: URL schemes of locations this store reads ("file", "http", ...).
     schemes: ClassVar[frozenset[str]] = frozenset()
@@ -54,9 +55,10 @@ class ImageStore(Plugin):
     #: and both raise :class:`ImageStoreReadOnly`.
     writable: ClassVar[bool] = True
 
-    def __init__(self, conf: Any = None, hub: Any = None) -> None:
-        self.conf = conf
-        self.hub = hub
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.conf = ctx.conf
+        self.hub = ctx.hub
 
     @abc.abstractmethod
     def add(self, image_id: str, chunks: Iterable[bytes], expected_size: int | None = None,

@@ -16,12 +16,12 @@ import os
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import Any
 from urllib.parse import unquote, urlparse
 
 from oslo_config import cfg
 
 from cumulo.interfaces import image as iface
+from cumulo.interfaces.base import PluginContext
 from cumulo.utils.ranges import FileRange
 
 OPTS = [
@@ -39,18 +39,18 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
 class FilesystemStore(iface.ImageStore):
     """Image data as files in a local directory (atomic writes, md5 + sha512 while streaming)."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     schemes = frozenset({"file"})
     writable = True
 
-    def __init__(self, conf: Any = None, hub: Any = None, datadir: str | None = None) -> None:
-        super().__init__(conf, hub)
+    def __init__(self, ctx: PluginContext, datadir: str | None = None) -> None:
+        super().__init__(ctx)
+        conf = ctx.conf
         if datadir is None:
-            group = conf.image_filesystem
-            datadir = group.datadir or os.path.join(conf.state_path, "images")
+            datadir = conf.image_filesystem.datadir or os.path.join(conf.state_path, "images")
         self.datadir = os.path.abspath(datadir)
-        self.chunk_size = conf.image_filesystem.chunk_size if conf is not None else 64 * 1024
-        self.file_mode = conf.image_filesystem.file_mode if conf is not None else 0o640
+        self.chunk_size = conf.image_filesystem.chunk_size
+        self.file_mode = conf.image_filesystem.file_mode
         os.makedirs(self.datadir, mode=0o750, exist_ok=True)
 
     @classmethod

@@ -9,6 +9,7 @@ from cumulo_image_filesystem.store import FilesystemStore
 
 from cumulo import registry
 from cumulo.interfaces import image as iface
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing.conformance.image import ImageStoreConformance, chunks_of, failing_chunks, make_conf
 
 
@@ -16,7 +17,7 @@ class TestFilesystemConformance(ImageStoreConformance):
     @pytest.fixture
     def store(self, tmp_path):
         conf = make_conf({"DEFAULT": {"state_path": str(tmp_path)}}, plugins=(FilesystemStore,))
-        return FilesystemStore(conf)
+        return FilesystemStore(PluginContext(conf))
 
     def leftovers(self, store, image_id):
         return any(name.startswith(image_id) for name in os.listdir(store.datadir))
@@ -24,7 +25,7 @@ class TestFilesystemConformance(ImageStoreConformance):
 
 def test_registered_and_default_location(tmp_path):
     conf = make_conf({"DEFAULT": {"state_path": str(tmp_path)}})
-    store = registry.load_driver("image", "filesystem", conf, conf=conf, hub=None)
+    store = registry.load_plugin("image", "filesystem", PluginContext(conf))
     assert isinstance(store, FilesystemStore)
     stored = store.add("abc", iter([b"data"]))
     assert stored.location == "file://" + str(tmp_path / "images" / "abc")
@@ -33,12 +34,12 @@ def test_registered_and_default_location(tmp_path):
 
 def test_datadir_option(tmp_path):
     conf = make_conf({"image_filesystem": {"datadir": str(tmp_path / "elsewhere")}}, plugins=(FilesystemStore,))
-    stored = FilesystemStore(conf).add("abc", iter([b"data"]))
+    stored = FilesystemStore(PluginContext(conf)).add("abc", iter([b"data"]))
     assert stored.location.startswith("file://" + str(tmp_path / "elsewhere"))
 
 
 def test_partial_file_not_visible_while_writing(tmp_path):
-    store = FilesystemStore(datadir=str(tmp_path))
+    store = FilesystemStore(PluginContext(make_conf({}, plugins=(FilesystemStore,))), datadir=str(tmp_path))
     seen: list[list[str]] = []
 
     def gen():
@@ -52,7 +53,7 @@ def test_partial_file_not_visible_while_writing(tmp_path):
 
 
 def test_discard_removes_partials_left_by_a_crash(tmp_path):
-    store = FilesystemStore(datadir=str(tmp_path))
+    store = FilesystemStore(PluginContext(make_conf({}, plugins=(FilesystemStore,))), datadir=str(tmp_path))
     (tmp_path / "img.partial.deadbeef").write_bytes(b"half")
     (tmp_path / "other.partial.x").write_bytes(b"keep")
     store.discard("img")
@@ -61,14 +62,14 @@ def test_discard_removes_partials_left_by_a_crash(tmp_path):
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "", ".hidden", "x.partial.y"])
 def test_unsafe_ids_refused(tmp_path, bad):
-    store = FilesystemStore(datadir=str(tmp_path))
+    store = FilesystemStore(PluginContext(make_conf({}, plugins=(FilesystemStore,))), datadir=str(tmp_path))
     with pytest.raises(iface.ImageStoreError):
         store.add(bad, iter([b"x"]))
 
 
 def test_location_outside_datadir_refused(tmp_path):
     (tmp_path / "secret").write_bytes(b"s")
-    store = FilesystemStore(datadir=str(tmp_path / "images"))
+    store = FilesystemStore(PluginContext(make_conf({}, plugins=(FilesystemStore,))), datadir=str(tmp_path / "images"))
     with pytest.raises(iface.ImageDataNotFound):
         store.get("file://" + str(tmp_path / "secret"))
     with pytest.raises(iface.ImageDataNotFound):
@@ -76,14 +77,14 @@ def test_location_outside_datadir_refused(tmp_path):
 
 
 def test_store_full_when_declared_size_does_not_fit(tmp_path):
-    store = FilesystemStore(datadir=str(tmp_path))
+    store = FilesystemStore(PluginContext(make_conf({}, plugins=(FilesystemStore,))), datadir=str(tmp_path))
     with pytest.raises(iface.ImageStoreFull):
         store.add("big", iter([b"x"]), expected_size=2**62)
     assert os.listdir(tmp_path) == []
 
 
 def test_failure_midway_leaves_no_temp_file(tmp_path):
-    store = FilesystemStore(datadir=str(tmp_path))
+    store = FilesystemStore(PluginContext(make_conf({}, plugins=(FilesystemStore,))), datadir=str(tmp_path))
     with pytest.raises(Exception, match="went away"):
         store.add("img", failing_chunks(b"z" * 50_000, 20_000))
     assert os.listdir(tmp_path) == []

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Iterator
-from typing import Any
 from urllib.parse import urlparse
 
 import requests
 from oslo_config import cfg
 
 from cumulo.interfaces import image as iface
+from cumulo.interfaces.base import PluginContext
 from cumulo.utils.ranges import slice_chunks
 
 OPTS = [
@@ -39,13 +39,13 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
 class HttpStore(iface.ImageStore):
     """Read-only store: streams images from operator-approved web servers."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     schemes = frozenset({"http", "https"})
     writable = False
 
-    def __init__(self, conf: Any = None, hub: Any = None) -> None:
-        super().__init__(conf, hub)
-        group = conf.image_http
+    def __init__(self, ctx: PluginContext) -> None:
+        super().__init__(ctx)
+        group = ctx.conf.image_http
         self.allowed_hosts = [h.strip().lower() for h in group.allowed_hosts if h.strip()]
         self.allowed_schemes = {s.strip().lower() for s in group.allowed_schemes}
         self.timeout, self.chunk_size = group.timeout, group.chunk_size

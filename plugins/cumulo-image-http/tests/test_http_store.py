@@ -11,6 +11,7 @@ import pytest
 from cumulo_image_http.store import HttpStore
 
 from cumulo.interfaces import image as iface
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing.conformance.image import ImageStoreConformance, make_conf
 
 
@@ -82,7 +83,7 @@ def _store(web, allowed=None):
     _, hostport, _ = web
     conf = make_conf({"image_http": {"allowed_hosts": allowed if allowed is not None else [hostport]}},
                      plugins=(HttpStore,))
-    return HttpStore(conf)
+    return HttpStore(PluginContext(conf))
 
 
 class TestHttpConformance(ImageStoreConformance):

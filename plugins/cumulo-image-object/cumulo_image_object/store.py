@@ -24,6 +24,7 @@ from oslo_config import cfg
 
 from cumulo.interfaces import image as iface
 from cumulo.interfaces import object as objiface
+from cumulo.interfaces.base import PluginContext
 from cumulo.utils.ranges import slice_chunks
 
 SCHEME = "cumulo-object"
@@ -66,14 +67,14 @@ class _Hashing:
 class ObjectStore(iface.ImageStore):
     """Image data as objects in Cumulo Object Storage, through ``hub.object``."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     schemes = frozenset({SCHEME})
     writable = True
 
-    def __init__(self, conf: Any = None, hub: Any = None, backend: Any = None) -> None:
-        super().__init__(conf, hub)
-        self.account = conf.image_object.account
-        self.container = conf.image_object.container
+    def __init__(self, ctx: PluginContext, backend: Any = None) -> None:
+        super().__init__(ctx)
+        self.account = ctx.conf.image_object.account
+        self.container = ctx.conf.image_object.container
         self._backend = backend
         self._container_ready = False
         self._lock = threading.Lock()

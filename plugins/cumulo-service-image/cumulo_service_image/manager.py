@@ -41,6 +41,7 @@ from cumulo.contracts.image import (  # noqa: F401  (re-exported: the service's 
 )
 from cumulo.db.models.base import utcnow
 from cumulo.interfaces import image as iface
+from cumulo.interfaces.base import PluginContext
 from cumulo_service_image.models import Image, ImageMember, ImageProperty, ImageTag
 from cumulo_service_image.policies import RULES
 
@@ -144,7 +145,7 @@ class Service:
                     raise exception.ConfigError(
                         reason=f"Image store '{name}' is not enabled; [image] stores has "
                                f"{', '.join(self.enabled_stores())}")
-                self._stores[name] = registry.load_driver("image", name, self.conf, conf=self.conf, hub=self.hub)
+                self._stores[name] = registry.load_plugin("image", name, PluginContext(self.conf, host=self.conf.host, hub=self.hub))
             return self._stores[name]
 
     def _store_for_location(self, location: str) -> tuple[str, iface.ImageStore]:

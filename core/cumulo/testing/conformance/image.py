@@ -8,7 +8,7 @@ A store's tests subclass :class:`ImageStoreConformance` and provide a
     class TestMyStore(ImageStoreConformance):
         @pytest.fixture
         def store(self, tmp_path):
-            return MyStore(conf, hub=None)
+            return MyStore(PluginContext(conf))
 
 Read-only stores (``writable = False``) override :meth:`seed` to place data
 where the store can read it and return its location. Stores that can tell
