@@ -69,6 +69,8 @@ KINDS: dict[str, PluginKind] = {
         _kind("image", "cumulo.image", "image:ImageStore", "image stores"),
         _kind("object", "cumulo.object", "object:ObjectBackend", "object storage backends"),
         _kind("cli", "cumulo.cli", "cli:Command", "operator CLI commands"),
+        _kind("transport", "cumulo.messaging.transport", "transport:MessagingTransport",
+              "messaging transports, by URL scheme (rabbit://...)"),
     )
 }
 

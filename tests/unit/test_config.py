@@ -109,7 +109,7 @@ def test_list_opts_imports_only_option_modules():
     others = [m for m in kernel if m not in _OPTION_ONLY and not m.startswith("cumulo.conf.")]
     assert others == [], f"list_opts imported {others}"
     assert "cumulo.conf.check" not in kernel
-    for heavy in ("sqlalchemy", "kombu", "webob", "cumulo.db", "cumulo.messaging", "cumulo.messaging.rabbit",
+    for heavy in ("sqlalchemy", "kombu", "webob", "cumulo.db", "cumulo.messaging", "cumulo_messaging_rabbit",
                   "cumulo.services", "cumulo.registry"):
         assert heavy not in probe["modules"], heavy
 
@@ -120,7 +120,7 @@ def test_list_opts_has_every_kernel_group_without_importing_the_areas():
     assert set(groups) == {"DEFAULT", "database", "messaging", "api", "service", "identity", "object",
                            "network", "network_quotas", "scheduler", "compute", "metadata", "quota"}
     assert {"lock_timeout", "busy_retry_after"} <= set(groups["database"])
-    assert {"rabbit_pool_size", "server_stop_timeout"} <= set(groups["messaging"])
+    assert "server_stop_timeout" in groups["messaging"] and "rabbit_pool_size" not in groups["messaging"]
 
 
 def test_an_area_plugin_declares_and_registers_its_own_options():

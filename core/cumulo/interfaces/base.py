@@ -73,6 +73,7 @@ class PluginContext:
     :ivar host: the host this instance serves (a compute host's name; ``[DEFAULT] host`` otherwise).
     :ivar hub: the area hub (:class:`cumulo.interfaces.service.Hub`) for plugins that
         reach an area, None where there is none (unit tests, tools).
+    :ivar url: what a plugin built per address serves (a messaging transport's URL).
     """
 
     conf: cfg.ConfigOpts
@@ -80,6 +81,7 @@ class PluginContext:
     name: str = ""
     host: str = ""
     hub: Any = None
+    url: str = ""
 
     def with_host(self, host: str) -> PluginContext:
         """The same context for another host (a driver instance per compute host)."""

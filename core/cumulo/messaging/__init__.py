@@ -12,14 +12,16 @@ Usage::
     client.fanout(ctx, "refresh")                            # every server on the topic
     messaging.Notifier(transport, "compute." + host).info(ctx, "compute.instance.create.end", payload)
 
-Transports: ``inprocess://`` (the default; threads of one process) and
-``rabbit://user:pass@host:5672/vhost`` (RabbitMQ through kombu; several hosts
+Transports: ``inprocess://`` (the default; threads of one process), and
+plugins of the ``transport`` kind named by their URL scheme
+(:mod:`cumulo.interfaces.transport`): ``rabbit://user:pass@host:5672/vhost``
+is RabbitMQ through kombu (``cumulo-messaging-rabbit``; several hosts
 comma-separated). Everything sent is JSON (see :mod:`cumulo.messaging.serializer`).
 
 Layering: this package only re-exports. Its modules depend downwards and never
 import the package itself: ``transport`` and ``serializer`` are leaves,
-``rpc`` builds on them, ``notify`` on ``rpc``, and the drivers ``inprocess`` and
-``rabbit`` on ``transport``; the options are declared in
+``rpc`` builds on them, ``notify`` on ``rpc``, and the driver ``inprocess`` (and
+any transport plugin) on ``transport``; the options are declared in
 :mod:`cumulo.conf.messaging`.
 """
 
@@ -84,12 +86,16 @@ def _create(url: str) -> Transport:
         from cumulo.messaging.inprocess import InProcessTransport
 
         return InProcessTransport(url)
-    if scheme in ("rabbit", "amqp", "pyamqp"):
-        from cumulo.messaging.rabbit import RabbitTransport
+    from cumulo import registry
+    from cumulo.interfaces.base import PluginContext
 
-        return RabbitTransport(url)
-    raise exception.ConfigError(reason=f"[messaging] transport_url {mask_url(url)!r}: unsupported scheme "
-                                       f"{scheme!r}; use inprocess:// or rabbit://user:pass@host:5672/vhost.")
+    if scheme in registry.names("transport"):
+        transport: Transport = registry.load_plugin("transport", scheme, PluginContext(CONF, url=url))
+        return transport
+    known = ", ".join(["inprocess", *registry.names("transport")])
+    raise exception.ConfigError(reason=f"[messaging] transport_url {mask_url(url)!r}: no transport for scheme "
+                                       f"{scheme!r} (installed: {known}; RabbitMQ is the "
+                                       "cumulo-messaging-rabbit plugin)")
 
 
 def reset() -> None:

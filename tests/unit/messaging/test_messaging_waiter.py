@@ -22,8 +22,7 @@ def test_set_stores_reply_and_wakes_waiter():
     assert w.reply == '{"ok": 1}'
 
 
-def test_waiter_is_used_by_both_transports():
-    from cumulo.messaging import inprocess, rabbit
+def test_waiter_is_used_by_the_inprocess_transport():
+    from cumulo.messaging import inprocess
 
     assert inprocess.Waiter is Waiter
-    assert rabbit.Waiter is Waiter

@@ -1,4 +1,4 @@
-"""The RabbitMQ transport (``rabbit://user:pass@host:5672/vhost``), on kombu and py-amqp.
+"""The RabbitMQ transport plugin (``rabbit://user:pass@host:5672/vhost``), on kombu and py-amqp.
 
 Broker layout (``<ex>`` is ``[messaging] control_exchange``):
 
@@ -52,18 +52,21 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import kombu
+from oslo_config import cfg
 
 from cumulo import exception
 from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
+from cumulo.interfaces.transport import MessagingTransport
 from cumulo.messaging.transport import (
     Dispatcher,
     Listener,
     NotifyHandler,
     RPCHandler,
-    Transport,
     mask_url,
 )
 from cumulo.messaging.waiter import Waiter
+from cumulo_messaging_rabbit.opts import list_opts
 
 LOG = logging.getLogger(__name__)
 
@@ -293,11 +296,19 @@ class _ConsumerListener:
 
 # -- the transport ------------------------------------------------------------
 
-class RabbitTransport(Transport):
+class RabbitTransport(MessagingTransport):
     """RPC and notifications through a RabbitMQ broker."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    interface_version = "1.0"
+    schemes = frozenset({"rabbit", "amqp", "pyamqp"})
+
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        return list_opts()
+
+    def __init__(self, ctx: PluginContext) -> None:
+        super().__init__(ctx)
+        url = ctx.url
         self.id = uuid.uuid4().hex[:12]
         self.kombu_url = to_kombu_url(url)
         opts = CONF.messaging

@@ -16,11 +16,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from cumulo_messaging_rabbit.transport import RabbitTransport, drop_connections
 
 from cumulo import exception, messaging
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
-from cumulo.messaging.rabbit import RabbitTransport, drop_connections
+from cumulo.interfaces.base import PluginContext
 
 URL = os.environ.get("CUMULO_TEST_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 
@@ -32,6 +33,11 @@ def _broker_up() -> bool:
             return True
     except OSError:
         return False
+
+
+def _rabbit(url: str) -> RabbitTransport:
+    """A private transport (not the process's cached one), built as the registry builds it."""
+    return RabbitTransport(PluginContext(CONF, kind="transport", name="rabbit", url=url))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -49,7 +55,7 @@ def bus():
     made, started = [], []
 
     def new(shared=True):
-        t = messaging.get_transport(URL) if shared else RabbitTransport(URL)
+        t = messaging.get_transport(URL) if shared else _rabbit(URL)
         if t not in made:
             made.append(t)
         return t
@@ -284,7 +290,7 @@ def test_refused_credentials_are_reported(bus):
     parts = urllib.parse.urlsplit(URL)
     bad = urllib.parse.urlunsplit((parts.scheme, f"nobody-{uuid.uuid4().hex[:6]}:wrong@{parts.hostname}:"
                                                  f"{parts.port or 5672}", parts.path, "", ""))
-    t = RabbitTransport(bad)
+    t = _rabbit(bad)
     try:
         with pytest.raises(exception.ServiceUnavailable):
             messaging.RPCClient(t, "calc").cast(None, "record", value=1)
@@ -302,7 +308,7 @@ def _delete_entities_with_prefix(prefix: str) -> None:
         out = subprocess.run([ctl, "-q", f"list_{kind}", "--no-table-headers", "name"], capture_output=True,
                              text=True, timeout=60)
         found[kind] = [n.strip() for n in out.stdout.splitlines() if n.strip().startswith(prefix)]
-    conn = RabbitTransport(URL).new_connection("cleanup")
+    conn = _rabbit(URL).new_connection("cleanup")
     try:
         channel = conn.channel()
         for name in found["queues"]:

@@ -1,0 +1,1 @@
+"""RabbitMQ transport for Cumulo's messaging (``[messaging] transport_url = rabbit://...``)."""
