@@ -58,11 +58,6 @@ SERVICE_INTERNALS_ALLOWED: tuple[tuple[str, str], ...] = (
      "generate_password(): the adminPass of a new server"),
     ("cumulo_api_compute.metadata -> cumulo.services.compute.metadata",
      "the signed metadata-proxy headers (shared secret, signature check)"),
-    # identity frontend
-    ("cumulo_api_identity.app -> cumulo.services.identity.manager",
-     "user_api_dict()/group_api_dict(): the API view of a user and of a group"),
-    ("cumulo_api_identity.app -> cumulo.services.identity.util",
-     "parse_time(): application credential expires_at"),
     # object (Swift) frontend
     ("cumulo_api_object.app -> cumulo.services.object",
      "Caller, Resolved, SwiftError: the manager's call and error types"),

@@ -1,6 +1,6 @@
 """Identity backends (``cumulo.auth``) and token providers (``cumulo.auth.token``).
 
-The kernel's identity service (:mod:`cumulo.services.identity`) owns domains,
+The identity area (cumulo-service-identity) owns domains,
 projects, roles, assignments, the catalog and credentials; an *identity
 backend* owns users and groups and checks passwords, so a directory (LDAP)
 can stand in for SQL, read-only. A *token provider* turns a token payload

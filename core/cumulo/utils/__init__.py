@@ -7,4 +7,6 @@ nothing and pulls in no service, configuration or WSGI machinery:
   and slicing streams of chunks or open files to a byte range.
 * :mod:`cumulo.utils.metadata`: case-insensitive metadata dicts (Swift-style
   headers): lookup and the "empty value removes the key" merge.
+* :mod:`cumulo.utils.timeutils`: ISO 8601 times in UTC, written as the
+  OpenStack APIs write them and parsed to naive UTC datetimes.
 """

@@ -15,8 +15,10 @@ import webob
 
 from cumulo import exception, policy
 from cumulo.context import RequestContext
+from cumulo.utils.timeutils import parse_isotime
 from cumulo.wsgi import Router, validate
 from cumulo.wsgi.request import CONTEXT_KEY, REQUEST_ID_KEY, Request, parse_json
+from cumulo_api_identity.views import group_view, user_view
 
 API_VERSION = "v3.14"
 UPDATED = "2020-04-07T00:00:00Z"
@@ -291,9 +293,7 @@ class IdentityAPI:
 
     # -- users ---------------------------------------------------------------
     def _user(self, req: Request, u: dict[str, Any]) -> dict[str, Any]:
-        from cumulo.services.identity.manager import user_api_dict
-
-        return {**user_api_dict(u), "links": self.link(req, f"users/{u['id']}")}
+        return {**user_view(u), "links": self.link(req, f"users/{u['id']}")}
 
     def list_users(self, req: Request) -> Any:
         ctx = self.context(req)
@@ -349,9 +349,7 @@ class IdentityAPI:
 
     # -- groups --------------------------------------------------------------
     def _group(self, req: Request, g: dict[str, Any]) -> dict[str, Any]:
-        from cumulo.services.identity.manager import group_api_dict
-
-        return {**group_api_dict(g), "links": self.link(req, f"groups/{g['id']}")}
+        return {**group_view(g), "links": self.link(req, f"groups/{g['id']}")}
 
     def list_groups(self, req: Request) -> Any:
         self.authorize(req, "list_groups")
@@ -721,9 +719,7 @@ class IdentityAPI:
             raise exception.Forbidden("A restricted application credential cannot create application credentials.")
         if data.get("expires_at") is not None:  # "" is refused by the schema (minLength)
             try:
-                from cumulo.services.identity.util import parse_time
-
-                data["expires_at"] = parse_time(data["expires_at"])
+                data["expires_at"] = parse_isotime(data["expires_at"])
             except (ValueError, OverflowError):  # OverflowError: year 1 moved to UTC
                 raise exception.ValidationError(field="application_credential.expires_at",
                                                 reason=f"'{data['expires_at']}' is not an ISO 8601 time") from None

@@ -25,5 +25,5 @@ class IdentityFrontend(FactoryFrontend):
         from cumulo_api_identity.app import build_router
 
         # Unscoped tokens are for identity (list my projects, then rescope): not project_scoped.
-        return pipeline(build_router(services.identity), max_body=CONF.api.max_request_body_size,
+        return pipeline(build_router(services.get("identity")), max_body=CONF.api.max_request_body_size,
                         project_scoped=False)

@@ -8,14 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from cumulo import db, exception
-from cumulo.db.models.identity import CatalogService, Endpoint, Region
-from cumulo.services.identity.util import MISS, loads, new_id
+from cumulo_service_identity.models import CatalogService, Endpoint, Region
+from cumulo_service_identity.util import MISS, loads, new_id, not_found
 
 INTERFACES = ("public", "internal", "admin")
-
-
-def _not_found(resource: str, ident: str) -> exception.NotFound:
-    return exception.NotFound(f"Could not find {resource}: {ident}.", resource=resource, id=ident)
 
 
 def region_dict(r: Region) -> dict[str, Any]:
@@ -61,7 +57,7 @@ class CatalogMixin:
         with db.transaction() as s:
             row = s.get(Region, region_id)
             if row is None:
-                raise _not_found("region", region_id)
+                raise not_found("region", region_id)
             return region_dict(row)
 
     def list_regions(self, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -80,7 +76,7 @@ class CatalogMixin:
         with db.transaction() as s:
             row = s.get(Region, region_id)
             if row is None:
-                raise _not_found("region", region_id)
+                raise not_found("region", region_id)
             for key in ("description", "parent_region_id"):
                 if key in changes:
                     setattr(row, key, changes[key])
@@ -93,7 +89,7 @@ class CatalogMixin:
         with db.transaction() as s:
             row = s.get(Region, region_id)
             if row is None:
-                raise _not_found("region", region_id)
+                raise not_found("region", region_id)
             if s.scalar(sa.select(Region.id).where(Region.parent_region_id == region_id).limit(1)):
                 raise exception.Forbidden(f"Cannot delete region {region_id}: it has child regions.")
             s.delete(row)
@@ -116,7 +112,7 @@ class CatalogMixin:
         with db.transaction() as s:
             row = s.get(CatalogService, service_id)
             if row is None:
-                raise _not_found("service", service_id)
+                raise not_found("service", service_id)
             return service_dict(row)
 
     def list_services(self, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -133,7 +129,7 @@ class CatalogMixin:
         with db.transaction() as s:
             row = s.get(CatalogService, service_id)
             if row is None:
-                raise _not_found("service", service_id)
+                raise not_found("service", service_id)
             for key in ("type", "name", "description", "enabled"):
                 if key in changes:
                     setattr(row, key, changes[key])
@@ -146,7 +142,7 @@ class CatalogMixin:
         with db.transaction() as s:
             row = s.get(CatalogService, service_id)
             if row is None:
-                raise _not_found("service", service_id)
+                raise not_found("service", service_id)
             s.execute(sa.delete(Endpoint).where(Endpoint.service_id == service_id))
             s.delete(row)
         self._invalidate()
@@ -184,7 +180,7 @@ class CatalogMixin:
         with db.transaction() as s:
             row = s.get(Endpoint, endpoint_id)
             if row is None:
-                raise _not_found("endpoint", endpoint_id)
+                raise not_found("endpoint", endpoint_id)
             return endpoint_dict(row)
 
     def list_endpoints(self, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -201,7 +197,7 @@ class CatalogMixin:
         with db.transaction() as s:
             row = s.get(Endpoint, endpoint_id)
             if row is None:
-                raise _not_found("endpoint", endpoint_id)
+                raise not_found("endpoint", endpoint_id)
             for key in ("service_id", "interface", "url", "region_id", "enabled"):
                 if key in changes:
                     setattr(row, key, changes[key])
@@ -214,7 +210,7 @@ class CatalogMixin:
         with db.transaction() as s:
             row = s.get(Endpoint, endpoint_id)
             if row is None:
-                raise _not_found("endpoint", endpoint_id)
+                raise not_found("endpoint", endpoint_id)
             s.delete(row)
         self._invalidate()
 

@@ -1,4 +1,8 @@
-"""Identity policy rules (oslo.policy), registered with :func:`cumulo.policy.register_rules`.
+"""The identity area's policy rules (``oslo.policy.policies`` namespace ``cumulo_service_identity``).
+
+Listing them registers nothing: :mod:`cumulo_service_identity.manager`
+registers them with the kernel's enforcer (:func:`register`) when the service
+is loaded.
 
 Defaults: administrators (role ``admin``) manage everything; a user may see
 and manage what is theirs (own user, own credentials and application
@@ -73,5 +77,11 @@ def rules() -> list[policy.RuleDefault]:
     return out
 
 
+def list_rules() -> list[policy.RuleDefault]:
+    """``oslo.policy.policies`` entry point: the identity area's rules."""
+    return rules()
+
+
 def register() -> None:
+    """Register the rules with the kernel's enforcer (:func:`cumulo.policy.register_rules`)."""
     cumulo_policy.register_rules(rules())

@@ -10,5 +10,5 @@ class IdentityArea(ModuleArea):
     area = "identity"
     requires = ()
     after = ()
-    manager = "cumulo.services.identity:Service"
+    manager = "cumulo_service_identity.manager:Service"
     starter = ""

@@ -1,13 +1,13 @@
-"""The identity service: bootstrap, authentication, scoping, roles, revocation, credentials."""
+"""The identity service (``hub.identity``): bootstrap, authentication, scoping, roles, revocation, credentials."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
+from cumulo_service_identity.tokens import RevocationList
 
 from cumulo import exception
-from cumulo.services.identity.tokens import RevocationList
 
 
 def pw_auth(name: str, password: str, scope: object = None, domain: str = "Default") -> dict:

@@ -21,9 +21,10 @@ import sqlalchemy as sa
 
 from cumulo import db, exception
 from cumulo.context import RequestContext
-from cumulo.db.models.identity import RevocationEvent
 from cumulo.interfaces import auth as iauth
-from cumulo.services.identity.util import MISS, new_audit_id, now_ts, to_us
+from cumulo.utils.timeutils import isotime
+from cumulo_service_identity.models import RevocationEvent
+from cumulo_service_identity.util import MISS, new_audit_id, now_ts, to_us
 
 LOG = logging.getLogger(__name__)
 
@@ -409,17 +410,15 @@ class TokenMixin:
 
     def token_body(self, data: dict[str, Any], catalog: bool = True) -> dict[str, Any]:
         """The ``{"token": ...}`` document of Keystone's token API."""
-        from cumulo.services.identity.util import iso
-
         p, user = data["payload"], data["user"]
         token: dict[str, Any] = {
             "methods": p.get("methods", []),
             "user": {"id": user["id"], "name": user["name"],
                      "domain": {"id": user["domain_id"], "name": data["user_domain"]["name"]},
-                     "password_expires_at": iso(user.get("password_expires_at"))},
+                     "password_expires_at": isotime(user.get("password_expires_at"))},
             "audit_ids": p.get("audit_ids", []),
-            "expires_at": iso(p["expires_at"]),
-            "issued_at": iso(p.get("issued_at")),
+            "expires_at": isotime(p["expires_at"]),
+            "issued_at": isotime(p.get("issued_at")),
         }
         if data["project"]:
             token["project"] = {"id": data["project"]["id"], "name": data["project"]["name"],

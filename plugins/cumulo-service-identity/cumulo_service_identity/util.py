@@ -1,15 +1,19 @@
-"""Small helpers of the identity service: ids, times, a generation-checked TTL cache."""
+"""Small helpers of the identity service: ids, times, errors, a TTL cache.
+
+Times on the wire are the kernel's (:mod:`cumulo.utils.timeutils`).
+"""
 
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import os
 import threading
 import time
 import uuid
 from typing import Any
+
+from cumulo import exception
 
 
 def new_id() -> str:
@@ -28,26 +32,9 @@ def to_us(ts: float) -> int:
     return int(round(ts * 1_000_000))
 
 
-def iso(ts: float | datetime.datetime | None) -> str | None:
-    """Keystone's time format: ``2026-11-22T05:00:00.000000Z``."""
-    if ts is None:
-        return None
-    if isinstance(ts, datetime.datetime):
-        dt = ts if ts.tzinfo else ts.replace(tzinfo=datetime.UTC)
-    else:
-        dt = datetime.datetime.fromtimestamp(ts, datetime.UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str) -> datetime.datetime:
-    """ISO 8601 -> naive UTC datetime; ValueError when unreadable."""
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    dt = datetime.datetime.fromisoformat(value)
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(datetime.UTC).replace(tzinfo=None)
-    return dt
+def not_found(resource: str, ident: str) -> exception.NotFound:
+    """The 404 Keystone gives for a missing ``resource`` (its name or id in the message)."""
+    return exception.NotFound(f"Could not find {resource}: {ident}.", resource=resource, id=ident)
 
 
 def loads(text: str | None, default: Any) -> Any:

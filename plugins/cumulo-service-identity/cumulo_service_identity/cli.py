@@ -1,4 +1,4 @@
-"""``cumulo identity bootstrap`` and ``cumulo identity rotate-keys``."""
+"""``cumulo identity bootstrap`` and ``cumulo identity rotate-keys`` (``cumulo.cli`` commands of the identity area)."""
 
 from __future__ import annotations
 
