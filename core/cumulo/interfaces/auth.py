@@ -13,7 +13,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from cumulo.interfaces.base import Plugin
+from cumulo.interfaces.base import Plugin, PluginContext
 
 
 class IdentityBackend(Plugin):
@@ -32,7 +32,11 @@ class IdentityBackend(Plugin):
     apply (the service filters again).
     """
 
-    INTERFACE_VERSION = "1.0"
+    INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.conf = ctx.conf
     #: False for read-only directories: the API then answers 403 to user/group writes.
     writable: bool = True
 
@@ -115,7 +119,11 @@ class TokenProvider(Plugin):
     must give back exactly what it was given for those keys.
     """
 
-    INTERFACE_VERSION = "1.0"
+    INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.conf = ctx.conf
 
     @abc.abstractmethod
     def issue(self, payload: dict[str, Any]) -> str:

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from cumulo import db
-from cumulo.conf import CONF
 from cumulo.db.models.base import utcnow
 from cumulo.interfaces import auth
+from cumulo.interfaces.base import PluginContext
 from cumulo_auth_sql.models import Group, Membership, User
 
 OPTS: list[cfg.Opt] = [
@@ -68,19 +68,19 @@ def _dummy_hash(rounds: int) -> str:
 class SQLIdentityBackend(auth.IdentityBackend):
     """Users, groups and memberships in SQL; bcrypt password hashes."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     writable = True
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
         return list_opts()
 
-    def __init__(self, conf: cfg.ConfigOpts = CONF) -> None:
+    def __init__(self, ctx: PluginContext) -> None:
+        super().__init__(ctx)
         try:
-            conf.register_opts(OPTS, group="auth_sql")
+            ctx.conf.register_opts(OPTS, group="auth_sql")
         except cfg.DuplicateOptError:
             pass
-        self.conf = conf
 
     # -- helpers -----------------------------------------------------------
     @staticmethod

@@ -8,19 +8,21 @@ from cumulo_auth_sql.backend import SQLIdentityBackend, check_password, hash_pas
 from cumulo_auth_sql.models import User
 
 from cumulo import db, registry
+from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing.conformance.auth import IdentityBackendConformance
 
 
 class TestSQLBackendConformance(IdentityBackendConformance):
     @pytest.fixture
     def backend(self, cumulo_db):
-        b = registry.load_driver("auth", "sql", conf=None)
+        b = registry.load_plugin("auth", "sql", PluginContext(CONF))
         cumulo_db.set("password_hash_rounds", 4, group="auth_sql")
         return b
 
 
 def test_password_is_stored_salted_and_hashed(cumulo_db):
-    backend = SQLIdentityBackend()
+    backend = SQLIdentityBackend(PluginContext(CONF))
     cumulo_db.set("password_hash_rounds", 4, group="auth_sql")
     a = backend.create_user({"name": "a", "domain_id": "default", "password": "same"})
     b = backend.create_user({"name": "b", "domain_id": "default", "password": "same"})
@@ -32,7 +34,7 @@ def test_password_is_stored_salted_and_hashed(cumulo_db):
 
 
 def test_hash_rounds_option_is_used(cumulo_db):
-    backend = SQLIdentityBackend()
+    backend = SQLIdentityBackend(PluginContext(CONF))
     cumulo_db.set("password_hash_rounds", 5, group="auth_sql")
     user = backend.create_user({"name": "r", "domain_id": "default", "password": "pw"})
     with db.transaction() as s:
@@ -46,7 +48,7 @@ def test_check_password_rejects_garbage_hash():
 
 
 def test_password_expiry_option(cumulo_db):
-    backend = SQLIdentityBackend()
+    backend = SQLIdentityBackend(PluginContext(CONF))
     cumulo_db.set("password_hash_rounds", 4, group="auth_sql")
     cumulo_db.set("password_expires_days", 10, group="auth_sql")
     user = backend.create_user({"name": "e", "domain_id": "default", "password": "pw"})

@@ -21,6 +21,7 @@ from oslo_config import cfg
 from cumulo import exception, registry
 from cumulo.conf import CONF
 from cumulo.interfaces import auth as iauth
+from cumulo.interfaces.base import PluginContext
 from cumulo_service_identity import policies
 from cumulo_service_identity.catalog import CatalogMixin
 from cumulo_service_identity.credentials import CredentialMixin
@@ -42,8 +43,9 @@ class Service(UserMixin, CredentialMixin, ProjectMixin, RoleMixin, CatalogMixin,
     def __init__(self, hub: Any = None, conf: cfg.ConfigOpts = CONF) -> None:
         self.hub = hub
         self.conf = conf
-        self.backend: iauth.IdentityBackend = registry.load_driver("auth", conf.identity.backend, conf=conf)
-        self.provider: iauth.TokenProvider = registry.load_driver("token", conf.identity.token_provider, conf=conf)
+        ctx = PluginContext(conf, host=conf.host, hub=hub)
+        self.backend: iauth.IdentityBackend = registry.load_plugin("auth", conf.identity.backend, ctx)
+        self.provider: iauth.TokenProvider = registry.load_plugin("token", conf.identity.token_provider, ctx)
         self._provider_ready = False
         self._ready_lock = threading.Lock()
         self._cache = TTLCache(conf.identity.cache_time)

@@ -34,8 +34,8 @@ import msgpack
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from oslo_config import cfg
 
-from cumulo.conf import CONF
 from cumulo.interfaces import auth
+from cumulo.interfaces.base import PluginContext
 
 LOG = logging.getLogger(__name__)
 
@@ -204,13 +204,15 @@ class KeyRepository:
 class FernetTokenProvider(auth.TokenProvider):
     """Fernet tokens from a rotatable key repository; no token table."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
         return list_opts()
 
-    def __init__(self, conf: cfg.ConfigOpts = CONF, key_repository: str | None = None) -> None:
+    def __init__(self, ctx: PluginContext, key_repository: str | None = None) -> None:
+        super().__init__(ctx)
+        conf = ctx.conf
         try:
             conf.register_opts(OPTS, group="fernet_tokens")
         except cfg.DuplicateOptError:

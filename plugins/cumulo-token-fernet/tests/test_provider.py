@@ -11,14 +11,16 @@ from cryptography.fernet import Fernet
 from cumulo_token_fernet.provider import FernetTokenProvider, KeyRepository, decode_payload, encode_payload
 
 from cumulo import registry
+from cumulo.conf import CONF
 from cumulo.interfaces import auth as iface
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing.conformance.auth import TokenProviderConformance
 
 
 class TestFernetConformance(TokenProviderConformance):
     @pytest.fixture
     def provider(self, cumulo_conf):
-        return registry.load_driver("token", "fernet", conf=None)
+        return registry.load_plugin("token", "fernet", PluginContext(CONF))
 
 
 def _payload(**kw):
@@ -26,7 +28,7 @@ def _payload(**kw):
 
 
 def test_key_repository_defaults_to_state_path(cumulo_conf, tmp_path):
-    p = FernetTokenProvider()
+    p = FernetTokenProvider(PluginContext(CONF))
     p.initialize()
     repo = os.path.join(str(tmp_path), "state", "fernet-keys")
     assert p.repo.path == repo
@@ -38,7 +40,7 @@ def test_key_repository_defaults_to_state_path(cumulo_conf, tmp_path):
 
 def test_rotation_drops_keys_beyond_max_active(cumulo_conf, tmp_path):
     cumulo_conf.set("max_active_keys", 3, group="fernet_tokens")
-    p = FernetTokenProvider()
+    p = FernetTokenProvider(PluginContext(CONF))
     p.initialize()
     oldest = p.issue(_payload())
     p.rotate_keys()  # keys 0,1,2: token from 1 still valid
@@ -50,7 +52,7 @@ def test_rotation_drops_keys_beyond_max_active(cumulo_conf, tmp_path):
 
 
 def test_staged_key_is_accepted_before_it_becomes_primary(cumulo_conf, tmp_path):
-    p = FernetTokenProvider()
+    p = FernetTokenProvider(PluginContext(CONF))
     p.initialize()
     with open(os.path.join(p.repo.path, "0"), "rb") as f:
         staged = Fernet(f.read())
@@ -59,7 +61,7 @@ def test_staged_key_is_accepted_before_it_becomes_primary(cumulo_conf, tmp_path)
 
 
 def test_another_process_rotation_is_noticed(cumulo_conf, tmp_path):
-    a, b = FernetTokenProvider(), FernetTokenProvider()
+    a, b = FernetTokenProvider(PluginContext(CONF)), FernetTokenProvider(PluginContext(CONF))
     a.initialize()
     b.initialize()
     for _ in range(3):
@@ -70,8 +72,8 @@ def test_another_process_rotation_is_noticed(cumulo_conf, tmp_path):
 
 
 def test_token_from_another_repository_is_invalid(cumulo_conf, tmp_path):
-    a = FernetTokenProvider(key_repository=str(tmp_path / "a"))
-    b = FernetTokenProvider(key_repository=str(tmp_path / "b"))
+    a = FernetTokenProvider(PluginContext(CONF), key_repository=str(tmp_path / "a"))
+    b = FernetTokenProvider(PluginContext(CONF), key_repository=str(tmp_path / "b"))
     a.initialize()
     b.initialize()
     with pytest.raises(iface.InvalidToken):
@@ -85,7 +87,7 @@ def test_payload_is_compact():
 
 
 def test_token_is_reasonably_short(cumulo_conf):
-    p = FernetTokenProvider()
+    p = FernetTokenProvider(PluginContext(CONF))
     p.initialize()
     assert len(p.issue(_payload())) < 260
 

@@ -12,7 +12,7 @@ subclass :class:`TokenProviderConformance` and provide ``provider``::
     class TestSQL(IdentityBackendConformance):
         @pytest.fixture
         def backend(self, cumulo_db):
-            return SQLIdentityBackend()
+            return SQLIdentityBackend(PluginContext(CONF))
 """
 
 from __future__ import annotations
