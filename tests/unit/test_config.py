@@ -116,8 +116,8 @@ def test_list_opts_imports_only_option_modules():
 
 def test_list_opts_has_every_kernel_group_without_importing_the_areas():
     groups = _list_opts_in_fresh_process()["groups"]
-    # [image] is the image area's own (cumulo_service_image.opts), listed through its entry point.
-    assert set(groups) == {"DEFAULT", "database", "messaging", "api", "service", "identity", "object",
+    # [image] and [identity] are their areas' own (cumulo_service_<area>.opts), listed through their entry points.
+    assert set(groups) == {"DEFAULT", "database", "messaging", "api", "service", "object",
                            "network", "network_quotas", "scheduler", "compute", "metadata", "quota"}
     assert {"lock_timeout", "busy_retry_after"} <= set(groups["database"])
     assert "server_stop_timeout" in groups["messaging"] and "rabbit_pool_size" not in groups["messaging"]

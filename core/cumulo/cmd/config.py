@@ -24,8 +24,6 @@ from cumulo.conf import CONF
 #: declares its own (``AreaService.plugin_options``); these are the kernel's and older areas'.
 PLUGIN_OPTIONS: list[tuple[str, str, str]] = [
     ("api", "frontends", "api"),
-    ("identity", "backend", "auth"),
-    ("identity", "token_provider", "token"),
     ("scheduler", "driver", "scheduler"),
     ("scheduler", "enabled_filters", "scheduler.filters"),
     ("scheduler", "weighers", "scheduler.weighers"),

@@ -3,7 +3,7 @@
 ``CONF`` is the process's one ConfigOpts. Kernel options are declared in the
 option modules of this package, one per area (:data:`OPTION_MODULES`:
 ``cumulo.conf.default``, ``.database``, ``.messaging``, ``.api``,
-``.service``, ``.identity``, ``.object_store``, ``.network``,
+``.service``, ``.object_store``, ``.network``,
 ``.scheduler``, ``.compute``). Each imports nothing but oslo.config and the
 standard library, and this package imports nothing else of Cumulo: reading
 the configuration, or listing it for the sample generator, never imports a
@@ -26,7 +26,6 @@ from cumulo.conf import (
     compute,
     database,
     default,
-    identity,
     messaging,
     network,
     object_store,
@@ -38,7 +37,7 @@ CONF = cfg.ConfigOpts()
 
 #: The option modules, in the order their groups are registered.
 OPTION_MODULES: tuple[ModuleType, ...] = (
-    default, database, messaging, api, service, identity, object_store, network, scheduler, compute,
+    default, database, messaging, api, service, object_store, network, scheduler, compute,
 )
 
 # Kept for callers that read these lists by their old names.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from oslo_config import cfg
+
 from cumulo.interfaces.service import ModuleArea
 
 
@@ -12,3 +14,10 @@ class IdentityArea(ModuleArea):
     after = ()
     manager = "cumulo_service_identity.manager:Service"
     starter = ""
+    plugin_options = (("identity", "backend", "auth"), ("identity", "token_provider", "token"))
+
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        from cumulo_service_identity.opts import list_opts
+
+        return list_opts()

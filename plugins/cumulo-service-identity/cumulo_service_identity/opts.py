@@ -1,4 +1,9 @@
-"""``[identity]`` options (read by :mod:`cumulo.services.identity`). Imports only oslo.config."""
+"""``[identity]`` options of the identity area. Imports only oslo.config.
+
+Declared by :class:`cumulo_service_identity.area.IdentityArea` (registered
+when the hub loads the installed areas) and listed through this
+distribution's ``oslo.config.opts`` entry point.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +27,6 @@ identity_opts: list[cfg.Opt] = [
                help="Most entities a list returns (0: [api] max_limit); the response says when truncated."),
 ]
 
-#: The list's older name (from when ``cumulo.services.identity.conf`` declared it).
-OPTS = identity_opts
-
-
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, identity_opts)]
+    """``oslo.config.opts`` entry point: the ``[identity]`` options."""
+    return [(GROUP, list(identity_opts))]
