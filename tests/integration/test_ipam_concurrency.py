@@ -25,10 +25,10 @@ def server_db(request, cumulo_conf):
 
 @pytest.fixture
 def service(server_db, cumulo_conf):
-    from cumulo.services import network
+    from cumulo.services import ServiceHub
 
     cumulo_conf.set("driver", "noop", group="network")
-    return network.Service(None)
+    return ServiceHub().network
 
 
 def test_parallel_ports_distinct_addresses(service, server_db):

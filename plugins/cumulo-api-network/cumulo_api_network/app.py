@@ -1,5 +1,5 @@
 """Networking v2.0 WSGI app: thin routing, query handling (filters, fields, sorting,
-paging) and Neutron-shaped faults around :mod:`cumulo.services.network`."""
+paging) and Neutron-shaped faults around the network area (``hub.network``)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def neutron_fault(status: int, title: str, message: str, error: BaseException | 
     kind = _TYPES.get(status, "HTTPInternalServerError" if status >= 500 else "HTTPError")
     if error is not None:
         module = type(error).__module__
-        if module.startswith("cumulo.services.network"):
+        if module.startswith("cumulo_service_network"):
             kind = type(error).__name__
         elif isinstance(error, exception.QuotaExceeded):
             kind = "OverQuota"

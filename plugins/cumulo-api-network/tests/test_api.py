@@ -8,7 +8,6 @@ import pytest
 import webob
 from cumulo_api_network.frontend import NetworkFrontend
 
-import cumulo.services.network  # noqa: F401  (registers [network] options)
 from cumulo.services import ServiceHub
 
 ADMIN = "admin:admin-project:admin,member,reader"

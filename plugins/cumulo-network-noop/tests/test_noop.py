@@ -19,10 +19,10 @@ class TestNoopConformance(NetworkDriverConformance):
 
 @pytest.fixture
 def svc(cumulo_db):
-    from cumulo.services import network
+    from cumulo.services import ServiceHub
 
     cumulo_db.set("driver", "noop", group="network")
-    return network.Service(None)
+    return ServiceHub().network
 
 
 CTX = RequestContext(user_id="u", project_id="p", roles=["member"])
@@ -93,7 +93,7 @@ def test_driver_failure_marks_error_and_keeps_model(svc, monkeypatch):
 
 
 def test_sync_at_start_replays_model(svc):
-    from cumulo.services import network
+    from cumulo.services import installed_areas
 
     svc.ensure_defaults()
     svc.create_network(CTX, {"name": "n"})
@@ -102,6 +102,6 @@ def test_sync_at_start_replays_model(svc):
         def get(self, area):
             return svc
 
-    network.start(Hub())
+    installed_areas()["network"].start(Hub())  # what a node starts for the area
     assert svc.driver.synced == 1
     assert {n["name"] for n in svc.driver.model["networks"].values()} == {"public", "n"}

@@ -6,6 +6,5 @@ Each area's tables are created by migrations on its own alembic branch
 plugin (image: ``cumulo_service_image``) ships its models and migrations itself.
 """
 
-from cumulo.db.models import network  # noqa: F401
 from cumulo.db.models.base import ModelMixin, SoftDeleteMixin, new_id, utcnow  # noqa: F401
 from cumulo.db.models.service import Service  # noqa: F401

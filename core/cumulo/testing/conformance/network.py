@@ -9,8 +9,8 @@ Subclass it in the plugin's tests and provide the driver instance::
         def driver(self):
             return MyDriver()
 
-The suite runs the kernel network service (on a fresh SQLite database, the
-``cumulo_db`` fixture) with that driver, so the driver receives the same
+The suite runs the installed network area (``hub.network``, on a fresh SQLite
+database, the ``cumulo_db`` fixture) with that driver, so the driver receives the same
 resource dicts it gets in production: a network with its subnets, ports with
 fixed IPs and bindings, routers with interfaces, gateway and floating IPs,
 security groups with rules and member ports. It checks that each method
@@ -40,10 +40,11 @@ class NetworkDriverConformance(RegistryConformance):
 
     @pytest.fixture
     def service(self, cumulo_db: Any, driver: Any) -> Any:
-        from cumulo.services import network
+        from cumulo.conf import CONF
+        from cumulo.testing.fixtures import FakeHub
 
         cumulo_db.set("driver", self.plugin_name, group="network")
-        svc = network.Service(None)
+        svc = FakeHub(CONF).get("network")  # the installed network area, whichever plugin provides it
         svc.driver = driver
         return svc
 

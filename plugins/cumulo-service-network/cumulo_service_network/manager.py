@@ -23,8 +23,9 @@ package or a component that needs it):
 * :class:`~.dataplane.DataPlane`: tells the ``[network] driver`` plugin about
   every committed change; :class:`~.quotas.Quotas`; :class:`~.tags.Tags`;
 * :class:`~.secgroups.SecurityGroups` (data plane, quotas);
-* :class:`~.core.Core`: networks, subnets, subnet pools, ports (data plane,
-  quotas, security groups);
+* :class:`~.networks.Networks` (data plane, quotas): networks and their IP
+  availability; :class:`~.subnets.Subnets` (data plane, quotas): subnets and
+  subnet pools; :class:`~.ports.Ports` (data plane, quotas, security groups);
 * :class:`~.l3.L3`: routers, floating IPs (data plane, quotas);
 * :class:`~.instances.Instances`: what the compute service calls (all of the above).
 
@@ -44,21 +45,23 @@ from typing import Any
 import sqlalchemy as sa
 from oslo_config import cfg
 
-import cumulo.services.network.ipam as ipam
-import cumulo.services.network.policies as _policies
+import cumulo_service_network.ipam as ipam
+import cumulo_service_network.models as models
+import cumulo_service_network.policies as _policies
 from cumulo import conf as cumulo_conf
 from cumulo import db, registry
 from cumulo.conf.network import network_opts, quota_opts
 from cumulo.context import RequestContext
-from cumulo.db.models import network as models
 from cumulo.interfaces.network import NetworkDriver
-from cumulo.services.network.core import Core
-from cumulo.services.network.dataplane import DataPlane
-from cumulo.services.network.instances import Instances
-from cumulo.services.network.l3 import L3
-from cumulo.services.network.quotas import Quotas
-from cumulo.services.network.secgroups import SecurityGroups
-from cumulo.services.network.tags import Tags
+from cumulo_service_network.dataplane import DataPlane
+from cumulo_service_network.instances import Instances
+from cumulo_service_network.l3 import L3
+from cumulo_service_network.networks import Networks
+from cumulo_service_network.ports import Ports
+from cumulo_service_network.quotas import Quotas
+from cumulo_service_network.secgroups import SecurityGroups
+from cumulo_service_network.subnets import Subnets
+from cumulo_service_network.tags import Tags
 
 __all__ = ["Service", "network_opts", "quota_opts", "start"]
 
@@ -69,9 +72,9 @@ _policies.register()  # policy listings and overrides know the network rules bef
 
 class Service:
     """The network manager. Methods take a RequestContext and API-shaped dicts and return
-    API-shaped dicts; errors are :mod:`cumulo.services.network.exceptions` (Neutron names).
+    API-shaped dicts; errors are :mod:`cumulo_service_network.exceptions` (Neutron names).
 
-    Each public method belongs to one component (``self.core``, ``self.l3``,
+    Each public method belongs to one component (``self.networks``, ``self.subnets``, ``self.ports``, ``self.l3``,
     ``self.security_groups``, ``self.quotas``, ``self.tags``, ``self.instances``)
     and is reached as ``service.<method>`` (the component's ``API``).
     """
@@ -89,10 +92,14 @@ class Service:
         self.quotas = Quotas(self.conf)
         self.tags = Tags()
         self.security_groups = SecurityGroups(self.dataplane, self.quotas)
-        self.core = Core(self.conf, self.dataplane, self.quotas, self.security_groups)
+        self.networks = Networks(self.conf, self.dataplane, self.quotas)
+        self.subnets = Subnets(self.dataplane, self.quotas)
+        self.ports = Ports(self.dataplane, self.quotas, self.security_groups)
         self.l3 = L3(self.dataplane, self.quotas)
-        self.instances = Instances(self.conf, self.core, self.l3, self.security_groups, self.quotas, self.dataplane)
-        self._api = self._methods(self.core, self.l3, self.security_groups, self.quotas, self.tags, self.instances)
+        self.instances = Instances(self.conf, self.networks, self.subnets, self.ports, self.l3, self.security_groups,
+                                   self.quotas, self.dataplane)
+        self._api = self._methods(self.networks, self.subnets, self.ports, self.l3, self.security_groups,
+                                  self.quotas, self.tags, self.instances)
 
     @staticmethod
     def _methods(*components: Any) -> dict[str, Callable[..., Any]]:
@@ -127,8 +134,8 @@ class Service:
     def model_snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """The whole model as the driver sees it (what ``sync`` receives)."""
         admin = RequestContext(roles=["admin"], is_admin=True)
-        networks = self.core.list_networks(admin)
-        subnets = self.core.list_subnets(admin)
+        networks = self.networks.list_networks(admin)
+        subnets = self.subnets.list_subnets(admin)
         for n in networks:
             n["subnet_details"] = [x for x in subnets if x["network_id"] == n["id"]]
         routers = [self.dataplane.router_view(r["id"]) for r in self.l3.list_routers(admin)]
@@ -140,7 +147,7 @@ class Service:
                 members.setdefault(gid, []).append(pid)
         for g in groups:
             g["port_ids"] = sorted(members.get(g["id"], []))
-        return {"networks": networks, "ports": self.core.list_ports(admin), "routers": [r for r in routers if r],
+        return {"networks": networks, "ports": self.ports.list_ports(admin), "routers": [r for r in routers if r],
                 "floatingips": self.l3.list_floatingips(admin), "security_groups": groups}
 
     def sync_driver(self) -> None:
@@ -162,7 +169,7 @@ class Service:
             if s.execute(sa.select(models.Network.id).where(models.Network.external.is_(True))).first():
                 return None  # the operator made their own external networks: leave them alone
         admin = RequestContext(roles=["admin"], is_admin=True)
-        net = self.core.create_network(admin, {"name": conf.public_network_name, "router:external": True,
+        net = self.networks.create_network(admin, {"name": conf.public_network_name, "router:external": True,
                                                "is_default": True, "provider:network_type": "flat",
                                                "provider:physical_network": conf.public_physical_network})
         body: dict[str, Any] = {"network_id": net["id"], "name": f"{conf.public_network_name}-subnet",
@@ -173,7 +180,7 @@ class Service:
         if conf.public_allocation_pool:
             start, _, end = conf.public_allocation_pool.partition("-")
             body["allocation_pools"] = [{"start": start.strip(), "end": end.strip()}]
-        self.core.create_subnet(admin, body)
+        self.subnets.create_subnet(admin, body)
         LOG.info("Created the default external network %s (%s)", net["id"], conf.public_subnet_cidr)
         return net
 

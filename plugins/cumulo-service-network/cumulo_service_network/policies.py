@@ -5,14 +5,16 @@ changes its own resources, admins everything). These rules cover the
 attributes Neutron reserves for administrators even on a project's own
 resource: choosing a floating IP address, turning SNAT off, choosing the
 router gateway's fixed IPs. They are overridable in the policy file like any
-other rule.
+other rule (``oslo.policy.policies`` namespace ``cumulo_service_network``:
+:func:`list_rules`; the manager registers them with the kernel's enforcer when
+it is loaded).
 """
 
 from __future__ import annotations
 
 from oslo_policy import policy
 
-import cumulo.services.network.exceptions as nexc
+import cumulo_service_network.exceptions as nexc
 from cumulo import policy as cumulo_policy
 from cumulo.context import RequestContext
 
@@ -37,7 +39,13 @@ RULES: list[policy.RuleDefault] = [
 ]
 
 
+def list_rules() -> list[policy.RuleDefault]:
+    """``oslo.policy.policies`` entry point: the network area's rules (listing registers nothing)."""
+    return list(RULES)
+
+
 def register() -> None:
+    """Register the rules with the kernel's enforcer (done once, when the manager is loaded)."""
     cumulo_policy.register_rules(RULES)
 
 

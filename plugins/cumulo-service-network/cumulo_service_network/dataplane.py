@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import orm
 
-import cumulo.services.network.common as c
-import cumulo.services.network.views as views
+import cumulo_service_network.common as c
+import cumulo_service_network.models as models
+import cumulo_service_network.views as views
 from cumulo import db
-from cumulo.db.models import network as models
 from cumulo.interfaces.network import NetworkDriver
 
 LOG = logging.getLogger(__name__)

@@ -10,5 +10,5 @@ class NetworkArea(ModuleArea):
     area = "network"
     requires = ("identity",)
     after = ()
-    manager = "cumulo.services.network:Service"
-    starter = "cumulo.services.network:start"
+    manager = "cumulo_service_network.manager:Service"
+    starter = "cumulo_service_network.manager:start"

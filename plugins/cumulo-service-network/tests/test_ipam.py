@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import cumulo_service_network.exceptions as nexc
 import netaddr
 import pytest
 
 from cumulo import exception
-from cumulo.services.network import exceptions as nexc
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import exc, orm
 
-import cumulo.services.network.common as c
-import cumulo.services.network.exceptions as nexc
+import cumulo_service_network.common as c
+import cumulo_service_network.exceptions as nexc
+import cumulo_service_network.models as models
 from cumulo import db
-from cumulo.db.models import network as models
 
 #: How many free addresses a request chooses among (spreads concurrent requests).
 CANDIDATES = 16

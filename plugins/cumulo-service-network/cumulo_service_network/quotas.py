@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import orm
 
-import cumulo.services.network.common as c
-import cumulo.services.network.exceptions as nexc
+import cumulo_service_network.common as c
+import cumulo_service_network.exceptions as nexc
+import cumulo_service_network.models as models
 from cumulo import db
 from cumulo.context import RequestContext
-from cumulo.db.models import network as models
 
 #: quota resource -> (model, project column) counted for usage.
 COUNTED: dict[str, Any] = {

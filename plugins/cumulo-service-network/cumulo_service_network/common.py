@@ -1,8 +1,8 @@
 """Shared helpers of the network service: input coercion, visibility and lookups, MAC addresses.
 
 A leaf module: every component of the service uses it, and it imports only the
-models and :mod:`cumulo.services.network.exceptions` (never the package or a
-component). The API views are in :mod:`cumulo.services.network.views`.
+models and :mod:`cumulo_service_network.exceptions` (never the package or a
+component). The API views are in :mod:`cumulo_service_network.views`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-import cumulo.services.network.exceptions as nexc
+import cumulo_service_network.exceptions as nexc
+import cumulo_service_network.models as models
 from cumulo import exception
 from cumulo.context import RequestContext
-from cumulo.db.models import network as models
 
 DEVICE_OWNER_ROUTER_INTF = "network:router_interface"
 DEVICE_OWNER_ROUTER_GW = "network:router_gateway"

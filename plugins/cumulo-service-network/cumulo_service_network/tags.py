@@ -7,11 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-import cumulo.services.network.common as c
-import cumulo.services.network.exceptions as nexc
+import cumulo_service_network.common as c
+import cumulo_service_network.exceptions as nexc
+import cumulo_service_network.models as models
 from cumulo import db
 from cumulo.context import RequestContext
-from cumulo.db.models import network as models
 
 #: Tag-able collections: API collection name -> (model, not-found error, resource type).
 TAGGABLE: dict[str, tuple[Any, type, str]] = {

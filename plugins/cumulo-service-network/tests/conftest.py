@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cumulo_service_network.manager as manager
 import pytest
 
 from cumulo.context import RequestContext
@@ -9,10 +10,8 @@ from cumulo.context import RequestContext
 
 @pytest.fixture
 def service(cumulo_db):
-    from cumulo.services import network
-
     cumulo_db.set("driver", "noop", group="network")
-    return network.Service(None)
+    return manager.Service(None)
 
 
 @pytest.fixture

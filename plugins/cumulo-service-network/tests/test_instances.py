@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import cumulo_service_network.exceptions as nexc
 import pytest
 
 from cumulo import exception
-from cumulo.services.network import exceptions as nexc
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Plain functions of a session and rows, shared by every component of the
 network service (and what the data-plane driver is sent). A leaf module: it
-imports the models and :mod:`cumulo.services.network.common` only.
+imports the models and :mod:`cumulo_service_network.common` only.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-import cumulo.services.network.common as c
-from cumulo.db.models import network as models
+import cumulo_service_network.common as c
+import cumulo_service_network.models as models
 from cumulo.interfaces.network import NetworkDriver
 
 

@@ -1,8 +1,8 @@
 """What the compute service calls: ports for servers, their addresses and security groups,
 and the auto-allocated topology (``networks: auto``): the :class:`Instances` component.
 
-Built on the other components, given to it by the service: :class:`.core.Core`
-(networks, subnets, ports), :class:`.l3.L3` (the auto-allocated router),
+Built on the other components, given to it by the service: :class:`.networks.Networks`,
+:class:`.subnets.Subnets` and :class:`.ports.Ports`, :class:`.l3.L3` (the auto-allocated router),
 :class:`.secgroups.SecurityGroups`, :class:`.quotas.Quotas` and
 :class:`.dataplane.DataPlane`. Nothing depends on it but the service.
 """
@@ -18,17 +18,19 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import exc, orm
 
-import cumulo.services.network.common as c
-import cumulo.services.network.exceptions as nexc
-import cumulo.services.network.views as views
+import cumulo_service_network.common as c
+import cumulo_service_network.exceptions as nexc
+import cumulo_service_network.models as models
+import cumulo_service_network.views as views
 from cumulo import db, exception
 from cumulo.context import RequestContext
-from cumulo.db.models import network as models
-from cumulo.services.network.core import Core
-from cumulo.services.network.dataplane import DataPlane
-from cumulo.services.network.l3 import L3
-from cumulo.services.network.quotas import Quotas
-from cumulo.services.network.secgroups import SecurityGroups
+from cumulo_service_network.dataplane import DataPlane
+from cumulo_service_network.l3 import L3
+from cumulo_service_network.networks import Networks
+from cumulo_service_network.ports import Ports
+from cumulo_service_network.quotas import Quotas
+from cumulo_service_network.secgroups import SecurityGroups
+from cumulo_service_network.subnets import Subnets
 
 LOG = logging.getLogger(__name__)
 _topology_locks: dict[str, threading.Lock] = {}
@@ -49,9 +51,9 @@ class Instances:
            "remove_security_group_from_instance", "list_instance_security_groups", "get_auto_allocated_topology",
            "delete_auto_allocated_topology")
 
-    def __init__(self, conf: cfg.ConfigOpts, core: Core, l3: L3, security_groups: SecurityGroups, quotas: Quotas,
-                 dataplane: DataPlane) -> None:
-        self.conf, self.core, self.l3 = conf, core, l3
+    def __init__(self, conf: cfg.ConfigOpts, networks: Networks, subnets: Subnets, ports: Ports, l3: L3,
+                 security_groups: SecurityGroups, quotas: Quotas, dataplane: DataPlane) -> None:
+        self.conf, self.networks, self.subnets, self.ports, self.l3 = conf, networks, subnets, ports, l3
         self.security_groups, self.quotas, self.dataplane = security_groups, quotas, dataplane
 
     # ------------------------------------------------------- requested networks
@@ -237,7 +239,7 @@ class Instances:
                 binding = {"device_id": instance_uuid, "device_owner": f"compute:{availability_zone}",
                            "binding:host_id": host or ""}
                 if entry.get("port_id"):
-                    self.core.update_port(admin, entry["port_id"], binding)
+                    self.ports.update_port(admin, entry["port_id"], binding)
                     bound.append(entry["port_id"])
                     continue
                 with db.transaction() as s:
@@ -250,12 +252,12 @@ class Instances:
                 body["security_groups"] = group_ids if psec else []
                 if not psec:
                     body["port_security_enabled"] = False
-                created.append(self.core.create_port(admin, body, _instance=True)["id"])
+                created.append(self.ports.create_port(admin, body, _instance=True)["id"])
         except Exception:
             for port_id in created:
-                self._quiet(self.core.delete_port, admin, port_id, _internal=True)
+                self._quiet(self.ports.delete_port, admin, port_id, _internal=True)
             for port_id in bound:
-                self._quiet(self.core.update_port, admin, port_id,
+                self._quiet(self.ports.update_port, admin, port_id,
                             {"device_id": "", "device_owner": "", "binding:host_id": ""})
             raise
         return self.get_instance_nw_info(ctx, instance_uuid)
@@ -276,9 +278,9 @@ class Instances:
         for port_id, created in ports:
             try:
                 if created:
-                    self.core.delete_port(admin, port_id, _internal=True)
+                    self.ports.delete_port(admin, port_id, _internal=True)
                 else:
-                    self.core.update_port(admin, port_id, {"device_id": "", "device_owner": "", "binding:host_id": ""})
+                    self.ports.update_port(admin, port_id, {"device_id": "", "device_owner": "", "binding:host_id": ""})
             except nexc.PortNotFound:
                 pass
 
@@ -348,7 +350,7 @@ class Instances:
     def _after_membership(self, port_ids: list[str], group_id: str) -> None:
         admin = RequestContext(roles=["admin"], is_admin=True)
         for port_id in port_ids:
-            self.dataplane.call("port_changed", "update", self.core.get_port(admin, port_id))
+            self.dataplane.call("port_changed", "update", self.ports.get_port(admin, port_id))
         self.dataplane.notify_sg("update", group_id)
 
     def list_instance_security_groups(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
@@ -398,7 +400,7 @@ class Instances:
     def _build_topology(self, project_id: str, public: models.Network) -> dict[str, Any]:
         actx = RequestContext(project_id=project_id, roles=["admin", "member"], is_admin=True)
         conf = self.conf.network
-        net = self.core.create_network(actx, {"name": "auto_allocated_network", "project_id": project_id})
+        net = self.networks.create_network(actx, {"name": "auto_allocated_network", "project_id": project_id})
         router_id = None
         try:
             with db.transaction() as s:
@@ -411,7 +413,7 @@ class Instances:
                 body["use_default_subnetpool"] = True
             else:
                 body["cidr"] = conf.auto_allocate_cidr
-            subnet = self.core.create_subnet(actx, body)
+            subnet = self.subnets.create_subnet(actx, body)
             router = self.l3.create_router(actx, {"name": "auto_allocated_router", "project_id": project_id,
                                                "external_gateway_info": {"network_id": public.id}})
             router_id = router["id"]
@@ -442,7 +444,7 @@ class Instances:
                 except exception.NotFound:
                     pass
             self._quiet(self.l3.delete_router, ctx, router_id)
-        self._quiet(self.core.delete_network, ctx, network_id)
+        self._quiet(self.networks.delete_network, ctx, network_id)
 
     def delete_auto_allocated_topology(self, ctx: RequestContext, project_id: str) -> None:
         if not (ctx.is_admin or ctx.project_id == project_id) or not project_id:
@@ -467,4 +469,4 @@ class Instances:
                 except exception.NotFound:
                     pass
             self.l3.delete_router(actx, router_id)
-        self.core.delete_network(actx, network_id)
+        self.networks.delete_network(actx, network_id)

@@ -12,15 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc, orm
 
-import cumulo.services.network.common as c
-import cumulo.services.network.exceptions as nexc
-import cumulo.services.network.ipam as ipam
-import cumulo.services.network.views as views
+import cumulo_service_network.common as c
+import cumulo_service_network.exceptions as nexc
+import cumulo_service_network.ipam as ipam
+import cumulo_service_network.models as models
+import cumulo_service_network.views as views
 from cumulo import db
 from cumulo.context import RequestContext
-from cumulo.db.models import network as models
-from cumulo.services.network.dataplane import DataPlane
-from cumulo.services.network.quotas import Quotas
+from cumulo_service_network.dataplane import DataPlane
+from cumulo_service_network.quotas import Quotas
 
 PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "ipv6-icmp": 58, "sctp": 132, "gre": 47, "esp": 50,
              "ah": 51, "igmp": 2, "dccp": 33, "ipip": 4, "ospf": 89, "pgm": 113, "vrrp": 112, "udplite": 136}

@@ -11,18 +11,20 @@ import ast
 import importlib
 import inspect
 
+import cumulo_service_network.manager as manager
 import pytest
+from cumulo_service_network.instances import Instances
+from cumulo_service_network.l3 import L3
+from cumulo_service_network.networks import Networks
+from cumulo_service_network.ports import Ports
+from cumulo_service_network.quotas import Quotas
+from cumulo_service_network.secgroups import SecurityGroups
+from cumulo_service_network.subnets import Subnets
+from cumulo_service_network.tags import Tags
 
 from cumulo import exception
-from cumulo.services import network
-from cumulo.services.network.core import Core
-from cumulo.services.network.instances import Instances
-from cumulo.services.network.l3 import L3
-from cumulo.services.network.quotas import Quotas
-from cumulo.services.network.secgroups import SecurityGroups
-from cumulo.services.network.tags import Tags
 
-COMPONENTS = (Core, L3, SecurityGroups, Quotas, Tags, Instances)
+COMPONENTS = (Networks, Subnets, Ports, L3, SecurityGroups, Quotas, Tags, Instances)
 
 #: Every public method ``hub.network`` had as one class of five mixins, and still has.
 PUBLIC = {
@@ -83,14 +85,14 @@ def test_a_replaced_driver_is_the_one_every_component_calls(service, demo):
     assert service.get_network(demo, net["id"])["status"] == "ACTIVE"
 
 
-@pytest.mark.parametrize("name", ["core", "l3", "secgroups", "quotas", "tags", "instances", "dataplane", "views",
-                                  "common", "ipam", "policies", "exceptions"])
+@pytest.mark.parametrize("name", ["networks", "subnets", "ports", "l3", "secgroups", "quotas", "tags", "instances",
+                                  "dataplane", "views", "common", "ipam", "policies", "exceptions", "manager", "area"])
 def test_no_module_imports_the_package_back(name):
-    """``from cumulo.services.network import x`` would read the package: modules name their targets."""
-    module = importlib.import_module(f"cumulo.services.network.{name}")
+    """``from cumulo_service_network import x`` would read the package: modules name their targets."""
+    module = importlib.import_module(f"cumulo_service_network.{name}")
     tree = ast.parse(inspect.getsource(module))
     froms = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-    assert "cumulo.services.network" not in froms
+    assert "cumulo_service_network" not in froms
     assert "cumulo.services" not in froms
 
 
@@ -98,14 +100,16 @@ def test_components_are_given_their_dependencies():
     params = {c.__name__: list(inspect.signature(c.__init__).parameters)[1:] if "__init__" in vars(c) else []
               for c in COMPONENTS}
     assert params == {
-        "Core": ["conf", "dataplane", "quotas", "security_groups"],
+        "Networks": ["conf", "dataplane", "quotas"],
+        "Subnets": ["dataplane", "quotas"],
+        "Ports": ["dataplane", "quotas", "security_groups"],
         "L3": ["dataplane", "quotas"],
         "SecurityGroups": ["dataplane", "quotas"],
         "Quotas": ["conf"],
         "Tags": [],
-        "Instances": ["conf", "core", "l3", "security_groups", "quotas", "dataplane"],
+        "Instances": ["conf", "networks", "subnets", "ports", "l3", "security_groups", "quotas", "dataplane"],
     }
-    assert network.Service.__mro__ == (network.Service, object)
+    assert manager.Service.__mro__ == (manager.Service, object)
 
 
 # -- client mistakes that used to crash (nexc.conflict did not exist): now 409 ------------------

@@ -14,17 +14,17 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-import cumulo.services.network.common as c
-import cumulo.services.network.exceptions as nexc
-import cumulo.services.network.ipam as ipam
-import cumulo.services.network.policies as policies
-import cumulo.services.network.views as views
+import cumulo_service_network.common as c
+import cumulo_service_network.exceptions as nexc
+import cumulo_service_network.ipam as ipam
+import cumulo_service_network.models as models
+import cumulo_service_network.policies as policies
+import cumulo_service_network.views as views
 from cumulo import db
 from cumulo.context import RequestContext
-from cumulo.db.models import network as models
 from cumulo.db.models.base import new_id
-from cumulo.services.network.dataplane import DataPlane
-from cumulo.services.network.quotas import Quotas
+from cumulo_service_network.dataplane import DataPlane
+from cumulo_service_network.quotas import Quotas
 
 ROUTER_ATTRS = ("name", "description", "admin_state_up", "external_gateway_info", "routes", "project_id",
                 "tenant_id", "distributed", "ha", "availability_zone_hints")
