@@ -89,7 +89,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     conf.set("host", "fuzz-host")
     conf.set("transport_url", "inprocess://", group="messaging")
     _reset_kernel_state()
-    import cumulo.services.object  # noqa: F401  (registers [object])
 
     if "dir" in registry.names("object"):
         registry.register_plugin_opts(registry.load_class("object", "dir"), CONF)

@@ -58,13 +58,6 @@ SERVICE_INTERNALS_ALLOWED: tuple[tuple[str, str], ...] = (
      "generate_password(): the adminPass of a new server"),
     ("cumulo_api_compute.metadata -> cumulo.services.compute.metadata",
      "the signed metadata-proxy headers (shared secret, signature check)"),
-    # object (Swift) frontend
-    ("cumulo_api_object.app -> cumulo.services.object",
-     "Caller, Resolved, SwiftError: the manager's call and error types"),
-    ("cumulo_api_object.app -> cumulo.services.object.http",
-     "conditional requests and HTTP dates (evaluate_conditions, http_date)"),
-    ("cumulo_api_object.app -> cumulo.services.object.manager",
-     "iso, split_copy_path, strip_swift_bytes, timestamp"),
 )
 
 

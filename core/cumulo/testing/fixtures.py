@@ -120,8 +120,6 @@ def use_dir_object_backend(conf: ConfFixture) -> None:
 
     if "dir" not in registry.names("object"):
         pytest.skip("the cumulo-object-dir plugin is not installed")
-    import cumulo.services.object  # noqa: F401  (registers [object] options)
-
     registry.register_plugin_opts(registry.load_class("object", "dir"), CONF)
     conf.set("backend", "dir", group="object")
     conf.set("fsync", False, group="object_dir")

@@ -3,13 +3,13 @@
     from cumulo.testing.object_service import ACCOUNT, ADMIN, ANON, OTHER, OWNER, READER
 
 Use them with the service of the ``cumulo_object_hub`` fixture
-(``Service(cumulo_object_hub)``). The same users as noauth tokens, for API
+(``cumulo_object_hub.object``, the installed ``object`` area plugin). The same users as noauth tokens, for API
 tests, are the ``*_TOKEN`` constants.
 """
 
 from __future__ import annotations
 
-from cumulo.services.object import Caller
+from cumulo.contracts.object import Caller
 from cumulo.testing.fixtures import context
 
 ACCOUNT = "AUTH_p1"

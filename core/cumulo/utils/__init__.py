@@ -9,4 +9,7 @@ nothing and pulls in no service, configuration or WSGI machinery:
   headers): lookup and the "empty value removes the key" merge.
 * :mod:`cumulo.utils.timeutils`: ISO 8601 times in UTC, written as the
   OpenStack APIs write them and parsed to naive UTC datetimes.
+* :mod:`cumulo.utils.http`: HTTP dates and conditional requests
+  (``If-Match``, ``If-None-Match``, ``If-Modified-Since``...) against an
+  entity's etag and modification time.
 """

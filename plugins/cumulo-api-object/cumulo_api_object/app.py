@@ -27,10 +27,9 @@ from requests.structures import CaseInsensitiveDict
 
 from cumulo import exception
 from cumulo.conf import CONF
+from cumulo.contracts.object import Caller, Resolved, SwiftError, iso, split_copy_path, strip_swift_bytes, timestamp
 from cumulo.interfaces.object import ObjectInfo
-from cumulo.services.object import Caller, Resolved, SwiftError
-from cumulo.services.object.http import evaluate_conditions, http_date
-from cumulo.services.object.manager import iso, split_copy_path, strip_swift_bytes, timestamp
+from cumulo.utils.http import evaluate_conditions, http_date
 from cumulo.utils.ranges import (
     Unsatisfiable,
     content_range,

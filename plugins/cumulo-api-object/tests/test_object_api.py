@@ -48,7 +48,6 @@ class Client:
 def api(cumulo_conf):
     if "dir" not in registry.names("object"):
         pytest.skip("the cumulo-object-dir plugin is not installed")
-    import cumulo.services.object  # noqa: F401  (registers [object])
 
     registry.register_plugin_opts(registry.load_class("object", "dir"), CONF)
     cumulo_conf.set("auth_strategy", "noauth", group="api")

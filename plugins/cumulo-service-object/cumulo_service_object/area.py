@@ -10,5 +10,5 @@ class ObjectArea(ModuleArea):
     area = "object"
     requires = ("identity",)
     after = ()
-    manager = "cumulo.services.object:Service"
-    starter = "cumulo.services.object:start"
+    manager = "cumulo_service_object.manager:Service"
+    starter = "cumulo_service_object.manager:start"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cumulo.services.object import constraints
+import cumulo_service_object.containers as containers
+import cumulo_service_object.store as store
+
 from cumulo.utils.metadata import ci_get, ci_merge
 
 
@@ -27,5 +29,5 @@ def test_merge_of_keys_differing_by_case_keeps_one():
 
 
 def test_the_service_uses_the_kernels_helpers():
-    assert constraints.ci_get is ci_get
-    assert constraints.ci_merge is ci_merge
+    assert store.ci_get is ci_get
+    assert containers.ci_merge is ci_merge

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
-import dataclasses
 import hashlib
 import hmac
 import ipaddress
@@ -18,7 +17,8 @@ import time
 from collections.abc import Mapping, Sequence
 
 from cumulo import exception
-from cumulo.services.object.constraints import SwiftError, ci_get
+from cumulo.contracts.object import ACCOUNT_SCOPE, CONTAINER_SCOPE, SwiftError, TempURLGrant
+from cumulo.utils.metadata import ci_get
 
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 _HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
@@ -26,41 +26,6 @@ _HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
 
 class TempURLInvalid(exception.NotAuthenticated):
     msg_fmt = "Temp URL invalid"
-
-
-#: Which key signed a TempURL: one of the account's or one of the container's.
-ACCOUNT_SCOPE = "account"
-CONTAINER_SCOPE = "container"
-
-
-@dataclasses.dataclass(frozen=True)
-class Grant:
-    """What a valid TempURL allows: one method on one object (or on every object under a prefix).
-
-    ``scope`` says whose key signed it. It bounds what the object may pull in when it is a
-    manifest: an account key's owner reads the whole account, a container key's only its
-    container (Swift's ``authorize_same_account`` / ``authorize_same_container``).
-    """
-
-    method: str
-    account: str
-    container: str
-    obj: str
-    prefix: bool
-    expires: int
-    scope: str = ACCOUNT_SCOPE
-
-    def covers(self, account: str, container: str, obj: str) -> bool:
-        """Whether the signature names this object (itself, or by its prefix)."""
-        if (account, container) != (self.account, self.container):
-            return False
-        return obj.startswith(self.obj) if self.prefix else obj == self.obj
-
-    def reaches(self, account: str, container: str) -> bool:
-        """Whether the signing key's owner may read ``container`` (for a manifest's segments)."""
-        if account != self.account:
-            return False
-        return self.scope == ACCOUNT_SCOPE or container == self.container
 
 
 def refuse_manifest_writes(headers: Mapping[str, str], params: Mapping[str, str]) -> None:
@@ -112,8 +77,10 @@ def _decode_sig(sig: str) -> tuple[str, bytes]:
 
 def validate(method: str, path: str, params: Mapping[str, str], keys: Sequence[str], remote_addr: str | None,
              allowed_methods: Sequence[str], allowed_digests: Sequence[str], account: str, container: str,
-             obj: str, now: float | None = None, container_keys: Sequence[str] = ()) -> Grant:
-    """Check a TempURL request; returns the :class:`Grant` or raises 401 (:class:`TempURLInvalid`).
+             obj: str, now: float | None = None, container_keys: Sequence[str] = ()) -> TempURLGrant:
+    """Check a TempURL request; returns the grant (:class:`~cumulo.contracts.object.TempURLGrant`).
+
+    :raises TempURLInvalid: (401) the signature is missing, expired, not made by a key or not allowed.
 
     ``keys`` are the account's Temp-URL-Keys, ``container_keys`` the container's; the grant's
     ``scope`` records which kind matched (the account's first: it is the wider owner).
@@ -154,6 +121,6 @@ def validate(method: str, path: str, params: Mapping[str, str], keys: Sequence[s
         for key, scope in scoped:
             expected = hmac.new(key.encode(), body.encode(), DIGESTS[digest_name]).digest()
             if hmac.compare_digest(expected, mac):
-                return Grant(method, account, container, prefix if prefix is not None else obj,
-                             prefix is not None, expires, scope)
+                return TempURLGrant(method, account, container, prefix if prefix is not None else obj,
+                                    prefix is not None, expires, scope)
     raise TempURLInvalid()

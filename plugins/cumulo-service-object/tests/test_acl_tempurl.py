@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 
+import cumulo_service_object.acl as acl
+import cumulo_service_object.tempurl as tempurl
 import pytest
 from swiftclient.utils import generate_temp_url
 
 from cumulo import exception
 from cumulo.context import RequestContext
-from cumulo.services.object import acl, tempurl
 
 ALL = ["GET", "HEAD", "PUT", "POST", "DELETE"]
 DIGESTS = ["sha1", "sha256", "sha512"]

@@ -1,17 +1,8 @@
-"""Conditional requests (cumulo.services.object.http); byte ranges are in test_ranges.py."""
+"""Conditional requests and HTTP dates (cumulo.utils.http); byte ranges are in test_utils_ranges.py."""
 
 from __future__ import annotations
 
-from cumulo.services.object import http
-from cumulo.services.object.http import evaluate_conditions, http_date
-from cumulo.utils import ranges
-
-
-def test_the_range_helpers_are_the_kernels():
-    """The object service and the Swift API use the kernel's one range parser (cumulo.utils.ranges)."""
-    assert http.parse_ranges is ranges.parse_ranges
-    assert http.Unsatisfiable is ranges.Unsatisfiable
-    assert http.multipart_byteranges is ranges.multipart_byteranges
+from cumulo.utils.http import evaluate_conditions, http_date, parse_http_date
 
 
 def test_conditions():
@@ -31,3 +22,10 @@ def test_conditions():
     # If-None-Match wins over If-Modified-Since; a bad date is ignored.
     assert evaluate_conditions({"If-None-Match": '"zzz"', "If-Modified-Since": at}, etag, modified) is None
     assert evaluate_conditions({"If-Modified-Since": "yesterday"}, etag, modified) is None
+
+
+def test_http_dates():
+    assert http_date(1_700_000_000.2) == "Tue, 14 Nov 2023 22:13:21 GMT"  # rounded up to the second
+    assert parse_http_date("Tue, 14 Nov 2023 22:13:21 GMT") == 1_700_000_001
+    assert parse_http_date("Tuesday, 14-Nov-23 22:13:21 GMT") == 1_700_000_001  # RFC 850
+    assert parse_http_date("not a date") is None

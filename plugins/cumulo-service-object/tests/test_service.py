@@ -6,10 +6,11 @@ import hashlib
 import json
 
 import pytest
+from cumulo_service_object.manager import Service
 
 from cumulo import exception
+from cumulo.contracts.object import SwiftError
 from cumulo.interfaces.object import ObjectNotFound
-from cumulo.services.object import Service, SwiftError
 from cumulo.testing.object_service import ACCOUNT, ADMIN, ANON, OTHER, OWNER, READER
 
 A = ACCOUNT

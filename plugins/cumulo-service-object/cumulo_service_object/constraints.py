@@ -1,4 +1,4 @@
-"""Limits on names and metadata, and the errors Swift answers when they are broken."""
+"""Limits on names and metadata, and the errors Swift answers when they are broken (:class:`SwiftError`)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from cumulo import exception
-from cumulo.utils.metadata import ci_get, ci_merge  # noqa: F401  (the service's modules import them from here)
-
-
-class SwiftError(exception.CumuloError):
-    """An error with any HTTP status and optional response headers (412, 413, 416...)."""
-
-    def __init__(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.title = message
-        self.headers = dict(headers or {})
+from cumulo.contracts.object import SwiftError
 
 
 def limits(conf: cfg.ConfigOpts) -> dict[str, Any]:

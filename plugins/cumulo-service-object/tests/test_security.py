@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl, urlsplit
 
+import cumulo_service_object.tempurl as tempurl
 import pytest
+from cumulo_service_object.manager import Service
 from swiftclient.utils import generate_temp_url
 
 from cumulo import exception
-from cumulo.services.object import Caller, Service, SwiftError, tempurl
+from cumulo.contracts.object import ACCOUNT_SCOPE, CONTAINER_SCOPE, Caller, SwiftError, TempURLGrant
 from cumulo.testing.object_service import ACCOUNT, ADMIN, ANON, OTHER, OWNER, READER
 
 A = ACCOUNT
@@ -101,7 +103,7 @@ def test_tempurl_post_and_copy_refuse_manifests(svc, account_key):
     assert err.value.code == 400
     assert svc.object_read(OWNER, A, "shared", "upload").kind == "plain"
     svc.object_post(post, A, "shared", "upload", {"X-Object-Meta-Color": "blue"})  # metadata is fine
-    copy = Caller(tempurl=tempurl.Grant("COPY", A, "shared", "upload", False, 2**40))
+    copy = Caller(tempurl=TempURLGrant("COPY", A, "shared", "upload", False, 2**40))
     with pytest.raises(SwiftError) as err:
         svc.object_copy(copy, A, "shared", "upload", A, "shared", "upload",
                         {"X-Object-Manifest": "private/"})
@@ -231,10 +233,10 @@ def test_grant_scope_follows_the_key_that_signed():
     methods, digests = ["GET"], ["sha256"]
     grant = tempurl.validate("GET", path, params, [], None, methods, digests, A, "c", "o",
                              container_keys=["x", "shared-value"])
-    assert grant.scope == tempurl.CONTAINER_SCOPE
+    assert grant.scope == CONTAINER_SCOPE
     assert grant.reaches(A, "c") and not grant.reaches(A, "other") and not grant.reaches("AUTH_p2", "c")
     # The same value set on the account too: the account's key is the wider owner.
     grant = tempurl.validate("GET", path, params, ["shared-value"], None, methods, digests, A, "c", "o",
                              container_keys=["shared-value"])
-    assert grant.scope == tempurl.ACCOUNT_SCOPE
+    assert grant.scope == ACCOUNT_SCOPE
     assert grant.reaches(A, "other") and not grant.reaches("AUTH_p2", "c")
