@@ -51,13 +51,6 @@ SERVICES_CONTRACT = "Plugins import only the kernel, not area services"
 #: add to this list: give the service a method, or move the helper into the
 #: kernel (``cumulo.wsgi``, ``cumulo.interfaces``...).
 SERVICE_INTERNALS_ALLOWED: tuple[tuple[str, str], ...] = (
-    # compute frontend
-    ("cumulo_api_compute.app -> cumulo.services.compute.objects",
-     "objects.group_of(): a server's server group for the server detail view"),
-    ("cumulo_api_compute.app -> cumulo.services.compute.api",
-     "generate_password(): the adminPass of a new server"),
-    ("cumulo_api_compute.metadata -> cumulo.services.compute.metadata",
-     "the signed metadata-proxy headers (shared secret, signature check)"),
 )
 
 

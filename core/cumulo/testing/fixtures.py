@@ -90,17 +90,19 @@ def use_fake_hypervisor(conf: ConfFixture, host_count: int = 3) -> None:
 
 @contextlib.contextmanager
 def running_compute(hub: FakeHub) -> Iterator[FakeHub]:
-    """The compute area started on ``hub`` (``hub.compute_hosts``: the host managers), stopped on exit."""
-    import cumulo.services.compute as compute
+    """The compute area started on ``hub`` (``hub.compute_hosts``: the host managers), stopped on exit.
 
-    started = compute.start(hub)
+    The area is the installed ``compute`` plugin (``cumulo-service-compute``), started as a node
+    starts it; on exit its hosts stop, then ``hub.compute`` finishes the builds it was scheduling.
+    """
+    started = hub.plugins()["compute"].start(hub)
     hub.compute_hosts = started[0]
     try:
         yield hub
     finally:
         for s in started:
             s.stop()
-        hub.compute._pool.shutdown(wait=True)
+        hub.compute.shutdown()
 
 
 @pytest.fixture

@@ -12,4 +12,8 @@ nothing and pulls in no service, configuration or WSGI machinery:
 * :mod:`cumulo.utils.http`: HTTP dates and conditional requests
   (``If-Match``, ``If-None-Match``, ``If-Modified-Since``...) against an
   entity's etag and modification time.
+* :mod:`cumulo.utils.metadata_proxy`: the signed headers a metadata proxy
+  sends for an instance (HMAC of its id under the shared secret), signed and
+  checked.
+* :mod:`cumulo.utils.passwords`: generated guest passwords (``adminPass``).
 """

@@ -17,6 +17,7 @@ from typing import Any
 import webob
 
 from cumulo import exception, policy
+from cumulo.utils.passwords import generate_password
 from cumulo.wsgi import Request, Router, validate
 from cumulo.wsgi import microversion as mv
 from cumulo.wsgi.middleware import pipeline
@@ -168,9 +169,7 @@ class API:
         ver = self.ver(req)
         groups = None
         if ver >= v("2.71"):
-            from cumulo.services.compute import objects
-
-            g = objects.group_of(inst["uuid"])
+            g = self.compute.server_group_of(req.context, inst["uuid"])
             groups = [g] if g else []
         return views.server_detail(self.base(req), inst, ver, req.context.is_admin, groups)
 
@@ -272,8 +271,6 @@ class API:
             az = f"{(az or '').split(':', 1)[0]}:{host}"
         admin_pass = s.get("adminPass")
         if admin_pass is None and self.hub.conf.compute.enable_instance_password:
-            from cumulo.services.compute.api import generate_password
-
             admin_pass = generate_password()
         sgs = [g["name"] for g in s.get("security_groups") or []] or None
         insts = self.compute.create_servers(

@@ -3,7 +3,7 @@
 Mounted at ``/compute/metadata`` (and, with the ``metadata`` frontend, at
 ``/metadata``). No token: the caller is an instance, and which one is decided
 by something it cannot forge (Nova's rules, see
-:mod:`cumulo.services.compute.metadata`):
+:mod:`cumulo.utils.metadata_proxy`):
 
 * a metadata proxy's ``X-Instance-ID`` **with** a valid
   ``X-Instance-ID-Signature`` (HMAC-SHA256 keyed with ``[metadata]
@@ -32,7 +32,8 @@ from typing import Any
 import webob
 
 from cumulo import exception
-from cumulo.services.compute import metadata as proxy_auth
+from cumulo.conf import CONF
+from cumulo.utils import metadata_proxy as proxy_auth
 from cumulo.wsgi.middleware import pipeline
 
 LOG = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class MetadataApp:
         instance_id = req.headers.get(proxy_auth.INSTANCE_ID_HEADER)
         signature = req.headers.get(proxy_auth.SIGNATURE_HEADER)
         if instance_id is not None or signature is not None:
-            if not proxy_auth.verify(instance_id, signature):
+            if not proxy_auth.verify(instance_id, signature, CONF.metadata.proxy_shared_secret):
                 LOG.warning("Metadata request from %s with an unsigned or badly signed %s header refused",
                             req.remote_addr, proxy_auth.INSTANCE_ID_HEADER)
                 raise exception.Forbidden("Invalid proxy request signature.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cumulo.contracts.compute import KEYPAIR_TYPES, SERVER_GROUP_POLICIES
 from cumulo.wsgi.microversion import APIVersion
 
 NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^(?!\s)[\s\S]*(?<!\s)$|^\S$"}
@@ -152,7 +153,7 @@ def keypair_create(ver: APIVersion) -> dict[str, Any]:
                                       "pattern": r"^[a-zA-Z0-9 _.@-]+$"},
                              "public_key": {"type": "string"}}
     if ver >= _v("2.2"):
-        props["type"] = {"type": "string", "enum": ["ssh", "x509"]}
+        props["type"] = {"type": "string", "enum": list(KEYPAIR_TYPES)}
     if ver >= _v("2.10"):
         props["user_id"] = {"type": "string"}
     return {"type": "object", "properties": {"keypair": {"type": "object", "properties": props, "required": ["name"],
@@ -160,7 +161,7 @@ def keypair_create(ver: APIVersion) -> dict[str, Any]:
             "required": ["keypair"], "additionalProperties": False}
 
 
-POLICIES = ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]
+POLICIES = list(SERVER_GROUP_POLICIES)
 
 
 def server_group_create(ver: APIVersion) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from cumulo.contracts.compute import VmStates
 from cumulo.wsgi.microversion import APIVersion
 
 
@@ -113,7 +114,7 @@ def server_detail(base: str, inst: dict[str, Any], ver: APIVersion, admin: bool,
     if ver >= v("2.73"):
         out["locked_reason"] = inst.get("locked_reason")
     fault = inst.get("fault")
-    if fault and inst["vm_state"] in ("error", "deleted"):
+    if fault and inst["vm_state"] in (VmStates.ERROR, VmStates.DELETED):
         f = {"code": fault["code"], "created": iso(fault["created"]), "message": fault["message"]}
         if admin or fault["code"] != 500:
             f["details"] = fault.get("details") or ""

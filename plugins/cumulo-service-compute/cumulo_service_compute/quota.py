@@ -18,10 +18,11 @@ import sqlalchemy as sa
 
 from cumulo import conf, db, exception
 from cumulo.conf.compute import quota_opts  # noqa: F401  (the [quota] options)
-from cumulo.db.models.compute import Quota, QuotaUsage
+from cumulo.contracts.compute import QUOTA_RESOURCES
+from cumulo_service_compute.models import Quota, QuotaUsage
 
-RESOURCES = ("instances", "cores", "ram", "key_pairs", "server_groups", "server_group_members",
-             "metadata_items", "injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
+#: Every resource a limit may name (the contract's list).
+RESOURCES = QUOTA_RESOURCES
 #: Resources counted through usage rows (the others are per-request limits).
 COUNTED = ("instances", "cores", "ram", "key_pairs", "server_groups")
 

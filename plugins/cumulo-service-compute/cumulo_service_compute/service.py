@@ -1,7 +1,7 @@
-"""The compute service: instance lifecycle across compute hosts.
+"""The compute service (``hub.compute``) and what a node starts for it: instance lifecycle across compute hosts.
 
 * :class:`Service` (``hub.compute``) is the API-side manager frontends call
-  (:class:`cumulo.services.compute.api.ComputeAPI`).
+  (:class:`cumulo_service_compute.api.ComputeAPI`).
 * :func:`start` is what ``cumulo up`` runs: one :class:`ComputeManager` per
   compute host, each an RPC server on topic ``compute`` (server = host) with
   the hypervisor driver named by ``[compute] hypervisor_driver``, registered
@@ -21,20 +21,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import cumulo.services.compute.metadata as _metadata  # noqa: F401  (proxy signatures)
-import cumulo.services.compute.quota as _quota  # noqa: F401  (quota enforcement)
+import cumulo_service_compute.models as _models  # noqa: F401  (the compute tables)
+import cumulo_service_compute.quota as _quota  # noqa: F401  (quota enforcement)
 from cumulo import exception
 from cumulo.conf import CONF
 from cumulo.conf.compute import compute_opts  # noqa: F401  (the [compute] options)
-from cumulo.db.models import compute as _models  # noqa: F401  (the compute tables)
-from cumulo.services.compute.api import ComputeAPI
-from cumulo.services.compute.manager import ComputeManager
+from cumulo_service_compute.api import ComputeAPI
+from cumulo_service_compute.manager import ComputeManager
 
 LOG = logging.getLogger(__name__)
 
 
 class Service(ComputeAPI):
-    """``hub.compute``: see :class:`cumulo.services.compute.api.ComputeAPI`."""
+    """``hub.compute``: see :class:`cumulo_service_compute.api.ComputeAPI`."""
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop scheduling: no new build is picked up; with ``wait``, those under way finish first."""
+        self._pool.shutdown(wait=wait)
 
 
 class _Hosts:
@@ -55,7 +58,7 @@ class _Hosts:
 
 def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = None) -> list[Any]:
     """Start the compute hosts of this process; returns what to stop."""
-    import cumulo.services.compute.rpc as rpc
+    import cumulo_service_compute.rpc as rpc
     from cumulo import registry
     from cumulo import service as service_mod
     from cumulo.interfaces.base import PluginContext

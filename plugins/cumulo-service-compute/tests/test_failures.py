@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from cumulo_service_compute import virt
 
 from cumulo import exception
-from cumulo.services.compute import virt
 
 
 def _wait_final(hub, ctx, uuid, waiter):
@@ -40,15 +40,16 @@ def test_build_fails_everywhere_goes_to_error_with_fault(compute_hub, cumulo_db,
 
 
 def test_stuck_task_state_times_out_to_error(compute_hub, ctx, waiter):
-    from cumulo.services.compute import objects
+    from cumulo_service_compute import objects
 
     [inst] = compute_hub.compute.create_servers(ctx, name="stuck", image_ref="img", flavor_id="42")
     _wait_final(compute_hub, ctx, inst["uuid"], waiter)
     # A message lost on the way to the host: the instance sits in a task state.
     long_ago = datetime.datetime(2020, 1, 1)
     objects.update_instance(inst["uuid"], {"task_state": "rebooting"})
+    from cumulo_service_compute.models import Instance
+
     from cumulo import db
-    from cumulo.db.models.compute import Instance
 
     with db.transaction() as s:
         s.get(Instance, inst["uuid"]).task_updated_at = long_ago
@@ -67,7 +68,7 @@ def test_concurrent_actions_one_wins(compute_hub, ctx, waiter):
 
 
 def test_capability_missing_is_409(compute_hub, ctx, waiter):
-    from cumulo.services.compute import objects
+    from cumulo_service_compute import objects
 
     [inst] = compute_hub.compute.create_servers(ctx, name="caps", image_ref="img", flavor_id="42")
     server = _wait_final(compute_hub, ctx, inst["uuid"], waiter)

@@ -21,17 +21,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
-import cumulo.services.compute.keys as keys
-import cumulo.services.compute.objects as objects
-import cumulo.services.compute.quota as quota
-import cumulo.services.compute.rpc as rpc
-import cumulo.services.compute.states as st
+import cumulo_service_compute.keys as keys
+import cumulo_service_compute.objects as objects
+import cumulo_service_compute.quota as quota
+import cumulo_service_compute.rpc as rpc
+import cumulo_service_compute.states as st
 from cumulo import db, exception
 from cumulo import service as service_mod
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
+from cumulo.contracts.compute import SERVER_GROUP_POLICIES
 from cumulo.db.models.base import new_id, utcnow
-from cumulo.db.models.compute import (
+from cumulo.db.models.service import Service as ServiceRow
+from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec
+from cumulo.utils.passwords import generate_password
+from cumulo_service_compute.manager import BUILD_TASK_STATES, SCHEDULED_BY, optional
+from cumulo_service_compute.models import (
     Aggregate,
     AggregateHost,
     AggregateMetadata,
@@ -45,9 +50,6 @@ from cumulo.db.models.compute import (
     ServerGroup,
     ServerGroupMember,
 )
-from cumulo.db.models.service import Service as ServiceRow
-from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec
-from cumulo.services.compute.manager import BUILD_TASK_STATES, SCHEDULED_BY, optional
 
 LOG = logging.getLogger(__name__)
 BINARY = "cumulo-compute"
@@ -306,7 +308,7 @@ class ComputeAPI:
     # ======================================================================
     # server groups
     # ======================================================================
-    POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
+    POLICIES = SERVER_GROUP_POLICIES
 
     def _group_dict(self, s: Any, g: ServerGroup) -> dict[str, Any]:
         members = list(s.scalars(sa.select(ServerGroupMember.instance_uuid)
@@ -352,6 +354,10 @@ class ComputeAPI:
             project = g.project_id
             s.delete(g)
         quota.release(project, {"server_groups": 1})
+
+    def server_group_of(self, ctx: RequestContext, uuid: str) -> str | None:
+        """The uuid of the server group server ``uuid`` belongs to, or None."""
+        return objects.group_of(uuid)
 
     def _group_hosts(self, group_uuid: str, exclude: set[str]) -> tuple[list[str], list[str]]:
         with db.transaction() as s:
@@ -618,7 +624,7 @@ class ComputeAPI:
             if last_error:
                 why = f"{why} Previous build attempt failed: {last_error}"
             details = why + (f" Hosts tried: {', '.join(ignore_hosts)}." if ignore_hosts else "")
-            from cumulo.services.compute.manager import release_claims
+            from cumulo_service_compute.manager import release_claims
 
             release_claims(self.hub, ctx, uuids)
             for u in uuids:
@@ -820,7 +826,7 @@ class ComputeAPI:
                 flavor = inst["flavor"] or {"vcpus": inst["vcpus"], "ram": inst["memory_mb"]}
                 quota.release(inst["project_id"], quota.instance_deltas(flavor), session=s)
         if n:
-            from cumulo.services.compute.manager import release_claims
+            from cumulo_service_compute.manager import release_claims
 
             release_claims(self.hub, ctx, [inst["uuid"]])
             net = self._network()
@@ -1445,7 +1451,7 @@ class ComputeAPI:
         """The instance a metadata request comes from, decorated (ports, fault...).
 
         ``instance_uuid`` is taken as is: the caller has authenticated it (a signed proxy
-        header, :mod:`cumulo.services.compute.metadata`). Otherwise ``remote_address`` (the
+        header, :mod:`cumulo.utils.metadata_proxy`). Otherwise ``remote_address`` (the
         request's source address) is looked up through the network service: the server whose
         port owns that fixed IP (on ``network_id`` when given). NotFound when nothing matches.
         """
@@ -1562,11 +1568,6 @@ class ComputeAPI:
 def image_props(image: dict[str, Any]) -> dict[str, Any]:
     return {k: image.get(k) for k in ("id", "name", "min_ram", "min_disk", "disk_format", "container_format",
                                       "properties") if k in image}
-
-
-def generate_password(length: int = 12) -> str:
-    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
 def _is_regex(text: str) -> bool:

@@ -10,5 +10,5 @@ class ComputeArea(ModuleArea):
     area = "compute"
     requires = ("identity", "scheduler")
     after = ("image", "network", "volume")
-    manager = "cumulo.services.compute:Service"
-    starter = "cumulo.services.compute:start"
+    manager = "cumulo_service_compute.service:Service"
+    starter = "cumulo_service_compute.service:start"

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cumulo_service_compute import objects, virt
+from cumulo_service_compute import states as st
+from cumulo_service_compute.models import Instance
 
 from cumulo import db
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
-from cumulo.db.models.compute import Instance
-from cumulo.services.compute import objects, virt
-from cumulo.services.compute import states as st
 from cumulo.testing.fixtures import FakeHub, running_compute, use_fake_hypervisor
 
 

@@ -11,8 +11,30 @@ import pytest
 
 from cumulo import exception
 from cumulo.context import RequestContext
-from cumulo.services.network import exceptions as nexc
 from cumulo.testing.fixtures import FakeHub, running_compute, use_fake_hypervisor
+
+
+# The network area's errors as the compute area sees them: kernel errors (NotFound, Conflict),
+# here with the network area's names and messages, without importing another plugin.
+class NetworkNotFound(exception.NotFound):
+    msg_fmt = "Network %(id)s could not be found."
+
+
+class PortNotFound(exception.NotFound):
+    msg_fmt = "Port %(id)s could not be found."
+
+
+class SecurityGroupNotFound(exception.NotFound):
+    msg_fmt = "Security group %(id)s does not exist."
+
+
+class PortInUse(exception.Conflict):
+    msg_fmt = ("Unable to complete operation on port %(port_id)s for network %(net_id)s. "
+               "Port already has an attached device %(device_id)s.")
+
+
+class IpAddressGenerationFailure(exception.Conflict):
+    msg_fmt = "No more IP addresses available on network %(net_id)s."
 
 
 class FakeNetwork:
@@ -28,13 +50,13 @@ class FakeNetwork:
     def validate_networks(self, ctx: RequestContext, requested: Any, num_instances: int = 1) -> int:
         for item in requested if isinstance(requested, list) else []:
             if item.get("uuid") == "theirs":
-                raise nexc.NetworkNotFound(id="theirs")
+                raise NetworkNotFound(id="theirs")
         return num_instances
 
     def validate_security_groups(self, ctx: RequestContext, groups: list[Any] | None) -> list[str]:
         for g in groups or []:
             if g not in self.visible_groups:
-                raise nexc.SecurityGroupNotFound(id=g)
+                raise SecurityGroupNotFound(id=g)
         return list(groups or [])
 
     def allocate_for_instance(self, ctx: RequestContext, uuid: str, host: str, requested: Any,
@@ -76,6 +98,10 @@ def fake_net_hub(cumulo_db: Any) -> Iterator[Any]:
 @pytest.fixture
 def net_hub(cumulo_db: Any) -> Iterator[Any]:
     """3 fake hosts and the real network service (noop driver)."""
+    from cumulo import registry
+
+    if "network" not in registry.names("service") or "noop" not in registry.names("network"):
+        pytest.skip("the network area (cumulo-service-network) or its noop driver is not installed")
     use_fake_hypervisor(cumulo_db)
     cumulo_db.set("driver", "noop", group="network")
     with running_compute(FakeHub(without=("image", "volume"))) as hub:
@@ -149,7 +175,7 @@ def test_metadata_lookup_by_address_with_the_network_service(net_hub):
     for nobody in ("10.1.0.60", "127.0.0.1", "not-an-address"):
         with pytest.raises(exception.NotFound):
             hub.compute.instance_for_metadata(remote_address=nobody)
-    with pytest.raises(nexc.PolicyNotAuthorized):
+    with pytest.raises(exception.Forbidden):  # the network service's PolicyNotAuthorized
         hub.network.instance_by_address(mine, "10.1.0.50")
 
 
@@ -199,9 +225,9 @@ def test_validation_with_a_fake_network(fake_net_hub, ctx):
 # -- failures during network setup reach the fault, quickly ------------------------------
 
 @pytest.mark.parametrize("error, text", [
-    (nexc.SecurityGroupNotFound(id="gone-group"), "Security group gone-group does not exist"),
-    (nexc.IpAddressGenerationFailure(net_id="n1"), "No more IP addresses available on network n1"),
-    (nexc.PortInUse(port_id="p9", net_id="n1", device_id="other"), "p9"),
+    (SecurityGroupNotFound(id="gone-group"), "Security group gone-group does not exist"),
+    (IpAddressGenerationFailure(net_id="n1"), "No more IP addresses available on network n1"),
+    (PortInUse(port_id="p9", net_id="n1", device_id="other"), "p9"),
     (exception.Invalid(reason="Network n1 requires a subnet"), "requires a subnet"),
 ])
 def test_network_setup_failure_is_the_servers_fault(fake_net_hub, ctx, error, text):
@@ -237,7 +263,7 @@ def test_server_deleted_during_network_setup_is_not_an_error(fake_net_hub, ctx):
     def delete_meanwhile(uuid: str) -> None:
         hub.fake_network.during_allocate = None
         hub.compute.delete_server(ctx, uuid)  # the host finishes it after this build gives up
-        raise nexc.PortNotFound(id="vanished-with-the-server")
+        raise PortNotFound(id="vanished-with-the-server")
 
     hub.fake_network.during_allocate = delete_meanwhile
     [inst] = hub.compute.create_servers(ctx, name="gone", image_ref="img", flavor_id="42")
@@ -245,6 +271,6 @@ def test_server_deleted_during_network_setup_is_not_an_error(fake_net_hub, ctx):
     while hub.compute.list_servers(ctx) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert hub.compute.list_servers(ctx) == []
-    from cumulo.services.compute import objects
+    from cumulo_service_compute import objects
 
     assert objects.latest_faults([inst["uuid"]]) == {}

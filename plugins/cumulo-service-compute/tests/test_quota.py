@@ -10,7 +10,7 @@ from cumulo import exception
 
 
 def test_reserve_release_and_named_error(cumulo_db):
-    from cumulo.services.compute import quota
+    from cumulo_service_compute import quota
 
     quota.set_limits("p", {"instances": 2})
     quota.reserve("p", {"instances": 2, "cores": 2})
@@ -25,7 +25,7 @@ def test_reserve_release_and_named_error(cumulo_db):
 
 
 def test_concurrent_reservations_never_overshoot(cumulo_db):
-    from cumulo.services.compute import quota
+    from cumulo_service_compute import quota
 
     quota.set_limits("race", {"instances": 7, "cores": 100})
 
@@ -43,7 +43,7 @@ def test_concurrent_reservations_never_overshoot(cumulo_db):
 
 
 def test_keypair_quota_per_user(compute_hub, ctx):
-    from cumulo.services.compute import quota
+    from cumulo_service_compute import quota
 
     quota.set_limits("p1", {"key_pairs": 1})
     compute_hub.compute.create_keypair(ctx, "one")

@@ -19,16 +19,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-import cumulo.services.compute.objects as objects
-import cumulo.services.compute.states as st
-import cumulo.services.compute.virt as virt
+import cumulo_service_compute.objects as objects
+import cumulo_service_compute.states as st
+import cumulo_service_compute.virt as virt
 from cumulo import db, exception
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
 from cumulo.db.models.base import new_id, utcnow
-from cumulo.db.models.compute import ComputeNode, Instance, ServerGroupMember
 from cumulo.interfaces import hypervisor as hv
 from cumulo.interfaces.hypervisor import HypervisorError, PowerState
+from cumulo_service_compute.models import ComputeNode, Instance, ServerGroupMember
 
 LOG = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from cumulo import db, exception
 from cumulo.context import RequestContext
 from cumulo.db.models.base import utcnow
-from cumulo.db.models.compute import (
+from cumulo_service_compute.models import (
     Instance,
     InstanceAction,
     InstanceActionEvent,

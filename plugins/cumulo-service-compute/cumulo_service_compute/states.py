@@ -10,40 +10,41 @@ from __future__ import annotations
 
 from types import EllipsisType
 
-# vm_states
-BUILDING = "building"
-ACTIVE = "active"
-STOPPED = "stopped"
-PAUSED = "paused"
-SUSPENDED = "suspended"
-RESCUED = "rescued"
-RESIZED = "resized"
-ERROR = "error"
-DELETED = "deleted"
+from cumulo.contracts.compute import TaskStates, VmStates
 
-# task_states
-SCHEDULING = "scheduling"
-NETWORKING = "networking"
-SPAWNING = "spawning"
-DELETING = "deleting"
-REBOOTING = "rebooting"
-REBOOTING_HARD = "rebooting_hard"
-POWERING_OFF = "powering-off"
-POWERING_ON = "powering-on"
-PAUSING = "pausing"
-UNPAUSING = "unpausing"
-SUSPENDING = "suspending"
-RESUMING = "resuming"
-RESCUING = "rescuing"
-UNRESCUING = "unrescuing"
-RESIZE_PREP = "resize_prep"
-RESIZE_MIGRATING = "resize_migrating"
-RESIZE_FINISH = "resize_finish"
-RESIZE_REVERTING = "resize_reverting"
-RESIZE_CONFIRMING = "resize_confirming"
-REBUILDING = "rebuilding"
-IMAGE_SNAPSHOT = "image_snapshot"
-UPDATING_PASSWORD = "updating_password"
+# vm_states and task_states: the contract's values (cumulo.contracts.compute), by their short names here
+BUILDING = VmStates.BUILDING
+ACTIVE = VmStates.ACTIVE
+STOPPED = VmStates.STOPPED
+PAUSED = VmStates.PAUSED
+SUSPENDED = VmStates.SUSPENDED
+RESCUED = VmStates.RESCUED
+RESIZED = VmStates.RESIZED
+ERROR = VmStates.ERROR
+DELETED = VmStates.DELETED
+
+SCHEDULING = TaskStates.SCHEDULING
+NETWORKING = TaskStates.NETWORKING
+SPAWNING = TaskStates.SPAWNING
+DELETING = TaskStates.DELETING
+REBOOTING = TaskStates.REBOOTING
+REBOOTING_HARD = TaskStates.REBOOTING_HARD
+POWERING_OFF = TaskStates.POWERING_OFF
+POWERING_ON = TaskStates.POWERING_ON
+PAUSING = TaskStates.PAUSING
+UNPAUSING = TaskStates.UNPAUSING
+SUSPENDING = TaskStates.SUSPENDING
+RESUMING = TaskStates.RESUMING
+RESCUING = TaskStates.RESCUING
+UNRESCUING = TaskStates.UNRESCUING
+RESIZE_PREP = TaskStates.RESIZE_PREP
+RESIZE_MIGRATING = TaskStates.RESIZE_MIGRATING
+RESIZE_FINISH = TaskStates.RESIZE_FINISH
+RESIZE_REVERTING = TaskStates.RESIZE_REVERTING
+RESIZE_CONFIRMING = TaskStates.RESIZE_CONFIRMING
+REBUILDING = TaskStates.REBUILDING
+IMAGE_SNAPSHOT = TaskStates.IMAGE_SNAPSHOT
+UPDATING_PASSWORD = TaskStates.UPDATING_PASSWORD
 
 _STATUS: dict[str, dict[str | None, str]] = {
     BUILDING: {None: "BUILD"},

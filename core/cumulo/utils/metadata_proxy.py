@@ -1,0 +1,58 @@
+"""Who is asking the instance metadata service: signed proxy headers (Nova's scheme).
+
+The metadata service answers without a token, so it must tell which instance
+is asking by something the instance cannot forge:
+
+* its **source address** on its network, looked up through the network
+  service (the port that owns that fixed IP), or
+* headers set by a **metadata proxy** that sits on the instances' networks
+  (and so knows which instance connected): :data:`INSTANCE_ID_HEADER`
+  together with :data:`SIGNATURE_HEADER` = hex HMAC-SHA256 of the instance id
+  keyed with ``[metadata] proxy_shared_secret``; optionally
+  :data:`TENANT_HEADER` (must be the instance's project) and
+  :data:`FORWARDED_HEADER` (the instance's address, only believed alongside a
+  valid signature).
+
+An empty secret (the default) means no proxy is trusted: every signed-header
+request is refused. A proxy signs with :func:`sign`; the metadata service (the
+Compute API frontend) checks with :func:`verify` (constant-time comparison).
+Both pass the secret in, so this module reads no configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+__all__ = ["FORWARDED_HEADER", "INSTANCE_ID_HEADER", "SIGNATURE_HEADER", "TENANT_HEADER", "sign", "verify"]
+
+INSTANCE_ID_HEADER = "X-Instance-ID"
+SIGNATURE_HEADER = "X-Instance-ID-Signature"
+TENANT_HEADER = "X-Tenant-ID"
+FORWARDED_HEADER = "X-Forwarded-For"
+
+
+def _digest(secret: str, instance_id: str) -> str:
+    return hmac.new(secret.encode(), instance_id.encode(), hashlib.sha256).hexdigest()
+
+
+def sign(instance_id: str, secret: str) -> str:
+    """The :data:`SIGNATURE_HEADER` a proxy sends for ``instance_id`` (hex HMAC-SHA256 keyed with ``secret``).
+
+    :raises ValueError: ``secret`` is empty (no proxy is trusted, so nothing can be signed).
+    """
+    if not secret:
+        raise ValueError("[metadata] proxy_shared_secret is not set: nothing can be signed")
+    return _digest(secret, instance_id)
+
+
+def verify(instance_id: str | None, signature: str | None, secret: str) -> bool:
+    """Whether ``signature`` is the proxy signature of ``instance_id`` under ``secret``.
+
+    False when either is missing or the secret is empty. The comparison takes
+    the same time whatever the signature (:func:`hmac.compare_digest`).
+    """
+    if not secret or not instance_id or not signature:
+        return False
+    expected = _digest(secret, instance_id)
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode())
