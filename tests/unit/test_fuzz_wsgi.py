@@ -81,8 +81,11 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     from cumulo.cmd.up import AllInOne
     from cumulo.testing.pytest_plugin import ConfFixture, _reset_kernel_state
 
+    import cumulo.services
+
     if CONF._args is None:
         CONF(args=[], project="cumulo", default_config_files=[])
+    cumulo.services.installed_areas()  # the areas' own options ([identity]...), as cumulo up registers them
     conf = ConfFixture()
     state = str(tmp_path_factory.mktemp("fuzz-state"))
     conf.set("state_path", state)
