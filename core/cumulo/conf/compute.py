@@ -1,4 +1,4 @@
-"""``[compute]``, ``[metadata]`` and ``[quota]`` options (read by :mod:`cumulo.services.compute`).
+"""``[compute]``, ``[metadata]`` and ``[quota]`` options, read by the compute area and its frontends.
 
 Imports only oslo.config.
 """

@@ -1,4 +1,4 @@
-"""``[network]`` and ``[network_quotas]`` options (read by :mod:`cumulo.services.network`).
+"""``[network]`` and ``[network_quotas]`` options, read by the network area (cumulo-service-network).
 
 Imports only oslo.config.
 """

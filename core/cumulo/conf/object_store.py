@@ -1,4 +1,7 @@
-"""``[object]`` options (read by :mod:`cumulo.services.object`). Imports only oslo.config."""
+"""``[object]`` options, read by the object area (cumulo-service-object), its backends and the Swift API.
+
+Kept in the kernel: more than one plugin reads them. Imports only oslo.config.
+"""
 
 from __future__ import annotations
 
