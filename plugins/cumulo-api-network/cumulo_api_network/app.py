@@ -1,5 +1,6 @@
 """Networking v2.0 WSGI app: thin routing, query handling (filters, fields, sorting,
-paging) and Neutron-shaped faults around the network area (``hub.network``)."""
+paging) and Neutron-shaped faults around the network area (``hub.network``; its errors are
+:class:`cumulo.contracts.network.NetworkError`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cumulo import exception
+from cumulo.contracts.network import NetworkError
 from cumulo.wsgi import Request, Router
 from cumulo.wsgi.middleware import pipeline
 
@@ -65,8 +67,7 @@ def neutron_fault(status: int, title: str, message: str, error: BaseException | 
     """``{"NeutronError": {"type", "message", "detail"}}``; type is Neutron's exception name."""
     kind = _TYPES.get(status, "HTTPInternalServerError" if status >= 500 else "HTTPError")
     if error is not None:
-        module = type(error).__module__
-        if module.startswith("cumulo_service_network"):
+        if isinstance(error, NetworkError):  # the area's errors carry Neutron's names
             kind = type(error).__name__
         elif isinstance(error, exception.QuotaExceeded):
             kind = "OverQuota"

@@ -1,7 +1,7 @@
 """Shared helpers of the network service: input coercion, visibility and lookups, MAC addresses.
 
 A leaf module: every component of the service uses it, and it imports only the
-models and :mod:`cumulo_service_network.exceptions` (never the package or a
+models and :mod:`cumulo.contracts.network` (never the package or a
 component). The API views are in :mod:`cumulo_service_network.views`.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-import cumulo_service_network.exceptions as nexc
+import cumulo.contracts.network as nexc
 import cumulo_service_network.models as models
 from cumulo import exception
 from cumulo.context import RequestContext

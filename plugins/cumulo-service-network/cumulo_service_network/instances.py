@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import netaddr
@@ -18,12 +19,14 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import exc, orm
 
+import cumulo.contracts.network as nexc
 import cumulo_service_network.common as c
-import cumulo_service_network.exceptions as nexc
 import cumulo_service_network.models as models
+import cumulo_service_network.records as records
 import cumulo_service_network.views as views
 from cumulo import db, exception
 from cumulo.context import RequestContext
+from cumulo.contracts.network import InstancePort, SecurityGroup
 from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.l3 import L3
 from cumulo_service_network.networks import Networks
@@ -49,7 +52,9 @@ class Instances:
     API = ("validate_networks", "validate_security_groups", "instance_by_address", "allocate_for_instance",
            "deallocate_for_instance", "get_instance_nw_info", "add_security_group_to_instance",
            "remove_security_group_from_instance", "list_instance_security_groups", "get_auto_allocated_topology",
-           "delete_auto_allocated_topology")
+           "delete_auto_allocated_topology",
+           # the contract's typed calls (cumulo.contracts.network.NetworkService)
+           "allocate_instance_ports", "instance_ports", "instance_security_groups")
 
     def __init__(self, conf: cfg.ConfigOpts, networks: Networks, subnets: Subnets, ports: Ports, l3: L3,
                  security_groups: SecurityGroups, quotas: Quotas, dataplane: DataPlane) -> None:
@@ -66,7 +71,13 @@ class Instances:
 
     def _resolve_requested(self, ctx: RequestContext, requested: Any,
                            allow_auto_create: bool) -> list[dict[str, Any]]:
-        """Requested networks -> [{"network_id", "port_id"?, "fixed_ip"?}] (validated, nothing created)."""
+        """Requested networks -> [{"network_id", "port_id"?, "fixed_ip"?}] (validated, nothing created).
+
+        ``requested`` is "auto", "none", None or a list (or tuple) of Nova's ``{"uuid", "port",
+        "fixed_ip"}`` items or the contract's :class:`~cumulo.contracts.network.RequestedNetwork`.
+        """
+        if isinstance(requested, tuple):
+            requested = list(requested)
         if requested in ("none", []):
             return []
         if requested is None or requested == "auto":
@@ -87,7 +98,7 @@ class Instances:
             raise exception.Invalid(reason=f"requested networks must be 'auto', 'none' or a list, not {requested!r}")
         out = []
         with db.transaction() as s:
-            for item in requested:
+            for item in map(records.requested_entry, requested):
                 if not isinstance(item, dict):
                     raise exception.Invalid(reason=f"Bad networks format: {item!r}")
                 port_id = item.get("port") or item.get("port_id")
@@ -152,7 +163,7 @@ class Instances:
                 raise exception.QuotaExceeded(resource="ports", requested=new_ports, used=used, limit=limit)
         return num_instances
 
-    def validate_security_groups(self, ctx: RequestContext, security_groups: list[Any] | None) -> list[str]:
+    def validate_security_groups(self, ctx: RequestContext, security_groups: Sequence[Any] | None) -> list[str]:
         """Check a server create's security groups before the server exists; return their ids.
 
         Each entry is a name or an id (or ``{"name": ...}``) the caller can see: one of its
@@ -222,15 +233,27 @@ class Instances:
         return list(dict.fromkeys(ids))
 
     def allocate_for_instance(self, ctx: RequestContext, instance_uuid: str, host: str, requested_networks: Any,
-                              security_groups: list[str] | None = None,
+                              security_groups: Sequence[str] | None = None,
                               availability_zone: str = "nova") -> list[dict[str, Any]]:
         """Create (or bind the user's) ports for a server on ``host``; returns the instance's nw info.
 
         On failure everything done so far is undone before the error propagates.
         """
+        self._allocate(ctx, instance_uuid, host, requested_networks, security_groups, availability_zone)
+        return self.get_instance_nw_info(ctx, instance_uuid)
+
+    def allocate_instance_ports(self, ctx: RequestContext, instance_uuid: str, host: str, requested_networks: Any,
+                                security_groups: Sequence[str] | None = None,
+                                availability_zone: str = "nova") -> list[InstancePort]:
+        """:meth:`allocate_for_instance` answering the contract's records (:meth:`instance_ports`)."""
+        self._allocate(ctx, instance_uuid, host, requested_networks, security_groups, availability_zone)
+        return self.instance_ports(ctx, instance_uuid)
+
+    def _allocate(self, ctx: RequestContext, instance_uuid: str, host: str, requested_networks: Any,
+                  security_groups: Sequence[str] | None, availability_zone: str) -> None:
         entries = self._resolve_requested(ctx, requested_networks, allow_auto_create=True)
         with db.transaction() as s:
-            group_ids = self._resolve_groups(s, ctx, security_groups or ["default"])
+            group_ids = self._resolve_groups(s, ctx, list(security_groups or ["default"]))
         admin = ctx.elevated()
         created: list[str] = []
         bound: list[str] = []
@@ -260,7 +283,6 @@ class Instances:
                 self._quiet(self.ports.update_port, admin, port_id,
                             {"device_id": "", "device_owner": "", "binding:host_id": ""})
             raise
-        return self.get_instance_nw_info(ctx, instance_uuid)
 
     @staticmethod
     def _quiet(fn: Any, *args: Any, **kwargs: Any) -> None:
@@ -284,26 +306,46 @@ class Instances:
             except nexc.PortNotFound:
                 pass
 
-    def get_instance_nw_info(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
-        """The server's ports with network name, versioned fixed IPs and floating IPs."""
+    def _bound_ports(self, instance_uuid: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]],
+                                                        dict[str, list[dict[str, Any]]]]:
+        """The server's port views (oldest first), their networks' name and MTU, and their floating IPs by port.
+
+        Compute reads this for every server it lists: no more queries than the ports' views need.
+        """
         with db.reader() as s:
             ports = list(s.execute(sa.select(models.Port).where(models.Port.device_id == instance_uuid)
                                    .order_by(models.Port.created_at)).scalars())
             port_views = self.dataplane.port_views(s, ports)
-            names = {n.id: n.name for n in s.execute(sa.select(models.Network).where(
-                models.Network.id.in_([p.network_id for p in ports] or [""]))).scalars()}
+            nets = list(s.execute(sa.select(models.Network).where(
+                models.Network.id.in_([p.network_id for p in ports] or [""]))).scalars())
+            networks = {n.id: {"name": n.name, "mtu": n.mtu} for n in nets}
             fips: dict[str, list[dict[str, Any]]] = {}
             for f in s.execute(sa.select(models.FloatingIP).where(
-                    models.FloatingIP.fixed_port_id.in_([p.id for p in ports] or [""]))).scalars():
-                fips.setdefault(f.fixed_port_id or "", []).append(
-                    {"id": f.id, "floating_ip_address": f.floating_ip_address,
-                     "fixed_ip_address": f.fixed_ip_address})
+                    models.FloatingIP.fixed_port_id.in_([p.id for p in ports] or [""]))
+                    .order_by(models.FloatingIP.created_at)).scalars():
+                fips.setdefault(f.fixed_port_id or "", []).append({
+                    "id": f.id, "floating_ip_address": f.floating_ip_address,
+                    "floating_network_id": f.floating_network_id, "project_id": f.project_id,
+                    "fixed_ip_address": f.fixed_ip_address, "port_id": f.fixed_port_id, "router_id": f.router_id,
+                    "status": "ACTIVE"})  # reaches a port, as views.fip_views says
+        return port_views, networks, fips
+
+    def get_instance_nw_info(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
+        """The server's ports with network name, versioned fixed IPs and floating IPs."""
+        port_views, networks, fips = self._bound_ports(instance_uuid)
         for view in port_views:
-            view["network_name"] = names.get(view["network_id"], "")
+            view["network_name"] = networks.get(view["network_id"], {}).get("name", "")
             view["fixed_ips"] = [dict(ip, version=netaddr.IPAddress(ip["ip_address"]).version)
                                  for ip in view["fixed_ips"]]
-            view["floating_ips"] = fips.get(view["id"], [])
+            view["floating_ips"] = [{"id": f["id"], "floating_ip_address": f["floating_ip_address"],
+                                     "fixed_ip_address": f["fixed_ip_address"]} for f in fips.get(view["id"], [])]
         return port_views
+
+    def instance_ports(self, ctx: RequestContext, instance_uuid: str) -> list[InstancePort]:
+        """The server's ports as the contract's records (what :meth:`get_instance_nw_info` says, typed)."""
+        port_views, networks, fips = self._bound_ports(instance_uuid)
+        return [records.instance_port(view, networks.get(view["network_id"]), fips.get(view["id"], []))
+                for view in port_views]
 
     # ----------------------------------------------------------- security groups
     def _instance_ports(self, s: orm.Session, ctx: RequestContext, instance_uuid: str) -> list[models.Port]:
@@ -362,6 +404,10 @@ class Instances:
             groups = list(s.execute(sa.select(models.SecurityGroup).where(models.SecurityGroup.id.in_(
                 gids or {""})).order_by(models.SecurityGroup.name)).scalars())
             return views.sg_views(s, groups)
+
+    def instance_security_groups(self, ctx: RequestContext, instance_uuid: str) -> list[SecurityGroup]:
+        """:meth:`list_instance_security_groups` as the contract's records."""
+        return [records.security_group(g) for g in self.list_instance_security_groups(ctx, instance_uuid)]
 
     # ------------------------------------------------- auto-allocated topology
     def _default_external(self) -> models.Network:

@@ -14,14 +14,16 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+import cumulo.contracts.network as nexc
 import cumulo_service_network.common as c
-import cumulo_service_network.exceptions as nexc
 import cumulo_service_network.ipam as ipam
 import cumulo_service_network.models as models
 import cumulo_service_network.policies as policies
+import cumulo_service_network.records as records
 import cumulo_service_network.views as views
 from cumulo import db
 from cumulo.context import RequestContext
+from cumulo.contracts.network import FloatingIP
 from cumulo.db.models.base import new_id
 from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.quotas import Quotas
@@ -38,7 +40,7 @@ class L3:
     #: What ``hub.network`` offers of this component.
     API = ("list_routers", "get_router", "create_router", "update_router", "delete_router", "add_router_interface",
            "remove_router_interface", "list_floatingips", "get_floatingip", "create_floatingip", "update_floatingip",
-           "delete_floatingip")
+           "delete_floatingip", "floating_ips")
 
     def __init__(self, dataplane: DataPlane, quotas: Quotas) -> None:
         self.dataplane, self.quotas = dataplane, quotas
@@ -279,6 +281,10 @@ class L3:
             if not ctx.is_admin:
                 q = q.where(models.FloatingIP.project_id == (ctx.project_id or ""))
             return views.fip_views(s, list(s.execute(q.order_by(models.FloatingIP.created_at)).scalars()))
+
+    def floating_ips(self, ctx: RequestContext) -> list[FloatingIP]:
+        """:meth:`list_floatingips` as the contract's records."""
+        return [records.floating_ip(f) for f in self.list_floatingips(ctx)]
 
     def get_floatingip(self, ctx: RequestContext, fip_id: str) -> dict[str, Any]:
         with db.reader() as s:

@@ -1,9 +1,12 @@
 """The network service: the Networking model (networks, subnets, subnet pools, ports with
 IPAM, routers, floating IPs, security groups, quotas, tags, auto-allocated topology).
 
-Frontends call it as ``hub.network``; the compute service calls
-``allocate_for_instance``/``deallocate_for_instance``/``get_instance_nw_info``/
-``validate_networks`` and the instance security-group methods. Every committed
+Frontends call it as ``hub.network``. Other areas call the kernel contract
+:class:`cumulo.contracts.network.NetworkService`, which :class:`Service`
+implements with typed records (``allocate_instance_ports``, ``instance_ports``,
+``validate_networks``, the instance security-group methods,
+``instance_by_address``...); the dict-returning ``allocate_for_instance`` and
+``get_instance_nw_info`` stay for callers not yet on the records. Every committed
 change is handed to the ``[network] driver`` plugin (``cumulo.network``) so a
 data-plane driver can act on it; a driver failure marks the resource ``ERROR``
 and never undoes the committed model.
@@ -30,8 +33,9 @@ package or a component that needs it):
 * :class:`~.instances.Instances`: what the compute service calls (all of the above).
 
 Shared helpers are leaf modules: :mod:`.common` (coercion, visibility,
-lookups, ``random_mac``), :mod:`.views` (the API dicts), :mod:`.ipam`,
-:mod:`.policies`, :mod:`.exceptions`; the options are in :mod:`cumulo.conf.network`.
+lookups, ``random_mac``), :mod:`.views` (the API dicts), :mod:`.records` (the
+contract's records from those dicts), :mod:`.ipam`, :mod:`.policies`; the
+errors are the contract's, the options :mod:`cumulo.conf.network`.
 ``hub.network.<method>`` is the public method of the component that owns it
 (each lists them in ``API``).
 """
@@ -39,8 +43,8 @@ lookups, ``random_mac``), :mod:`.views` (the API dicts), :mod:`.ipam`,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -52,6 +56,14 @@ from cumulo import conf as cumulo_conf
 from cumulo import db, registry
 from cumulo.conf.network import network_opts, quota_opts
 from cumulo.context import RequestContext
+from cumulo.contracts.network import (
+    FloatingIP,
+    InstancePort,
+    NetworkRequest,
+    NetworkService,
+    NetworkSummary,
+    SecurityGroup,
+)
 from cumulo.interfaces.network import NetworkDriver
 from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.instances import Instances
@@ -71,8 +83,12 @@ _policies.register()  # policy listings and overrides know the network rules bef
 
 
 class Service:
-    """The network manager. Methods take a RequestContext and API-shaped dicts and return
-    API-shaped dicts; errors are :mod:`cumulo_service_network.exceptions` (Neutron names).
+    """The network manager: implements :class:`cumulo.contracts.network.NetworkService`.
+
+    The contract's methods take and return its typed records. The other methods
+    (what the Networking API frontend calls) take a RequestContext and API-shaped
+    dicts and return API-shaped dicts. Errors are :mod:`cumulo.contracts.network`'s
+    (Neutron names).
 
     Each public method belongs to one component (``self.networks``, ``self.subnets``, ``self.ports``, ``self.l3``,
     ``self.security_groups``, ``self.quotas``, ``self.tags``, ``self.instances``)
@@ -129,6 +145,59 @@ class Service:
     @driver.setter
     def driver(self, driver: NetworkDriver) -> None:
         self.dataplane.driver = driver
+
+    # ------------------------------------------- the contract (NetworkService)
+    # Spelled out, not reached through __getattr__, so that mypy checks them against
+    # cumulo.contracts.network.NetworkService (see the end of this module); each is the
+    # Instances, Networks or L3 method of the same name, documented in the contract.
+    def validate_networks(self, ctx: RequestContext, requested_networks: NetworkRequest | None,
+                          num_instances: int = 1) -> int:
+        """See :meth:`cumulo.contracts.network.NetworkService.validate_networks`."""
+        return self.instances.validate_networks(ctx, requested_networks, num_instances)
+
+    def validate_security_groups(self, ctx: RequestContext, security_groups: Sequence[str] | None) -> list[str]:
+        """See :meth:`cumulo.contracts.network.NetworkService.validate_security_groups`."""
+        return self.instances.validate_security_groups(ctx, security_groups)
+
+    def allocate_instance_ports(self, ctx: RequestContext, instance_uuid: str, host: str,
+                                requested_networks: NetworkRequest | None,
+                                security_groups: Sequence[str] | None = None,
+                                availability_zone: str = "nova") -> list[InstancePort]:
+        """See :meth:`cumulo.contracts.network.NetworkService.allocate_instance_ports`."""
+        return self.instances.allocate_instance_ports(ctx, instance_uuid, host, requested_networks, security_groups,
+                                                      availability_zone)
+
+    def deallocate_for_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
+        """See :meth:`cumulo.contracts.network.NetworkService.deallocate_for_instance`."""
+        self.instances.deallocate_for_instance(ctx, instance_uuid)
+
+    def instance_ports(self, ctx: RequestContext, instance_uuid: str) -> list[InstancePort]:
+        """See :meth:`cumulo.contracts.network.NetworkService.instance_ports`."""
+        return self.instances.instance_ports(ctx, instance_uuid)
+
+    def instance_security_groups(self, ctx: RequestContext, instance_uuid: str) -> list[SecurityGroup]:
+        """See :meth:`cumulo.contracts.network.NetworkService.instance_security_groups`."""
+        return self.instances.instance_security_groups(ctx, instance_uuid)
+
+    def add_security_group_to_instance(self, ctx: RequestContext, instance_uuid: str, group: str) -> None:
+        """See :meth:`cumulo.contracts.network.NetworkService.add_security_group_to_instance`."""
+        self.instances.add_security_group_to_instance(ctx, instance_uuid, group)
+
+    def remove_security_group_from_instance(self, ctx: RequestContext, instance_uuid: str, group: str) -> None:
+        """See :meth:`cumulo.contracts.network.NetworkService.remove_security_group_from_instance`."""
+        self.instances.remove_security_group_from_instance(ctx, instance_uuid, group)
+
+    def instance_by_address(self, ctx: RequestContext, address: str, network_id: str | None = None) -> str | None:
+        """See :meth:`cumulo.contracts.network.NetworkService.instance_by_address`."""
+        return self.instances.instance_by_address(ctx, address, network_id)
+
+    def network_summaries(self, ctx: RequestContext) -> list[NetworkSummary]:
+        """See :meth:`cumulo.contracts.network.NetworkService.network_summaries`."""
+        return self.networks.network_summaries(ctx)
+
+    def floating_ips(self, ctx: RequestContext) -> list[FloatingIP]:
+        """See :meth:`cumulo.contracts.network.NetworkService.floating_ips`."""
+        return self.l3.floating_ips(ctx)
 
     # ----------------------------------------------------------------- driver
     def model_snapshot(self) -> dict[str, list[dict[str, Any]]]:
@@ -194,3 +263,11 @@ def start(hub: Any) -> list[Any]:
         LOG.exception("Could not create the default external network")
     service.sync_driver()
     return []
+
+
+if TYPE_CHECKING:
+    # The static half of the conformance check (the plugin's tests/test_contract.py is the
+    # run-time half): mypy fails here when a method the manager spells out no longer
+    # matches cumulo.contracts.network.NetworkService.
+    def _implements_the_contract(service: Service) -> NetworkService:
+        return service

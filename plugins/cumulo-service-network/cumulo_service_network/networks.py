@@ -12,13 +12,15 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import orm
 
+import cumulo.contracts.network as nexc
 import cumulo_service_network.common as c
-import cumulo_service_network.exceptions as nexc
 import cumulo_service_network.ipam as ipam
 import cumulo_service_network.models as models
+import cumulo_service_network.records as records
 import cumulo_service_network.views as views
 from cumulo import db
 from cumulo.context import RequestContext
+from cumulo.contracts.network import NetworkSummary
 from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.quotas import Quotas
 
@@ -32,7 +34,7 @@ class Networks:
 
     #: What ``hub.network`` offers of this component.
     API = ("list_networks", "get_network", "create_network", "update_network", "delete_network",
-           "list_network_ip_availabilities", "get_network_ip_availability")
+           "list_network_ip_availabilities", "get_network_ip_availability", "network_summaries")
 
     def __init__(self, conf: cfg.ConfigOpts, dataplane: DataPlane, quotas: Quotas) -> None:
         self.conf, self.dataplane, self.quotas = conf, dataplane, quotas
@@ -45,6 +47,10 @@ class Networks:
                 q = q.where(sa.or_(models.Network.project_id == (ctx.project_id or ""),
                                    models.Network.shared.is_(True), models.Network.external.is_(True)))
             return views.network_views(s, list(s.execute(q.order_by(models.Network.created_at)).scalars()))
+
+    def network_summaries(self, ctx: RequestContext) -> list[NetworkSummary]:
+        """:meth:`list_networks` as the contract's records."""
+        return [records.network_summary(n) for n in self.list_networks(ctx)]
 
     def get_network(self, ctx: RequestContext, network_id: str) -> dict[str, Any]:
         with db.reader() as s:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from oslo_policy import policy
 
-import cumulo_service_network.exceptions as nexc
+import cumulo.contracts.network as nexc
 from cumulo import policy as cumulo_policy
 from cumulo.context import RequestContext
 

@@ -15,8 +15,8 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import exc, orm
 
+import cumulo.contracts.network as nexc
 import cumulo_service_network.common as c
-import cumulo_service_network.exceptions as nexc
 import cumulo_service_network.ipam as ipam
 import cumulo_service_network.models as models
 from cumulo import db

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import orm
 
+import cumulo.contracts.network as nexc
 import cumulo_service_network.common as c
-import cumulo_service_network.exceptions as nexc
 import cumulo_service_network.models as models
 from cumulo import db
 from cumulo.context import RequestContext

@@ -12,8 +12,8 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+import cumulo.contracts.network as nexc
 import cumulo_service_network.common as c
-import cumulo_service_network.exceptions as nexc
 import cumulo_service_network.ipam as ipam
 import cumulo_service_network.models as models
 import cumulo_service_network.views as views

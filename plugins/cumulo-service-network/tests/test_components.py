@@ -46,6 +46,8 @@ PUBLIC = {
     "remove_security_group_from_instance", "list_instance_security_groups", "get_auto_allocated_topology",
     "delete_auto_allocated_topology",
     "model_snapshot", "sync_driver", "ensure_defaults",
+    # the typed calls of cumulo.contracts.network.NetworkService
+    "allocate_instance_ports", "instance_ports", "instance_security_groups", "network_summaries", "floating_ips",
 }
 
 
@@ -86,7 +88,7 @@ def test_a_replaced_driver_is_the_one_every_component_calls(service, demo):
 
 
 @pytest.mark.parametrize("name", ["networks", "subnets", "ports", "l3", "secgroups", "quotas", "tags", "instances",
-                                  "dataplane", "views", "common", "ipam", "policies", "exceptions", "manager", "area"])
+                                  "dataplane", "views", "common", "ipam", "policies", "records", "manager", "area"])
 def test_no_module_imports_the_package_back(name):
     """``from cumulo_service_network import x`` would read the package: modules name their targets."""
     module = importlib.import_module(f"cumulo_service_network.{name}")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import cumulo_service_network.exceptions as nexc
 import netaddr
 import pytest
 
+import cumulo.contracts.network as nexc
 from cumulo import exception
 
 

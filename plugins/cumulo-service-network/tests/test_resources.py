@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import cumulo_service_network.exceptions as nexc
 import pytest
 
+import cumulo.contracts.network as nexc
 from cumulo import exception
 
 

@@ -1,0 +1,85 @@
+"""The contract's records (:mod:`cumulo.contracts.network`) from the service's API views.
+
+A leaf module: the components render a resource once, as the API dict
+(:mod:`.views`), and the typed methods of the contract turn those dicts into
+records here, so the two never disagree. It imports the contract only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import netaddr
+
+from cumulo.contracts.network import (
+    FixedIP,
+    FloatingIP,
+    InstancePort,
+    NetworkSummary,
+    RequestedNetwork,
+    SecurityGroup,
+    SecurityGroupRule,
+)
+
+
+def requested_entry(item: Any) -> Any:
+    """A :class:`RequestedNetwork` as the ``{"uuid", "port", "fixed_ip"}`` item the service resolves; others as given."""
+    if not isinstance(item, RequestedNetwork):
+        return item
+    entry = {"uuid": item.network_id, "port": item.port_id, "fixed_ip": item.fixed_ip}
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def fixed_ip(view: Mapping[str, Any]) -> FixedIP:
+    address = str(view["ip_address"])
+    version = view.get("version") or netaddr.IPAddress(address).version
+    return FixedIP(ip_address=address, subnet_id=str(view.get("subnet_id") or ""), version=int(version))
+
+
+def floating_ip(view: Mapping[str, Any]) -> FloatingIP:
+    return FloatingIP(id=view["id"], floating_ip_address=view["floating_ip_address"],
+                      floating_network_id=view["floating_network_id"], project_id=view.get("project_id") or "",
+                      fixed_ip_address=view.get("fixed_ip_address"), port_id=view.get("port_id"),
+                      router_id=view.get("router_id"), status=view.get("status") or "DOWN")
+
+
+def instance_port(view: Mapping[str, Any], network: Mapping[str, Any] | None,
+                  floating: Iterable[Mapping[str, Any]]) -> InstancePort:
+    """A port view, its network's view (None when gone) and the floating IP views that reach it."""
+    details = view.get("binding:vif_details") or {}
+    return InstancePort(
+        id=view["id"], network_id=view["network_id"], mac_address=view["mac_address"],
+        fixed_ips=tuple(fixed_ip(ip) for ip in view.get("fixed_ips") or ()),
+        security_groups=tuple(view.get("security_groups") or ()),
+        floating_ips=tuple(floating_ip(f) for f in floating),
+        network_name=(network or {}).get("name") or "", instance_uuid=view.get("device_id") or "",
+        host=view.get("binding:host_id") or "", status=view.get("status") or "DOWN",
+        port_security_enabled=bool(view.get("port_security_enabled", True)),
+        mtu=(network or {}).get("mtu"), vif_type=view.get("binding:vif_type") or "unbound",
+        vif_details={str(k): str(v) for k, v in details.items()})
+
+
+def network_summary(view: Mapping[str, Any]) -> NetworkSummary:
+    return NetworkSummary(id=view["id"], name=view.get("name") or "", project_id=view.get("project_id") or "",
+                          status=view.get("status") or "ACTIVE", admin_state_up=bool(view.get("admin_state_up")),
+                          shared=bool(view.get("shared")), external=bool(view.get("router:external")),
+                          is_default=bool(view.get("is_default")), mtu=int(view.get("mtu") or 1500),
+                          port_security_enabled=bool(view.get("port_security_enabled", True)),
+                          subnet_ids=tuple(view.get("subnets") or ()))
+
+
+def security_group_rule(view: Mapping[str, Any]) -> SecurityGroupRule:
+    return SecurityGroupRule(id=view["id"], security_group_id=view["security_group_id"],
+                             direction=view["direction"], ethertype=view["ethertype"],
+                             protocol=view.get("protocol"), port_range_min=view.get("port_range_min"),
+                             port_range_max=view.get("port_range_max"),
+                             remote_ip_prefix=view.get("remote_ip_prefix"),
+                             remote_group_id=view.get("remote_group_id"), description=view.get("description") or "",
+                             project_id=view.get("project_id") or "")
+
+
+def security_group(view: Mapping[str, Any]) -> SecurityGroup:
+    return SecurityGroup(id=view["id"], name=view.get("name") or "", project_id=view.get("project_id") or "",
+                         description=view.get("description") or "", stateful=bool(view.get("stateful", True)),
+                         rules=tuple(security_group_rule(r) for r in view.get("security_group_rules") or ()))
