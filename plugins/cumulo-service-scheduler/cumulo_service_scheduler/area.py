@@ -6,6 +6,8 @@ from cumulo.interfaces.service import ModuleArea
 
 
 class SchedulerArea(ModuleArea):
+    """Scheduling (``hub.scheduler``): places instances on compute hosts with the configured scheduler driver."""
+
     interface_version = "1.0"
     area = "scheduler"
     requires = ()

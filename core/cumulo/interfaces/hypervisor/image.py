@@ -34,7 +34,7 @@ class ImageReader(abc.ABC):
 
     Subclasses implement :meth:`chunks`; :meth:`save_to` and
     :meth:`local_path` are built on it. ``cache_dir`` is the host's image
-    cache (``[compute] image_cache_dir``); None disables :meth:`local_path`.
+    cache (the compute area gives ``<state_path>/compute/images``); None disables :meth:`local_path`.
     """
 
     def __init__(self, meta: ImageMeta, cache_dir: str | None = None) -> None:
