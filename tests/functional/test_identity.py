@@ -260,9 +260,14 @@ def test_401s(cloud: CumuloCloud, rest: Rest) -> None:
     assert requests.get(auth_url(cloud) + "/auth/projects", timeout=60).status_code == 401  # no token
     # an expired token, minted with the cloud's own keys
     from cumulo_token_fernet.provider import FernetTokenProvider
+    from oslo_config import cfg
+
+    from cumulo.interfaces.base import PluginContext
 
     body = rest("GET", "/auth/tokens", headers={"X-Subject-Token": rest.token}).json()["token"]
-    provider = FernetTokenProvider(key_repository=f"{cloud.state_path}/fernet-keys")
+    conf = cfg.ConfigOpts()
+    conf(args=[], default_config_files=[])
+    provider = FernetTokenProvider(PluginContext(conf), key_repository=f"{cloud.state_path}/fernet-keys")
     now = time.time()
     expired = provider.issue({"user_id": body["user"]["id"], "methods": ["password"],
                               "project_id": body["project"]["id"], "expires_at": now - 10,
