@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from cumulo import conf, db, exception
 from cumulo.conf.compute import quota_opts  # noqa: F401  (the [quota] options)
+from cumulo.context import RequestContext
 from cumulo.contracts.compute import QUOTA_RESOURCES
 from cumulo_service_compute.models import Quota, QuotaUsage
 
@@ -131,3 +132,36 @@ def release(owner_id: str, deltas: dict[str, int], session: Any = None) -> None:
 
 def instance_deltas(flavor: dict[str, Any], count: int = 1) -> dict[str, int]:
     return {"instances": count, "cores": int(flavor["vcpus"]) * count, "ram": int(flavor["ram"]) * count}
+
+
+class QuotaSets:
+    """``hub.compute``'s quota methods: a project's limits (and usage) as the quota-set API shows them."""
+
+    def quota_set(self, ctx: RequestContext, project_id: str, detail: bool = False,
+                  user_id: str | None = None) -> dict[str, Any]:
+        limits = get_limits(project_id)
+        if not detail:
+            return limits
+        usage = get_usage(project_id)
+        kp_usage = get_usage(user_id or ctx.user_id or "").get("key_pairs", 0)
+        out = {}
+        for r, lim in limits.items():
+            used = kp_usage if r == "key_pairs" else usage.get(r, 0)
+            out[r] = {"limit": lim, "in_use": used, "reserved": 0}
+        return out
+
+    def update_quota_set(self, ctx: RequestContext, project_id: str, values: dict[str, int],
+                         force: bool = False) -> dict[str, int]:
+        if not force:
+            usage = get_usage(project_id)
+            for r, v in values.items():
+                if r in COUNTED and r != "key_pairs" and v >= 0 and usage.get(r, 0) > v:
+                    raise exception.Invalid(reason=f"Quota limit {v} for {r} must be greater than or equal to "
+                                                   f"already used and reserved {usage.get(r, 0)}.")
+        return set_limits(project_id, values)
+
+    def quota_defaults(self, ctx: RequestContext) -> dict[str, int]:
+        return default_limits()
+
+    def delete_quota_set(self, ctx: RequestContext, project_id: str) -> None:
+        delete_limits(project_id)
