@@ -78,10 +78,9 @@ def _json_faults(route: fuzz.Route) -> bool:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    import cumulo.services
     from cumulo.cmd.up import AllInOne
     from cumulo.testing.pytest_plugin import ConfFixture, _reset_kernel_state
-
-    import cumulo.services
 
     if CONF._args is None:
         CONF(args=[], project="cumulo", default_config_files=[])
