@@ -1,4 +1,4 @@
-"""``[compute]``, ``[metadata]`` and ``[quota]`` options, read by the compute area (cumulo-service-compute) and its frontends.
+"""``[compute]``, ``[metadata]`` and ``[quota]`` options, read by cumulo-service-compute and its frontends.
 
 Imports only oslo.config.
 """
