@@ -1,0 +1,56 @@
+"""The compute API's controllers, one module per resource (as Nova's ``api/openstack/compute``).
+
+:func:`create` makes one of each for a hub; the app's router is assembled from their
+:meth:`~cumulo_api_compute.controllers.base.Controller.routes`, in this order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cumulo_api_compute.controllers.aggregates import AggregatesController
+from cumulo_api_compute.controllers.availability_zones import AvailabilityZonesController
+from cumulo_api_compute.controllers.base import Controller
+from cumulo_api_compute.controllers.consoles import ConsolesController
+from cumulo_api_compute.controllers.extension_info import ExtensionInfoController
+from cumulo_api_compute.controllers.flavor_access import FlavorAccessController
+from cumulo_api_compute.controllers.flavor_extra_specs import FlavorExtraSpecsController
+from cumulo_api_compute.controllers.flavors import FlavorsController
+from cumulo_api_compute.controllers.hypervisors import HypervisorsController
+from cumulo_api_compute.controllers.instance_actions import InstanceActionsController
+from cumulo_api_compute.controllers.ips import IPsController
+from cumulo_api_compute.controllers.keypairs import KeypairsController
+from cumulo_api_compute.controllers.limits import LimitsController
+from cumulo_api_compute.controllers.quota_sets import QuotaClassSetsController, QuotaSetsController
+from cumulo_api_compute.controllers.security_groups import ServerSecurityGroupsController
+from cumulo_api_compute.controllers.server_actions import ServerActionsController
+from cumulo_api_compute.controllers.server_attachments import (
+    InterfacesController,
+    ServerPasswordController,
+    VolumeAttachmentsController,
+)
+from cumulo_api_compute.controllers.server_groups import ServerGroupsController
+from cumulo_api_compute.controllers.server_metadata import ServerMetadataController
+from cumulo_api_compute.controllers.server_tags import ServerTagsController
+from cumulo_api_compute.controllers.servers import ServersController
+from cumulo_api_compute.controllers.services import ServicesController
+
+#: Every controller but the server actions one (which dispatches to their actions), in route order.
+RESOURCES: tuple[type[Controller], ...] = (
+    ServersController, ConsolesController, ServerMetadataController, ServerTagsController, IPsController,
+    ServerSecurityGroupsController, InstanceActionsController, ServerPasswordController,
+    VolumeAttachmentsController, InterfacesController,
+    FlavorsController, FlavorAccessController, FlavorExtraSpecsController,
+    KeypairsController, ServerGroupsController, QuotaSetsController, QuotaClassSetsController, LimitsController,
+    AvailabilityZonesController, HypervisorsController, ServicesController, AggregatesController,
+    ExtensionInfoController,
+)
+
+
+def create(hub: Any) -> list[Controller]:
+    """One controller of each kind for ``hub``; the server actions controller gets the others' actions."""
+    resources = [cls(hub) for cls in RESOURCES]
+    return [resources[0], ServerActionsController(hub, resources), *resources[1:]]
+
+
+__all__ = ["RESOURCES", "Controller", "create"]

@@ -1,0 +1,30 @@
+"""Availability zones: ``GET /os-availability-zone`` and ``/os-availability-zone/detail`` (administrators)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cumulo.wsgi import Request
+from cumulo_api_compute import policies, views
+from cumulo_api_compute.controllers.base import Controller, Route
+
+
+class AvailabilityZonesController(Controller):
+    """The zones, and in detail their hosts and services."""
+
+    def routes(self) -> list[Route]:
+        return [("GET", "/os-availability-zone", self.index),
+                ("GET", "/os-availability-zone/detail", self.detail)]
+
+    def index(self, req: Request) -> dict[str, Any]:
+        self.authorize(req, policies.READER)
+        return {"availabilityZoneInfo": self.compute.availability_zones(req.context)}
+
+    def detail(self, req: Request) -> dict[str, Any]:
+        self.authorize(req, policies.ADMIN)
+        zones = self.compute.availability_zones(req.context, detail=True)
+        for z in zones:
+            for services in (z["hosts"] or {}).values():
+                for s in services.values():
+                    s["updated_at"] = views.iso_us(s["updated_at"])
+        return {"availabilityZoneInfo": zones}
