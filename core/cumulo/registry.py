@@ -3,8 +3,8 @@
 The kernel reaches plugins only through this module. Each kind names an
 entry-point namespace and the interface class its plugins implement::
 
-    driver = registry.load_driver("hypervisor", "fake", host="node1")
-    filters = registry.load_named("scheduler.filters", ["ram", "az"])
+    driver = registry.load_plugin("hypervisor", "fake", PluginContext(CONF, host="node1"))
+    filters = registry.load_plugins("scheduler.filters", ["ram", "az"], PluginContext(CONF))
     for info in registry.installed("hypervisor"): ...
 
 Every failure raises a :class:`PluginError` whose message is one line that
@@ -289,22 +289,12 @@ def load_plugin(kind: str, name: str, ctx: PluginContext) -> Any:
     return cls(dataclasses.replace(ctx, kind=kind, name=name))
 
 
-def load_driver(kind: str, name: str, *args: Any, conf: cfg.ConfigOpts | None = None, **kwargs: Any) -> Any:
-    """Load one plugin by name and return an instance built with ``args``/``kwargs``.
+def load_plugins(kind: str, names_: Iterable[str], ctx: PluginContext) -> list[Any]:
+    """:func:`load_plugin` for each name, in the order named (filters, weighers, frontends...).
 
-    When ``conf`` is given, the plugin's options are registered on it first.
+    :raises PluginError: as :func:`load_plugin`, for the first name that fails.
     """
-    cls = load_class(kind, name)
-    if conf is not None:
-        register_plugin_opts(cls, conf)
-    return cls(*args, **kwargs)
-
-
-def load_named(
-    kind: str, names_: Iterable[str], *args: Any, conf: cfg.ConfigOpts | None = None, **kwargs: Any
-) -> list[Any]:
-    """Load a list of plugins in the order named (filters, frontends...)."""
-    return [load_driver(kind, n, *args, conf=conf, **kwargs) for n in names_]
+    return [load_plugin(kind, n, ctx) for n in names_]
 
 
 def describe(kind: str, name: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cumulo import registry
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing import fuzz
 from cumulo.testing.cloud import CumuloCloud
 
@@ -80,7 +81,7 @@ def _route_table() -> list[fuzz.Route]:
     if CONF._args is None:
         CONF(args=[], project="cumulo", default_config_files=[])
     hub = ServiceHub(CONF)
-    frontends = registry.load_named("api", CONF.api.frontends, conf=CONF)
+    frontends = registry.load_plugins("api", CONF.api.frontends, PluginContext(CONF))
     routes = fuzz.route_table({f.path_prefix: f.build_app(hub) for f in frontends})
     prefixes = {f.path_prefix for f in frontends} | {"/compute/metadata"}
     for prefix, shape in SHAPES.items():

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from cumulo import registry
 from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing import fuzz
 from cumulo.wsgi.server import PathDispatcher
 
@@ -100,7 +101,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     aio = AllInOne(serve_api=False)
     aio.start()
     try:
-        frontends = registry.load_named("api", CONF.api.frontends, conf=CONF)
+        frontends = registry.load_plugins("api", CONF.api.frontends, PluginContext(CONF))
         base = "http://localhost"
         aio.hub.identity.bootstrap(PASSWORD, base, frontends)
         mounts = {f.path_prefix: f.build_app(aio.hub) for f in frontends}

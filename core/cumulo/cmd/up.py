@@ -24,6 +24,7 @@ from cliff.command import Command
 from cumulo import exception, registry, statefiles
 from cumulo.conf import CONF
 from cumulo.db import migrate
+from cumulo.interfaces.base import PluginContext
 from cumulo.services import ServiceHub
 from cumulo.wsgi.server import PathDispatcher, Server
 
@@ -86,7 +87,7 @@ class AllInOne:
     def start(self) -> None:
         os.makedirs(CONF.state_path, exist_ok=True)
         migrate.sync()
-        frontends = registry.load_named("api", CONF.api.frontends, conf=CONF) if self.serve_api else []
+        frontends = registry.load_plugins("api", CONF.api.frontends, PluginContext(CONF)) if self.serve_api else []
         if self.serve_api:
             self.server = Server(PathDispatcher({}), CONF.api.bind_host, CONF.api.port, CONF.api.threads)
             self.server.bind()
@@ -180,7 +181,7 @@ class Up(Command):
             _refresh_auth_url(clouds_path, cloud.creds["auth_url"])
         if cloud.server is not None:
             out.write(f"Cumulo is up at {cloud.base_url}\n")
-            for f in registry.load_named("api", CONF.api.frontends):
+            for f in registry.load_plugins("api", CONF.api.frontends, PluginContext(CONF)):
                 out.write(f"  {f.service_type:<14} {f.endpoint_url(cloud.base_url)}\n")
         if os.path.exists(clouds_path):
             out.write(f"Credentials: {clouds_path} (cloud '{CLOUD_NAME}'); try:\n"

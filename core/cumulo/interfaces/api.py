@@ -24,7 +24,7 @@ class APIFrontend(Plugin):
     the :class:`cumulo.context.RequestContext` in ``environ['cumulo.context']``.
     """
 
-    INTERFACE_VERSION = "1.0"
+    INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
 
     #: Catalog service type ("identity", "compute", "image", "network", "object-store", "ec2").
     service_type: ClassVar[str] = ""

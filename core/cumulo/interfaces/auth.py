@@ -13,7 +13,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from cumulo.interfaces.base import Plugin, PluginContext
+from cumulo.interfaces.base import Plugin
 
 
 class IdentityBackend(Plugin):
@@ -33,10 +33,6 @@ class IdentityBackend(Plugin):
     """
 
     INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
-
-    def __init__(self, ctx: PluginContext) -> None:
-        self.ctx = ctx
-        self.conf = ctx.conf
     #: False for read-only directories: the API then answers 403 to user/group writes.
     writable: bool = True
 
@@ -120,10 +116,6 @@ class TokenProvider(Plugin):
     """
 
     INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
-
-    def __init__(self, ctx: PluginContext) -> None:
-        self.ctx = ctx
-        self.conf = ctx.conf
 
     @abc.abstractmethod
     def issue(self, payload: dict[str, Any]) -> str:

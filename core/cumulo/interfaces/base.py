@@ -117,6 +117,10 @@ class Plugin(abc.ABC):  # noqa: B024 - the interfaces below declare the abstract
     #: contract major differs from the kernel's or whose minor is newer.
     contracts: ClassVar[Mapping[str, str]] = {}
 
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.conf = ctx.conf
+
     @classmethod
     def validate_config(cls, conf: cfg.ConfigOpts) -> list[str]:
         """Problems with this plugin's own configuration, one line each; empty when it can work.
@@ -145,11 +149,12 @@ def signature_problems(interface: type, cls: type) -> list[str]:
     interface that ``cls`` overrides, each parameter of the interface's method
     must be accepted by the plugin's (by name, in the same position for
     positional ones, or through ``*args``/``**kwargs``), and a parameter the
-    plugin adds must have a default. Returns one line per mismatch.
+    plugin adds must have a default. ``__init__`` is compared too: every plugin
+    must be buildable as ``cls(ctx)``. Returns one line per mismatch.
     """
     problems: list[str] = []
     for name, spec in inspect.getmembers(interface, callable):
-        if name.startswith("_") or inspect.isclass(spec):
+        if (name.startswith("_") and name != "__init__") or inspect.isclass(spec):
             continue
         impl = getattr(cls, name, None)
         if impl is None or impl is spec or not callable(impl):

@@ -56,8 +56,7 @@ class ImageStore(Plugin):
     writable: ClassVar[bool] = True
 
     def __init__(self, ctx: PluginContext) -> None:
-        self.ctx = ctx
-        self.conf = ctx.conf
+        super().__init__(ctx)
         self.hub = ctx.hub
 
     @abc.abstractmethod

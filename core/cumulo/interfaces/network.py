@@ -54,7 +54,7 @@ Resource = dict[str, Any]
 class NetworkDriver(Plugin):
     """Realises the network model on hosts. See the module docstring for the resource dicts."""
 
-    INTERFACE_VERSION = "1.0"
+    INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
 
     #: Network types this driver can realise ("flat", "vlan", "local", "vxlan").
     supported_network_types: frozenset[str] = frozenset({"flat", "vlan", "local"})

@@ -35,7 +35,7 @@ class ObjectBackend(Plugin):
     """Every method raises :class:`ObjectNotFound` for a missing account/container/object,
     :class:`ObjectConflict` (409) and :class:`ObjectUnavailable` (503, quorum not reached)."""
 
-    INTERFACE_VERSION = "1.1"
+    INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
 
     def start_local(self) -> list[Any]:
         """All-in-one hook: start the local servers this backend needs (storage nodes...).

@@ -13,8 +13,6 @@ import copy
 import dataclasses
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from oslo_config import cfg
-
 from cumulo import exception
 from cumulo.interfaces.base import Plugin
 
@@ -161,25 +159,14 @@ class NoValidHost(exception.CumuloError):
     msg_fmt = "No valid host was found. %(reason)s"
 
 
-class _Configured(Plugin):
-    """Scheduler plugins are built as ``cls(conf)``; ``conf`` defaults to the process CONF."""
-
-    def __init__(self, conf: cfg.ConfigOpts | None = None, **kwargs: Any) -> None:
-        if conf is None:
-            from cumulo.conf import CONF
-
-            conf = CONF
-        self.conf = conf
-
-
-class HostFilter(_Configured):
+class HostFilter(Plugin):
     """Removes hosts that cannot take the request. Stateless; safe across threads.
 
     Filters must not mutate hosts or ``spec``. The entry-point name is the name
     operators list in ``[scheduler] enabled_filters``.
     """
 
-    INTERFACE_VERSION = "1.0"
+    INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
 
     @abc.abstractmethod
     def host_passes(self, host: HostState, spec: RequestSpec) -> bool:
@@ -194,7 +181,7 @@ class HostFilter(_Configured):
         return [h for h in hosts if self.host_passes(h, spec)]
 
 
-class HostWeigher(_Configured):
+class HostWeigher(Plugin):
     """Scores hosts; higher is preferred.
 
     The scheduler normalises each weigher's raw scores over the candidate
@@ -202,7 +189,7 @@ class HostWeigher(_Configured):
     and adds the weighers up. A negative multiplier reverses the preference.
     """
 
-    INTERFACE_VERSION = "1.0"
+    INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
 
     @abc.abstractmethod
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
@@ -220,10 +207,10 @@ class HostWeigher(_Configured):
         return 1.0
 
 
-class Scheduler(_Configured):
-    """Chooses hosts. Built once per process as ``cls(conf)``; called from many threads."""
+class Scheduler(Plugin):
+    """Chooses hosts. Built once per process as ``cls(ctx)``; called from many threads."""
 
-    INTERFACE_VERSION = "1.0"
+    INTERFACE_VERSION = "2.0"  # 2.0: built as cls(ctx)
 
     @abc.abstractmethod
     def select_destinations(self, spec: RequestSpec, hosts: list[HostState]) -> list[HostState]:

@@ -60,12 +60,12 @@ class Stoppable(Protocol):
 class AreaService(Plugin):
     """One area of the cloud: its manager and what a node runs for it.
 
-    Instances are built with no arguments by the registry; :meth:`build` and
+    Built as ``cls(ctx)`` by the registry, like every plugin; :meth:`build` and
     :meth:`start` get the hub, through which the area reaches the kernel's
     machinery and the other areas (``hub.<other area>``).
     """
 
-    INTERFACE_VERSION: ClassVar[str] = "1.1"  # 1.1: plugin_options, list_opts registered by the hub
+    INTERFACE_VERSION: ClassVar[str] = "2.0"  # 2.0: built as cls(ctx); 1.1: plugin_options, list_opts
 
     #: The area's name: the hub attribute frontends use (``hub.image``).
     area: ClassVar[str] = ""

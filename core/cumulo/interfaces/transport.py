@@ -31,6 +31,5 @@ class MessagingTransport(Plugin, Transport):
     schemes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, ctx: PluginContext) -> None:
+        Plugin.__init__(self, ctx)
         Transport.__init__(self, ctx.url)
-        self.ctx = ctx
-        self.conf = ctx.conf

@@ -21,6 +21,7 @@ from oslo_config import cfg
 
 from cumulo import exception, registry
 from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.service import AreaService, Stoppable
 
 LOG = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class AreaNotInstalled(LookupError, AttributeError):
 def _area_plugins() -> dict[str, AreaService]:
     plugins: dict[str, AreaService] = {}
     for name in registry.names("service"):
-        plugin = registry.load_driver("service", name, conf=CONF)  # registers the area's options
+        plugin = registry.load_plugin("service", name, PluginContext(CONF))  # registers the area's options
         if plugin.area != name:
             raise registry.PluginError(f"service plugin '{name}' declares area '{plugin.area}'; "
                                        "the entry-point name must be the area")

@@ -6,7 +6,7 @@ import re
 
 from oslo_config import cfg
 
-from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.scheduler import HostFilter, HostState, RequestSpec
 
 GROUP = "scheduler_hostname"
@@ -19,21 +19,21 @@ OPTS: list[cfg.Opt] = [
 class HostnameFilter(HostFilter):
     """Keeps hosts whose names fully match ``[scheduler_hostname] pattern``."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
 
-    def __init__(self, conf: cfg.ConfigOpts = CONF) -> None:
-        try:
-            conf.register_opts(OPTS, group=GROUP)
+    def __init__(self, ctx: PluginContext) -> None:
+        super().__init__(ctx)
+        try:  # built directly (tests) as well as by the registry, which registers them first
+            self.conf.register_opts(OPTS, group=GROUP)
         except cfg.DuplicateOptError:
             pass
-        self._conf = conf
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
         return [(GROUP, OPTS)]
 
     def _pattern(self) -> re.Pattern[str]:
-        return re.compile(self._conf[GROUP].pattern)
+        return re.compile(self.conf[GROUP].pattern)
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> bool:
         return self._pattern().fullmatch(host.host) is not None

@@ -11,7 +11,7 @@ class ComputeFrontend(FactoryFrontend):
     The instance metadata service is mounted too, at ``/compute/metadata``.
     """
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     service_type = "compute"
     service_name = "nova"
     path_prefix = "/compute"
@@ -22,7 +22,7 @@ class ComputeFrontend(FactoryFrontend):
 class MetadataFrontend(FactoryFrontend):
     """The instance metadata service on its own path (``/metadata``), for instances (no token)."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     service_type = "metadata"
     service_name = "metadata"
     path_prefix = "/metadata"

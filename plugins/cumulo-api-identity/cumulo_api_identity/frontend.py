@@ -13,7 +13,7 @@ class IdentityFrontend(FactoryFrontend):
     """OpenStack Identity v3: tokens, catalog, domains, projects, users, groups, roles,
     assignments, services, endpoints, regions, credentials, application credentials."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     service_type = "identity"
     service_name = "keystone"
     path_prefix = "/identity"

@@ -9,6 +9,8 @@ import pytest
 import webob
 
 from cumulo import registry
+from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.services import ServiceHub
 from cumulo.wsgi.server import PathDispatcher
 
@@ -54,7 +56,7 @@ def api(cumulo_db: Any) -> Client:
     assert hub.identity is not None  # registers [identity] and the plugins' options
     cumulo_db.set("password_hash_rounds", 4, group="identity")
     cumulo_db.set("password_hash_rounds", 4, group="auth_sql")
-    frontend = registry.load_driver("api", "identity")
+    frontend = registry.load_plugin("api", "identity", PluginContext(CONF))
     hub.identity.bootstrap("secret", BASE, [frontend])
     client = Client(PathDispatcher({frontend.path_prefix: frontend.build_app(hub)}))
     resp = client("POST", "/auth/tokens", password_auth("admin", "secret", "admin"), token=None)

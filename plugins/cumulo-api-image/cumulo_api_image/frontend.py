@@ -8,7 +8,7 @@ from cumulo.interfaces.api import FactoryFrontend
 class ImageFrontend(FactoryFrontend):
     """OpenStack Image API v2 (Glance-compatible): images, data, members, tags, discovery."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     service_type = "image"
     service_name = "glance"
     path_prefix = "/image"

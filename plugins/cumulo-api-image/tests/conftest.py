@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 import webob
 
+from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing.fixtures import APIClient
 from cumulo.testing.image_service import ImageHub, hub, images, store_name  # noqa: F401  (fixtures)
 
@@ -26,7 +28,7 @@ class Client(APIClient):
 def app(hub: ImageHub) -> Any:  # noqa: F811  (the imported fixture)
     from cumulo_api_image.frontend import ImageFrontend
 
-    return ImageFrontend().build_app(hub)
+    return ImageFrontend(PluginContext(CONF)).build_app(hub)
 
 
 @pytest.fixture

@@ -10,6 +10,9 @@ import os
 import pytest
 from cumulo_api_image import app as image_app
 
+from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
+
 both_stores = pytest.mark.parametrize("store_name", ["filesystem", "object"])
 
 
@@ -105,7 +108,7 @@ def test_json_body_limit_applies_except_to_upload(hub, cumulo_db, make_client):
     from cumulo_api_image.frontend import ImageFrontend
 
     cumulo_db.set("max_request_body_size", 1024, group="api")
-    client = make_client(ImageFrontend().build_app(hub), "u1:p1:member,reader")
+    client = make_client(ImageFrontend(PluginContext(CONF)).build_app(hub), "u1:p1:member,reader")
     r = client.post("/v2/images", {"name": "x" * 200, "description": "y" * 2000})
     assert r.status_int == 413 and r.json["title"] == "Request Entity Too Large"
     image = _image(client)
@@ -310,7 +313,7 @@ def test_unknown_route_and_method(api):
 def test_frontend_metadata():
     from cumulo_api_image.frontend import ImageFrontend
 
-    f = ImageFrontend()
+    f = ImageFrontend(PluginContext(CONF))
     assert (f.service_type, f.service_name, f.path_prefix) == ("image", "glance", "/image")
     assert f.endpoint_url("http://h:1/") == "http://h:1/image"
 

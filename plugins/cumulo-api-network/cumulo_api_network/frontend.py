@@ -9,7 +9,7 @@ class NetworkFrontend(FactoryFrontend):
     """OpenStack Networking (Neutron) v2.0: networks, subnets, ports, routers, floating IPs,
     security groups, quotas, subnet pools, tags, auto-allocated topology."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     service_type = "network"
     service_name = "neutron"
     path_prefix = "/network"

@@ -8,6 +8,8 @@ import pytest
 import webob
 from cumulo_api_network.frontend import NetworkFrontend
 
+from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.services import ServiceHub
 
 ADMIN = "admin:admin-project:admin,member,reader"
@@ -21,7 +23,7 @@ def app(cumulo_db):
     cumulo_db.set("driver", "noop", group="network")
     hub = ServiceHub()
     hub.network.ensure_defaults()
-    return NetworkFrontend().build_app(hub)
+    return NetworkFrontend(PluginContext(CONF)).build_app(hub)
 
 
 @pytest.fixture
@@ -238,7 +240,7 @@ def test_ip_availability_api(call):
 
 
 def test_frontend_metadata():
-    fe = NetworkFrontend()
+    fe = NetworkFrontend(PluginContext(CONF))
     assert (fe.service_type, fe.service_name, fe.path_prefix) == ("network", "neutron", "/network")
     assert fe.endpoint_url("http://h:1") == "http://h:1/network"
 

@@ -8,7 +8,7 @@ from cumulo.interfaces.api import FactoryFrontend
 class ObjectStoreFrontend(FactoryFrontend):
     """OpenStack Object Storage API v1 (Swift-compatible): accounts, containers, objects, /info."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     service_type = "object-store"
     service_name = "swift"
     path_prefix = "/object-store"

@@ -16,6 +16,7 @@ from swiftclient.utils import generate_temp_url
 
 from cumulo import registry
 from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.services import ServiceHub
 
 OWNER = "u1:p1:member"
@@ -54,14 +55,14 @@ def api(cumulo_conf):
     cumulo_conf.set("backend", "dir", group="object")
     cumulo_conf.set("fsync", False, group="object_dir")
     hub = ServiceHub(CONF)
-    client = Client(ObjectStoreFrontend().build_app(hub))
+    client = Client(ObjectStoreFrontend(PluginContext(CONF)).build_app(hub))
     client.hub = hub
     assert client("PUT", f"{ACCT}/c").status_int == 201
     return client
 
 
 def test_frontend_declaration():
-    f = ObjectStoreFrontend()
+    f = ObjectStoreFrontend(PluginContext(CONF))
     assert (f.service_type, f.service_name, f.path_prefix) == ("object-store", "swift", "/object-store")
     assert f.endpoint_url("http://h:1/") == "http://h:1/object-store/v1/AUTH_$(project_id)s"
 

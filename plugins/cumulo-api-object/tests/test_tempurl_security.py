@@ -15,6 +15,7 @@ from swiftclient.utils import generate_temp_url
 
 from cumulo import registry
 from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.services import ServiceHub
 
 OWNER = "u1:p1:member,reader"
@@ -49,7 +50,7 @@ def api(cumulo_conf):
     cumulo_conf.set("auth_strategy", "noauth", group="api")
     cumulo_conf.set("backend", "dir", group="object")
     cumulo_conf.set("fsync", False, group="object_dir")
-    client = Client(ObjectStoreFrontend().build_app(ServiceHub(CONF)))
+    client = Client(ObjectStoreFrontend(PluginContext(CONF)).build_app(ServiceHub(CONF)))
     for container in ("shared", "private"):
         assert client("PUT", f"{ACCT}/{container}").status_int == 201
     assert client("PUT", f"{ACCT}/private/secret", body=b"private data").status_int == 201

@@ -12,6 +12,7 @@ import copy
 import threading
 from typing import Any
 
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.network import NetworkDriver, Resource
 
 _KINDS = {"network_changed": "networks", "port_changed": "ports", "router_changed": "routers",
@@ -21,10 +22,11 @@ _KINDS = {"network_changed": "networks", "port_changed": "ports", "router_change
 class NoopDriver(NetworkDriver):
     """Keeps the model only; records calls (``calls``: ``[(method, action, id)]``)."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     supported_network_types = frozenset({"flat", "vlan", "local", "vxlan"})
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: PluginContext) -> None:
+        super().__init__(ctx)
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str, str]] = []
         self.model: dict[str, dict[str, Resource]] = {kind: {} for kind in _KINDS.values()}

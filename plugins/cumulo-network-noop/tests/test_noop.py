@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from cumulo_network_noop.driver import NoopDriver
 
+from cumulo.conf import CONF
 from cumulo.context import RequestContext
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing.conformance.network import NetworkDriverConformance
 
 
@@ -14,7 +16,7 @@ class TestNoopConformance(NetworkDriverConformance):
 
     @pytest.fixture
     def driver(self):
-        return NoopDriver()
+        return NoopDriver(PluginContext(CONF))
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.object import (
     ObjectBackend,
     ObjectConflict,
@@ -92,19 +93,20 @@ def _delete_at(meta: dict[str, str]) -> int | None:
 class DirBackend(ObjectBackend):
     """Objects as files in one directory, indexed by SQLite. Single node, no replication."""
 
-    interface_version = "1.1"
+    interface_version = "2.0"
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
         return [("object_dir", opts)]
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, fsync: bool | None = None) -> None:
+    def __init__(self, ctx: PluginContext, root: str | os.PathLike[str] | None = None,
+                 fsync: bool | None = None) -> None:
+        super().__init__(ctx)
+        conf = self.conf
         if root is None or fsync is None:
-            from cumulo.conf import CONF
-
-            CONF.register_opts(opts, group="object_dir")  # idempotent for the same options
-            root = root if root is not None else (CONF.object_dir.root or os.path.join(CONF.state_path, "objects"))
-            fsync = CONF.object_dir.fsync if fsync is None else fsync
+            conf.register_opts(opts, group="object_dir")  # idempotent for the same options
+            root = root if root is not None else (conf.object_dir.root or os.path.join(conf.state_path, "objects"))
+            fsync = conf.object_dir.fsync if fsync is None else fsync
         self.root = os.path.abspath(str(root))
         self.fsync = fsync
         self.data_dir = os.path.join(self.root, "data")

@@ -27,6 +27,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.object import (
     ObjectBackend,
     ObjectConflict,
@@ -113,17 +114,12 @@ class _Putter:
 class RingBackend(ObjectBackend):
     """Swift-style replicated object storage over storage nodes placed by rings."""
 
-    interface_version = "1.1"
+    interface_version = "2.0"
 
-    def __init__(self, *args: Any, conf: cfg.ConfigOpts | None = None, **kwargs: Any) -> None:
-        if conf is None:
-            conf = next((a for a in args if isinstance(a, cfg.ConfigOpts)), None)
-        if conf is None:
-            from cumulo.conf import CONF
-
-            conf = CONF
+    def __init__(self, ctx: PluginContext) -> None:
+        super().__init__(ctx)
+        conf = self.conf
         opts.register(conf)
-        self.conf = conf
         rc = conf.object_ring
         self.ring_dir = opts.ring_dir(conf)
         self.conn_timeout, self.node_timeout = rc.conn_timeout, rc.node_timeout

@@ -18,6 +18,7 @@ from cliff.show import ShowOne
 
 from cumulo import exception
 from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo_object_ring import opts
 from cumulo_object_ring.ring import RING_NAMES, RingBuilder, RingError, ring_paths
 
@@ -228,7 +229,7 @@ class _DaemonOnce(Lister):
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         from cumulo_object_ring.backend import RingBackend
 
-        results = RingBackend(conf=CONF).run_daemon(self.daemon)
+        results = RingBackend(PluginContext(CONF)).run_daemon(self.daemon)
         rows = [(server, ", ".join(f"{k}={v}" for k, v in stats.items())) for server, stats in results.items()]
         return ("node", "result"), rows
 

@@ -13,6 +13,7 @@ from typing import Any
 from oslo_config import cfg
 
 from cumulo import conf as cumulo_conf
+from cumulo.interfaces.base import PluginContext
 from cumulo_object_ring import opts
 from cumulo_object_ring.backend import RingBackend
 from cumulo_object_ring.local import LocalNode, free_port, write_node_config
@@ -77,7 +78,7 @@ class InProcessCluster:
                                                 "threads": 8},
                              object_ring=intervals if daemon_interval else None)
             self.nodes.append(Node(conf).start(run_daemons=daemon_interval is not None))
-        self.backend = RingBackend(conf=make_conf(root))
+        self.backend = RingBackend(PluginContext(make_conf(root)))
 
     def run(self, daemon: str) -> None:
         for n in self.nodes:
@@ -114,7 +115,7 @@ class ProcessCluster:
             n.spawn()
         for n in self.nodes:
             n.wait_ready()
-        self.backend = RingBackend(conf=self.conf)
+        self.backend = RingBackend(PluginContext(self.conf))
         self.object_ring = Ring(ring_paths(str(root / "rings"), "object")[1])
 
     def run(self, daemon: str) -> dict:

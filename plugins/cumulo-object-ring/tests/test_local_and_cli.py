@@ -14,6 +14,8 @@ from cumulo_object_ring.local import local_nodes
 from cumulo_object_ring.ring import Ring, RingBuilder, ring_paths
 from cumulo_object_ring.testing import make_conf
 
+from cumulo.interfaces.base import PluginContext
+
 
 def _secret_exposed(secret: str, pid: int) -> list[str]:
     """Where a node process carries the secret in the clear: its command line or its environment."""
@@ -28,7 +30,7 @@ def _secret_exposed(secret: str, pid: int) -> list[str]:
 def test_start_local_builds_rings_once_and_keeps_ports(tmp_path):
     conf = make_conf(tmp_path, object_ring={"local_part_power": 6}, object_node={"daemons": False, "threads": 4},
                      secret=None)
-    backend = RingBackend(conf=conf)
+    backend = RingBackend(PluginContext(conf))
     nodes = backend.start_local()
     secret_path = tmp_path / "object-ring.secret"
     try:
@@ -54,7 +56,7 @@ def test_start_local_builds_rings_once_and_keeps_ports(tmp_path):
     blocker.bind((ip, taken_port))
     blocker.listen(1)
     try:
-        nodes = RingBackend(conf=conf).start_local()
+        nodes = RingBackend(PluginContext(conf)).start_local()
     finally:
         blocker.close()
     try:
@@ -62,7 +64,7 @@ def test_start_local_builds_rings_once_and_keeps_ports(tmp_path):
         again = local_nodes(str(tmp_path / "rings"))
         assert {k: v for k, v in again.items() if k != number} == {k: v for k, v in ports.items() if k != number}
         assert again[number][1] != taken_port
-        backend = RingBackend(conf=conf)
+        backend = RingBackend(PluginContext(conf))
         assert b"".join(backend.get_object("AUTH_x", "c", "kept").body) == b"across restarts"
     finally:
         for n in nodes:

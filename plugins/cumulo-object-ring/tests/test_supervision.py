@@ -15,6 +15,8 @@ from cumulo_object_ring.backend import RingBackend
 from cumulo_object_ring.local import Backoff, LocalNode
 from cumulo_object_ring.testing import make_conf
 
+from cumulo.interfaces.base import PluginContext
+
 
 def test_backoff_doubles_to_its_maximum_and_resets_after_a_stable_run():
     b = Backoff(initial=0.5, maximum=30.0, stable_after=30.0)
@@ -48,7 +50,7 @@ def one_node(tmp_path):
     conf = make_conf(tmp_path, secret=None,
                      object_ring={"local_nodes": 1, "local_zones": 1, "local_replicas": 1, "local_part_power": 4},
                      object_node={"daemons": False, "threads": 4})
-    backend = RingBackend(conf=conf)
+    backend = RingBackend(PluginContext(conf))
     nodes = backend.start_local()
     yield backend, nodes[0]
     for n in nodes:

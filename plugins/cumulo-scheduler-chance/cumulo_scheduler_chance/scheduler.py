@@ -11,8 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from oslo_config import cfg
-
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec, Scheduler
 
 
@@ -26,10 +25,10 @@ def _int(value: Any) -> int:
 class ChanceScheduler(Scheduler):
     """A random host that is enabled, up, in the requested zone and has room."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
 
-    def __init__(self, conf: cfg.ConfigOpts | None = None, rng: random.Random | None = None, **kwargs: Any) -> None:
-        super().__init__(conf)
+    def __init__(self, ctx: PluginContext, rng: random.Random | None = None) -> None:
+        super().__init__(ctx)
         self._rng = rng or random.SystemRandom()
 
     @staticmethod

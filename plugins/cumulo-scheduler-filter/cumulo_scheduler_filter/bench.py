@@ -125,8 +125,6 @@ class BenchScheduler(Lister):
 
     interface_version = "1.0"  # cumulo.interfaces.cli.Command
 
-    interface_version = "1.0"
-
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--hosts", type=int, action="append",

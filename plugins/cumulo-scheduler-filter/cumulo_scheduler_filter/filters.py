@@ -49,7 +49,7 @@ def group_hosts(spec: RequestSpec) -> list[str]:
 
 
 class _Filter(HostFilter):
-    interface_version = "1.0"
+    interface_version = "2.0"
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> bool:
         return bool(self.filter_all([host], spec))

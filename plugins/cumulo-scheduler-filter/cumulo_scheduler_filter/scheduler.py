@@ -17,11 +17,11 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import random
-from typing import Any
 
 from oslo_config import cfg
 
 from cumulo import registry
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.scheduler import HostFilter, HostState, HostWeigher, NoValidHost, RequestSpec, Scheduler
 from cumulo_scheduler_filter import opts as opts_mod
 from cumulo_scheduler_filter import weighers as weighers_mod
@@ -51,23 +51,20 @@ def _combine(terms: list[tuple[float, list[float]]]) -> list[float]:
 class FilterScheduler(Scheduler):
     """Filter and weigh hosts (``[scheduler] enabled_filters`` and ``weighers``)."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
 
-    def __init__(self, conf: cfg.ConfigOpts | None = None,
-                 filters: list[tuple[str, HostFilter]] | None = None,
-                 weighers: list[tuple[str, HostWeigher]] | None = None, **kwargs: Any) -> None:
-        super().__init__(conf)
+    def __init__(self, ctx: PluginContext, filters: list[tuple[str, HostFilter]] | None = None,
+                 weighers: list[tuple[str, HostWeigher]] | None = None) -> None:
+        super().__init__(ctx)
         # Built directly (tests, the bench) rather than by the registry: register what it reads.
         registry.register_plugin_opts(type(self), self.conf)
         opts = self.conf.scheduler
         if filters is None:
             names = list(opts.enabled_filters)
-            filters = list(zip(names, registry.load_named("scheduler.filters", names, self.conf, conf=self.conf),
-                               strict=True))
+            filters = list(zip(names, registry.load_plugins("scheduler.filters", names, ctx), strict=True))
         if weighers is None:
             names = list(opts.weighers)
-            weighers = list(zip(names, registry.load_named("scheduler.weighers", names, self.conf, conf=self.conf),
-                                strict=True))
+            weighers = list(zip(names, registry.load_plugins("scheduler.weighers", names, ctx), strict=True))
         self.filters = filters
         self.weighers = weighers
 

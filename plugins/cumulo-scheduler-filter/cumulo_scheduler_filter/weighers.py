@@ -20,7 +20,7 @@ GROUP = "scheduler_filter"
 
 
 class _Weigher(HostWeigher):
-    interface_version = "1.0"
+    interface_version = "2.0"
     #: The option holding this weigher's multiplier.
     option: ClassVar[cfg.Opt]
 

@@ -9,6 +9,7 @@ from cumulo_scheduler_filter.scheduler import FilterScheduler
 
 from cumulo import registry
 from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing.conformance.scheduler import HostFilterConformance, HostWeigherConformance, SchedulerConformance
 
 FILTERS = ["compute", "ram", "vcpu", "disk", "availability_zone", "image_properties", "server_group_affinity",
@@ -21,12 +22,12 @@ class TestFilterScheduler(SchedulerConformance):
 
     @pytest.fixture
     def scheduler(self) -> FilterScheduler:
-        return FilterScheduler(CONF)
+        return FilterScheduler(PluginContext(CONF))
 
 
 def _filter_case(name: str) -> type:
     def host_filter(self: Any) -> Any:
-        return registry.load_driver("scheduler.filters", name, CONF, conf=CONF)
+        return registry.load_plugin("scheduler.filters", name, PluginContext(CONF))
 
     return type(f"TestFilter_{name}", (HostFilterConformance,),
                 {"plugin_name": name, "host_filter": pytest.fixture(host_filter)})
@@ -34,7 +35,7 @@ def _filter_case(name: str) -> type:
 
 def _weigher_case(name: str) -> type:
     def weigher(self: Any) -> Any:
-        return registry.load_driver("scheduler.weighers", name, CONF, conf=CONF)
+        return registry.load_plugin("scheduler.weighers", name, PluginContext(CONF))
 
     return type(f"TestWeigher_{name}", (HostWeigherConformance,),
                 {"plugin_name": name, "weigher": pytest.fixture(weigher)})

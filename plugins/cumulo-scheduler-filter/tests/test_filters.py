@@ -9,6 +9,7 @@ from cumulo_scheduler_filter import extra_specs_ops
 from cumulo_scheduler_filter import filters as f
 
 from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.testing.conformance.scheduler import host, spec
 
 
@@ -20,35 +21,35 @@ def names(flt: Any, hosts: list[Any], s: Any) -> list[str]:
 
 def test_compute_filter() -> None:
     hosts = [host("a"), host("off", enabled=False), host("down", up=False)]
-    assert names(f.ComputeFilter(CONF), hosts, spec()) == ["a"]
+    assert names(f.ComputeFilter(PluginContext(CONF)), hosts, spec()) == ["a"]
 
 
 def test_ram_filter_uses_allocation_ratio() -> None:
     hosts = [host("a", memory_mb=1000, ram_allocation_ratio=1.5, memory_mb_used=900),  # 600 free
              host("b", memory_mb=1000, ram_allocation_ratio=1.0, memory_mb_used=900)]  # 100 free
     flavor = {"vcpus": 1, "ram": 600, "disk": 0}
-    assert names(f.RamFilter(CONF), hosts, spec(flavor=flavor)) == ["a"]
-    assert names(f.RamFilter(CONF), hosts, spec(flavor={**flavor, "ram": 601})) == []
+    assert names(f.RamFilter(PluginContext(CONF)), hosts, spec(flavor=flavor)) == ["a"]
+    assert names(f.RamFilter(PluginContext(CONF)), hosts, spec(flavor={**flavor, "ram": 601})) == []
 
 
 def test_vcpu_filter_ratio_and_no_self_overcommit() -> None:
     hosts = [host("a", vcpus=4, cpu_allocation_ratio=4.0, vcpus_used=12),  # 4 free
              host("b", vcpus=2, cpu_allocation_ratio=16.0)]  # 32 free but only 2 physical
-    assert names(f.VcpuFilter(CONF), hosts, spec(flavor={"vcpus": 4, "ram": 1, "disk": 0})) == ["a"]
-    assert names(f.VcpuFilter(CONF), hosts, spec(flavor={"vcpus": 2, "ram": 1, "disk": 0})) == ["a", "b"]
+    assert names(f.VcpuFilter(PluginContext(CONF)), hosts, spec(flavor={"vcpus": 4, "ram": 1, "disk": 0})) == ["a"]
+    assert names(f.VcpuFilter(PluginContext(CONF)), hosts, spec(flavor={"vcpus": 2, "ram": 1, "disk": 0})) == ["a", "b"]
 
 
 def test_disk_filter_counts_ephemeral() -> None:
     hosts = [host("a", local_gb=30, local_gb_used=10), host("b", local_gb=40, disk_allocation_ratio=1.0)]
     s = spec(flavor={"vcpus": 1, "ram": 1, "disk": 15, "ephemeral": 10})
-    assert names(f.DiskFilter(CONF), hosts, s) == ["b"]
+    assert names(f.DiskFilter(PluginContext(CONF)), hosts, s) == ["b"]
 
 
 def test_availability_zone_filter() -> None:
     hosts = [host("a", availability_zone="nova"), host("b", availability_zone="az2")]
-    assert names(f.AvailabilityZoneFilter(CONF), hosts, spec(availability_zone="az2")) == ["b"]
-    assert names(f.AvailabilityZoneFilter(CONF), hosts, spec()) == ["a", "b"]
-    assert names(f.AvailabilityZoneFilter(CONF), hosts, spec(availability_zone="nowhere")) == []
+    assert names(f.AvailabilityZoneFilter(PluginContext(CONF)), hosts, spec(availability_zone="az2")) == ["b"]
+    assert names(f.AvailabilityZoneFilter(PluginContext(CONF)), hosts, spec()) == ["a", "b"]
+    assert names(f.AvailabilityZoneFilter(PluginContext(CONF)), hosts, spec(availability_zone="nowhere")) == []
 
 
 @pytest.mark.parametrize(("props", "expected"), [
@@ -69,7 +70,7 @@ def test_image_properties_filter(props: dict[str, Any], expected: list[str]) -> 
         host("bare", hypervisor_type="kvm", capabilities={"cpu_info": {"arch": "x86_64"}}),  # no triples
         host("unknown", hypervisor_type="", capabilities={}),  # reports nothing: matches anything
     ]
-    assert names(f.ImagePropertiesFilter(CONF), hosts, spec(image=props)) == expected
+    assert names(f.ImagePropertiesFilter(PluginContext(CONF)), hosts, spec(image=props)) == expected
 
 
 @pytest.mark.parametrize(("have", "req", "ok"), [
@@ -82,7 +83,7 @@ def test_version_satisfies(have: Any, req: str, ok: bool) -> None:
 
 def test_affinity_filter() -> None:
     hosts = [host("a"), host("b")]
-    flt = f.ServerGroupAffinityFilter(CONF)
+    flt = f.ServerGroupAffinityFilter(PluginContext(CONF))
     assert names(flt, hosts, spec(instance_group={"policy": "affinity", "hosts": [], "members": []})) == ["a", "b"]
     assert names(flt, hosts, spec(instance_group={"policy": "affinity", "hosts": ["b"], "members": ["x"]})) == ["b"]
     # another policy: not this filter's business
@@ -91,7 +92,7 @@ def test_affinity_filter() -> None:
 
 def test_anti_affinity_filter_and_max_server_per_host() -> None:
     hosts = [host("a"), host("b"), host("c")]
-    flt = f.ServerGroupAntiAffinityFilter(CONF)
+    flt = f.ServerGroupAntiAffinityFilter(PluginContext(CONF))
     g = {"policy": "anti-affinity", "hosts": ["a", "b", "b"], "members": ["1", "2", "3"]}
     assert names(flt, hosts, spec(instance_group=g)) == ["c"]
     g2 = {**g, "rules": {"max_server_per_host": 2}}
@@ -102,17 +103,17 @@ def test_anti_affinity_filter_and_max_server_per_host() -> None:
 
 def test_same_and_different_host_hints() -> None:
     hosts = [host("a", instances={"i1", "i2"}), host("b", instances={"i3"}), host("c")]
-    assert names(f.SameHostFilter(CONF), hosts, spec(scheduler_hints={"same_host": ["i3", "zz"]})) == ["b"]
-    assert names(f.SameHostFilter(CONF), hosts, spec(scheduler_hints={"same_host": "i1"})) == ["a"]
-    assert names(f.DifferentHostFilter(CONF), hosts, spec(scheduler_hints={"different_host": ["i1", "i3"]})) == ["c"]
-    assert names(f.DifferentHostFilter(CONF), hosts, spec(scheduler_hints={})) == ["a", "b", "c"]
+    assert names(f.SameHostFilter(PluginContext(CONF)), hosts, spec(scheduler_hints={"same_host": ["i3", "zz"]})) == ["b"]
+    assert names(f.SameHostFilter(PluginContext(CONF)), hosts, spec(scheduler_hints={"same_host": "i1"})) == ["a"]
+    assert names(f.DifferentHostFilter(PluginContext(CONF)), hosts, spec(scheduler_hints={"different_host": ["i1", "i3"]})) == ["c"]
+    assert names(f.DifferentHostFilter(PluginContext(CONF)), hosts, spec(scheduler_hints={})) == ["a", "b", "c"]
 
 
 def test_aggregate_instance_extra_specs_filter() -> None:
     ssd = {"id": 1, "name": "fast", "metadata": {"ssd": "true", "gpus": "4"}}
     hdd = {"id": 2, "name": "slow", "metadata": {"ssd": "false"}}
     hosts = [host("a", aggregates=[ssd]), host("b", aggregates=[hdd]), host("c"), host("d", aggregates=[hdd, ssd])]
-    flt = f.AggregateInstanceExtraSpecsFilter(CONF)
+    flt = f.AggregateInstanceExtraSpecsFilter(PluginContext(CONF))
 
     def flavor(extra: dict[str, str]) -> Any:
         return spec(flavor={"vcpus": 1, "ram": 1, "disk": 0, "extra_specs": extra})

@@ -11,6 +11,7 @@ from cumulo_scheduler_filter.scheduler import FilterScheduler
 
 from cumulo import registry
 from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.scheduler import NoValidHost
 from cumulo.testing.conformance.scheduler import host, spec
 
@@ -30,7 +31,7 @@ def override() -> Iterator[object]:
 
 
 def sched() -> FilterScheduler:
-    return FilterScheduler(CONF)
+    return FilterScheduler(PluginContext(CONF))
 
 
 def test_message_names_the_filter_and_the_trail() -> None:
@@ -131,7 +132,7 @@ def test_unknown_filter_name_lists_what_is_installed(override: object) -> None:
 
 
 def test_loaded_by_registry_name() -> None:
-    assert isinstance(registry.load_driver("scheduler", "filter", CONF, conf=CONF), FilterScheduler)
+    assert isinstance(registry.load_plugin("scheduler", "filter", PluginContext(CONF)), FilterScheduler)
 
 
 def test_options_listed() -> None:

@@ -6,7 +6,7 @@ from cumulo.interfaces.service import ModuleArea
 
 
 class ComputeArea(ModuleArea):
-    interface_version = "1.0"
+    interface_version = "2.0"
     area = "compute"
     requires = ("identity", "scheduler")
     after = ("image", "network", "volume")

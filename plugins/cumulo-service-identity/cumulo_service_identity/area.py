@@ -10,7 +10,7 @@ from cumulo.interfaces.service import ModuleArea
 class IdentityArea(ModuleArea):
     """Identity (``hub.identity``): domains, projects, users, groups, roles, tokens and the catalog (Keystone v3)."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     area = "identity"
     requires = ()
     after = ()

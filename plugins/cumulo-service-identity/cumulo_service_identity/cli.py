@@ -12,6 +12,7 @@ from cliff.show import ShowOne
 from cumulo import registry
 from cumulo.conf import CONF
 from cumulo.db import migrate
+from cumulo.interfaces.base import PluginContext
 from cumulo.services import ServiceHub
 
 
@@ -36,7 +37,7 @@ class IdentityBootstrap(ShowOne):
         frontends = []
         for name in CONF.api.frontends:
             try:
-                frontends.append(registry.load_driver("api", name, conf=CONF))
+                frontends.append(registry.load_plugin("api", name, PluginContext(CONF)))
             except registry.PluginError as err:
                 self.app.stderr.write(f"Skipping frontend {name} in the catalog: {err}\n")
         password = parsed_args.admin_password or os.environ.get("OS_BOOTSTRAP_PASSWORD") or None

@@ -10,7 +10,7 @@ from cumulo.interfaces.service import ModuleArea
 class ImageArea(ModuleArea):
     """Images (``hub.image``): image records, sharing, quotas, and their data in pluggable image stores (Glance v2)."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     area = "image"
     requires = ("identity",)
     after = ("object",)

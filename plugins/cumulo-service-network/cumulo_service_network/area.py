@@ -8,7 +8,7 @@ from cumulo.interfaces.service import ModuleArea
 class NetworkArea(ModuleArea):
     """Networking (``hub.network``): networks, subnets, ports, routers, floating IPs, security groups (Neutron v2)."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     area = "network"
     requires = ("identity",)
     after = ()

@@ -64,6 +64,7 @@ from cumulo.contracts.network import (
     NetworkSummary,
     SecurityGroup,
 )
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.network import NetworkDriver
 from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.instances import Instances
@@ -103,7 +104,8 @@ class Service:
                 self.conf.register_opts(opts, group=group)
             except cfg.DuplicateOptError:
                 pass
-        driver = registry.load_driver("network", self.conf.network.driver, conf=self.conf)
+        driver = registry.load_plugin("network", self.conf.network.driver,
+                                      PluginContext(self.conf, host=self.conf.host, hub=hub))
         self.dataplane = DataPlane(driver, self.conf)
         self.quotas = Quotas(self.conf)
         self.tags = Tags()

@@ -8,7 +8,7 @@ from cumulo.interfaces.service import ModuleArea
 class ObjectArea(ModuleArea):
     """Object Storage (``hub.object``): accounts, containers and objects on a pluggable backend (Swift v1)."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     area = "object"
     requires = ("identity",)
     after = ()

@@ -40,6 +40,7 @@ from typing import Any
 
 from cumulo import registry
 from cumulo.contracts.object import Caller, Resolved, TempURLGrant
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.object import ObjectBackend, ObjectInfo
 from cumulo.interfaces.service import Stoppable
 from cumulo_service_object.access import Access
@@ -67,7 +68,8 @@ class Service:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
         self.conf = hub.conf
-        backend: ObjectBackend = registry.load_driver("object", self.conf.object.backend, conf=self.conf)
+        backend: ObjectBackend = registry.load_plugin(
+            "object", self.conf.object.backend, PluginContext(self.conf, host=self.conf.host, hub=hub))
         self.store = Store(self.conf, backend)
         self.access = Access(self.conf, self.store)
         self.accounts = Accounts(self.conf, self.store, self.access)

@@ -8,7 +8,7 @@ from cumulo.interfaces.service import ModuleArea
 class SchedulerArea(ModuleArea):
     """Scheduling (``hub.scheduler``): places instances on compute hosts with the configured scheduler driver."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
     area = "scheduler"
     requires = ()
     after = ("identity", "image", "network", "volume")

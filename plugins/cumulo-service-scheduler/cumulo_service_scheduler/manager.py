@@ -35,6 +35,7 @@ from oslo_config import cfg
 from cumulo import exception, registry
 from cumulo.conf import CONF
 from cumulo.conf.scheduler import scheduler_opts
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec
 
 LOG = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class Service:
         """The scheduler plugin, loaded on first use (a PluginError names what is installed)."""
         if self._driver is None:
             name = self.conf.scheduler.driver
-            self._driver = registry.load_driver("scheduler", name, self.conf, conf=self.conf)
+            self._driver = registry.load_plugin("scheduler", name, PluginContext(self.conf, host=self.conf.host))
         return self._driver
 
     def _fetch(self) -> list[HostState]:

@@ -11,6 +11,8 @@ from cumulo_service_scheduler import manager as sched_mod
 from cumulo_service_scheduler.manager import SchedulerClient, SchedulerEndpoint, Service
 
 from cumulo import exception
+from cumulo.conf import CONF
+from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec, Scheduler
 from cumulo.testing.conformance.scheduler import host, spec
 
@@ -18,10 +20,10 @@ from cumulo.testing.conformance.scheduler import host, spec
 class FirstFit(Scheduler):
     """The smallest correct scheduler: the first enabled, up host with room, per instance."""
 
-    interface_version = "1.0"
+    interface_version = "2.0"
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(PluginContext(CONF))
         self.calls: list[tuple[RequestSpec, list[str]]] = []
 
     def select_destinations(self, spec: RequestSpec, hosts: list[HostState]) -> list[HostState]:

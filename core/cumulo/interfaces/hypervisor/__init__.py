@@ -101,8 +101,7 @@ class HypervisorDriver(Plugin):
         cls.capabilities = supported_capabilities(cls)
 
     def __init__(self, ctx: PluginContext) -> None:
-        self.ctx = ctx
-        self.conf = ctx.conf
+        super().__init__(ctx)
         self.host = ctx.host
 
     @classmethod

@@ -7,7 +7,7 @@ Subclass it in the plugin's tests and provide the driver instance::
 
         @pytest.fixture
         def driver(self):
-            return MyDriver()
+            return MyDriver(PluginContext(CONF))
 
 The suite runs the installed network area (``hub.network``, on a fresh SQLite
 database, the ``cumulo_db`` fixture) with that driver, so the driver receives the same

@@ -11,14 +11,14 @@ subclass the one you need, name the plugin and provide the instance::
 
         @pytest.fixture
         def scheduler(self):
-            return MyScheduler(conf)
+            return MyScheduler(PluginContext(conf))
 
     class TestMyFilter(HostFilterConformance):
         plugin_name = "mine"
 
         @pytest.fixture
         def host_filter(self):
-            return MyFilter(conf)
+            return MyFilter(PluginContext(conf))
 
 ``SchedulerConformance`` checks: one host per instance, never a disabled or
 down host, never a host without room, earlier picks of the same request are
