@@ -40,12 +40,29 @@ instance each, built as ``cls(ctx)``): the fake driver presents
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import cumulo_service_compute.models as _models  # noqa: F401  (the compute tables)
 from cumulo import exception
 from cumulo.conf import CONF
 from cumulo.conf.compute import compute_opts  # noqa: F401  (the [compute] options)
+from cumulo.contracts.compute import (
+    AggregateView,
+    AvailabilityZoneView,
+    ComputeService,
+    ConsoleView,
+    FlavorAccessView,
+    FlavorView,
+    HypervisorServerView,
+    HypervisorView,
+    InstanceActionView,
+    KeypairView,
+    ServerGroupView,
+    ServerSecurityGroupView,
+    ServerView,
+    ServiceView,
+)
 from cumulo_service_compute.aggregates import Aggregates
 from cumulo_service_compute.common import Plumbing
 from cumulo_service_compute.flavors import Flavors
@@ -64,13 +81,26 @@ from cumulo_service_compute.servers import Servers
 
 LOG = logging.getLogger(__name__)
 
+_P = ParamSpec("_P")
+_V = TypeVar("_V")
+
+
+def _returning(method: Callable[_P, object], view: type[_V]) -> Callable[_P, _V]:
+    """``method`` itself, typed as answering ``view`` (a view of :mod:`cumulo.contracts.compute`).
+
+    The components build plain dicts (``dict[str, Any]``), which mypy does not take for a
+    TypedDict; this names the view each one is. Only the return type is asserted: the
+    parameters stay the component's, checked against :class:`ComputeService` at the end of
+    this module. That the dicts have the views' keys is checked by tests/test_contract.py.
+    """
+    return cast("Callable[_P, _V]", method)
+
 
 class Service:
-    """``hub.compute``. Every method takes the RequestContext first (but the host-state, metadata-lookup
-    and housekeeping methods, which the kernel's own parts call) and raises :mod:`cumulo.exception` errors.
+    """``hub.compute``: implements :class:`cumulo.contracts.compute.ComputeService`, which documents each method.
 
     The components are attributes (``flavors``, ``servers``, ``actions``...); each method below is
-    one of theirs, documented there.
+    one of theirs, bound once (those answering a view through :func:`_returning`).
     """
 
     def __init__(self, hub: Any) -> None:
@@ -95,26 +125,26 @@ class Service:
         self.housekeeping = Housekeeping(self.plumbing, self.servers, self.hosts)
 
         # flavors
-        self.list_flavors = self.flavors.list_flavors
-        self.get_flavor = self.flavors.get_flavor
-        self.create_flavor = self.flavors.create_flavor
-        self.update_flavor = self.flavors.update_flavor
+        self.list_flavors = _returning(self.flavors.list_flavors, list[FlavorView])
+        self.get_flavor = _returning(self.flavors.get_flavor, FlavorView)
+        self.create_flavor = _returning(self.flavors.create_flavor, FlavorView)
+        self.update_flavor = _returning(self.flavors.update_flavor, FlavorView)
         self.delete_flavor = self.flavors.delete_flavor
         self.get_extra_specs = self.flavors.get_extra_specs
         self.set_extra_specs = self.flavors.set_extra_specs
         self.delete_extra_spec = self.flavors.delete_extra_spec
-        self.flavor_access = self.flavors.flavor_access
-        self.add_flavor_access = self.flavors.add_flavor_access
-        self.remove_flavor_access = self.flavors.remove_flavor_access
+        self.flavor_access = _returning(self.flavors.flavor_access, list[FlavorAccessView])
+        self.add_flavor_access = _returning(self.flavors.add_flavor_access, list[FlavorAccessView])
+        self.remove_flavor_access = _returning(self.flavors.remove_flavor_access, list[FlavorAccessView])
         # key pairs
-        self.create_keypair = self.keypairs.create_keypair
-        self.list_keypairs = self.keypairs.list_keypairs
-        self.get_keypair = self.keypairs.get_keypair
+        self.create_keypair = _returning(self.keypairs.create_keypair, KeypairView)
+        self.list_keypairs = _returning(self.keypairs.list_keypairs, list[KeypairView])
+        self.get_keypair = _returning(self.keypairs.get_keypair, KeypairView)
         self.delete_keypair = self.keypairs.delete_keypair
         # server groups
-        self.create_server_group = self.server_groups.create_server_group
-        self.get_server_group = self.server_groups.get_server_group
-        self.list_server_groups = self.server_groups.list_server_groups
+        self.create_server_group = _returning(self.server_groups.create_server_group, ServerGroupView)
+        self.get_server_group = _returning(self.server_groups.get_server_group, ServerGroupView)
+        self.list_server_groups = _returning(self.server_groups.list_server_groups, list[ServerGroupView])
         self.delete_server_group = self.server_groups.delete_server_group
         self.server_group_of = self.server_groups.server_group_of
         # quotas
@@ -123,10 +153,10 @@ class Service:
         self.quota_defaults = self.quotas.quota_defaults
         self.delete_quota_set = self.quotas.delete_quota_set
         # servers (the hosts call finish_delete and schedule_and_build back)
-        self.create_servers = self.servers.create_servers
-        self.get_server = self.servers.get_server
-        self.list_servers = self.servers.list_servers
-        self.update_server = self.servers.update_server
+        self.create_servers = _returning(self.servers.create_servers, list[ServerView])
+        self.get_server = _returning(self.servers.get_server, ServerView)
+        self.list_servers = _returning(self.servers.list_servers, list[ServerView])
+        self.update_server = _returning(self.servers.update_server, ServerView)
         self.delete_server = self.servers.delete_server
         self.finish_delete = self.servers.finish_delete
         self.schedule_and_build = self.scheduling.schedule_and_build
@@ -143,13 +173,13 @@ class Service:
         self.change_password = self.actions.change_password
         self.lock = self.actions.lock
         self.unlock = self.actions.unlock
-        self.rebuild = self.actions.rebuild
+        self.rebuild = _returning(self.actions.rebuild, tuple[ServerView, str])
         self.resize = self.actions.resize
         self.confirm_resize = self.actions.confirm_resize
         self.revert_resize = self.actions.revert_resize
         self.create_image = self.actions.create_image
         self.console_output = self.actions.console_output
-        self.remote_console = self.actions.remote_console
+        self.remote_console = _returning(self.actions.remote_console, ConsoleView)
         # a server's metadata, tags, action log and security groups
         self.get_metadata = self.server_metadata.get_metadata
         self.update_metadata = self.server_metadata.update_metadata
@@ -159,32 +189,32 @@ class Service:
         self.add_tag = self.server_tags.add_tag
         self.delete_tag = self.server_tags.delete_tag
         self.delete_tags = self.server_tags.delete_tags
-        self.list_instance_actions = self.instance_actions.list_instance_actions
-        self.get_instance_action = self.instance_actions.get_instance_action
-        self.security_groups = self.server_security_groups.security_groups
+        self.list_instance_actions = _returning(self.instance_actions.list_instance_actions, list[InstanceActionView])
+        self.get_instance_action = _returning(self.instance_actions.get_instance_action, InstanceActionView)
+        self.security_groups = _returning(self.server_security_groups.security_groups, list[ServerSecurityGroupView])
         self.add_security_group = self.server_security_groups.add_security_group
         self.remove_security_group = self.server_security_groups.remove_security_group
         # hosts, hypervisors, services, zones (the scheduler reads host_states)
         self.host_states = self.hosts.host_states
         self.invalidate_host_states = self.hosts.invalidate_host_states
-        self.list_hypervisors = self.hosts.list_hypervisors
-        self.get_hypervisor = self.hosts.get_hypervisor
-        self.hypervisor_servers = self.hosts.hypervisor_servers
-        self.list_services = self.hosts.list_services
-        self.set_service = self.hosts.set_service
+        self.list_hypervisors = _returning(self.hosts.list_hypervisors, list[HypervisorView])
+        self.get_hypervisor = _returning(self.hosts.get_hypervisor, HypervisorView)
+        self.hypervisor_servers = _returning(self.hosts.hypervisor_servers, list[HypervisorServerView])
+        self.list_services = _returning(self.hosts.list_services, list[ServiceView])
+        self.set_service = _returning(self.hosts.set_service, ServiceView)
         self.delete_service = self.hosts.delete_service
-        self.availability_zones = self.hosts.availability_zones
+        self.availability_zones = _returning(self.hosts.availability_zones, list[AvailabilityZoneView])
         # aggregates
-        self.list_aggregates = self.aggregates.list_aggregates
-        self.get_aggregate = self.aggregates.get_aggregate
-        self.create_aggregate = self.aggregates.create_aggregate
-        self.update_aggregate = self.aggregates.update_aggregate
+        self.list_aggregates = _returning(self.aggregates.list_aggregates, list[AggregateView])
+        self.get_aggregate = _returning(self.aggregates.get_aggregate, AggregateView)
+        self.create_aggregate = _returning(self.aggregates.create_aggregate, AggregateView)
+        self.update_aggregate = _returning(self.aggregates.update_aggregate, AggregateView)
         self.delete_aggregate = self.aggregates.delete_aggregate
-        self.aggregate_add_host = self.aggregates.aggregate_add_host
-        self.aggregate_remove_host = self.aggregates.aggregate_remove_host
-        self.set_aggregate_metadata = self.aggregates.set_aggregate_metadata
+        self.aggregate_add_host = _returning(self.aggregates.aggregate_add_host, AggregateView)
+        self.aggregate_remove_host = _returning(self.aggregates.aggregate_remove_host, AggregateView)
+        self.set_aggregate_metadata = _returning(self.aggregates.set_aggregate_metadata, AggregateView)
         # the metadata service's lookups
-        self.instance_for_metadata = self.metadata_lookups.instance_for_metadata
+        self.instance_for_metadata = _returning(self.metadata_lookups.instance_for_metadata, ServerView)
         self.instance_by_address = self.metadata_lookups.instance_by_address
         # housekeeping (start-up and the task-state sweeper)
         self.reconcile_builds = self.housekeeping.reconcile_builds
@@ -202,6 +232,14 @@ class Service:
     def shutdown(self, wait: bool = True) -> None:
         """Stop scheduling: no new build is picked up; with ``wait``, those under way finish first."""
         self.plumbing.pool.shutdown(wait=wait)
+
+
+if TYPE_CHECKING:
+    # The static half of the conformance check: mypy fails here, naming the member, when a binding
+    # above no longer matches cumulo.contracts.compute.ComputeService (types, arity, keyword-only
+    # names; tests/test_contract.py, the run-time half, also compares positional names and defaults).
+    def _implements_the_contract(service: Service) -> ComputeService:
+        return service
 
 
 class _Hosts:
