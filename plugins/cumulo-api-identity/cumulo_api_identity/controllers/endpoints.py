@@ -1,0 +1,54 @@
+"""Catalog endpoints: ``/v3/endpoints``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cumulo.wsgi import Router
+from cumulo.wsgi.request import Request
+from cumulo_api_identity.controllers.base import Controller
+from cumulo_api_identity.schemas import ENDPOINT, entity
+
+
+class Endpoints(Controller):
+    """Endpoint CRUD; ``region`` (the v2-era name) is accepted for ``region_id``."""
+
+    def add_routes(self, router: Router) -> None:
+        """``/v3/endpoints`` and ``/v3/endpoints/{endpoint_id}``."""
+        self.add_crud(router, "/v3/endpoints", "endpoint_id", "endpoint")
+
+    def _endpoint(self, req: Request, e: dict[str, Any]) -> dict[str, Any]:
+        return {**e, "links": self.link(req, f"endpoints/{e['id']}")}
+
+    @staticmethod
+    def _endpoint_data(data: dict[str, Any]) -> dict[str, Any]:
+        if "region" in data and "region_id" not in data:
+            data["region_id"] = data["region"]
+        data.pop("region", None)
+        return data
+
+    def list_endpoints(self, req: Request) -> Any:
+        self.authorize(req, "list_endpoints")
+        items = self.svc.list_endpoints({"service_id": req.GET.get("service_id"),
+                                         "interface": req.GET.get("interface"),
+                                         "region_id": req.GET.get("region_id") or req.GET.get("region")})
+        return self.collection(req, "endpoints", [self._endpoint(req, e) for e in items], "endpoints")
+
+    def create_endpoint(self, req: Request) -> Any:
+        self.authorize(req, "create_endpoint")
+        schema = entity("endpoint", ENDPOINT, ["service_id", "interface", "url"])
+        data = self._endpoint_data(self.body(req, schema)["endpoint"])
+        return 201, {"endpoint": self._endpoint(req, self.svc.create_endpoint(data))}
+
+    def get_endpoint(self, req: Request, endpoint_id: str) -> Any:
+        self.authorize(req, "get_endpoint")
+        return {"endpoint": self._endpoint(req, self.svc.get_endpoint(endpoint_id))}
+
+    def update_endpoint(self, req: Request, endpoint_id: str) -> Any:
+        self.authorize(req, "update_endpoint")
+        changes = self._endpoint_data(self.body(req, entity("endpoint", ENDPOINT))["endpoint"])
+        return {"endpoint": self._endpoint(req, self.svc.update_endpoint(endpoint_id, changes))}
+
+    def delete_endpoint(self, req: Request, endpoint_id: str) -> Any:
+        self.authorize(req, "delete_endpoint")
+        self.svc.delete_endpoint(endpoint_id)
