@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 import cumulo_service_compute.objects as objects
@@ -14,8 +15,9 @@ import cumulo_service_compute.rpc as rpc
 from cumulo import exception
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
+from cumulo.contracts.network import NetworkRequest, NetworkService, RequestedNetwork
 from cumulo.db.models.base import utcnow
-from cumulo_service_compute.manager import optional
+from cumulo_service_compute.host_common import optional
 
 #: The service the compute hosts register and heartbeat as.
 BINARY = "cumulo-compute"
@@ -46,13 +48,34 @@ class Plumbing:
     def rpc(self, value: Any) -> None:
         self._rpc = value
 
-    def network(self) -> Any | None:
-        """``hub.network``, or None when this cloud runs no network service."""
-        return optional(self.hub, "network")
+    def network(self) -> NetworkService | None:
+        """``hub.network`` (the kernel's network contract), or None when this cloud runs no network service."""
+        net: NetworkService | None = optional(self.hub, "network")
+        return net
 
     def image(self) -> Any | None:
         """``hub.image``, or None when this cloud runs no image service."""
         return optional(self.hub, "image")
+
+
+def network_request(requested: Any) -> NetworkRequest | None:
+    """A server's requested networks as the network contract takes them.
+
+    The compute area keeps (and casts to the hosts) what the API gave it: ``"auto"``,
+    ``"none"``, None or Nova's ``{"uuid", "port", "fixed_ip"}`` items. Items become
+    :class:`~cumulo.contracts.network.RequestedNetwork`; anything else is passed as is,
+    for the network service to refuse with its own message.
+    """
+    if not isinstance(requested, list | tuple):
+        return requested
+    return [_requested_network(item) if isinstance(item, Mapping) else item for item in requested]
+
+
+def _requested_network(item: Mapping[str, Any]) -> RequestedNetwork:
+    # The alternatives read as the network service reads a dict item (first one set wins).
+    return RequestedNetwork(network_id=item.get("uuid") or item.get("network_id"),
+                            port_id=item.get("port") or item.get("port_id"),
+                            fixed_ip=item.get("fixed_ip") or item.get("fixed_ip_address"))
 
 
 def instance_for(ctx: RequestContext, uuid: str) -> dict[str, Any]:

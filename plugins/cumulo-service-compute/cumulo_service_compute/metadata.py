@@ -44,6 +44,6 @@ class MetadataLookups:
     def instance_by_address(self, address: str, network_id: str | None = None) -> str | None:
         """The uuid of the server holding fixed IP ``address`` (network service lookup), or None."""
         net = self.plumbing.network()
-        if net is None or not hasattr(net, "instance_by_address"):
+        if net is None:
             return None
         return net.instance_by_address(RequestContext(roles=["admin"], is_admin=True), address, network_id)

@@ -7,11 +7,13 @@ shows the names it was created with.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import cumulo_service_compute.objects as objects
 from cumulo import exception
 from cumulo.context import RequestContext
+from cumulo.contracts.network import SecurityGroup
 from cumulo_service_compute.common import Plumbing, instance_for
 
 
@@ -27,6 +29,16 @@ class InstanceActions:
         return objects.get_action(uuid, request_id)
 
 
+def security_group_view(group: SecurityGroup) -> dict[str, Any]:
+    """A security group (the network contract's record) as ``hub.compute.security_groups`` lists it.
+
+    Neutron's keys: the rules are ``security_group_rules``, each with the record's fields.
+    """
+    return {"id": group.id, "name": group.name, "description": group.description, "project_id": group.project_id,
+            "tenant_id": group.project_id, "stateful": group.stateful,
+            "security_group_rules": [dataclasses.asdict(rule) for rule in group.rules]}
+
+
 class ServerSecurityGroups:
     """A server's security groups, through the network service (``plumbing.network()``)."""
 
@@ -38,7 +50,7 @@ class ServerSecurityGroups:
         net = self.plumbing.network()
         if net is None:
             return [{"name": n} for n in inst["security_groups"]]
-        return list(net.list_instance_security_groups(ctx, uuid))
+        return [security_group_view(g) for g in net.instance_security_groups(ctx, uuid)]
 
     def add_security_group(self, ctx: RequestContext, uuid: str, group: str) -> None:
         instance_for(ctx, uuid)

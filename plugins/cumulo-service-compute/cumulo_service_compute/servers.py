@@ -21,6 +21,7 @@ import cumulo_service_compute.states as st
 from cumulo import db, exception
 from cumulo import service as service_mod
 from cumulo.context import RequestContext
+from cumulo.contracts.network import InstancePort
 from cumulo.db.models.base import new_id, utcnow
 from cumulo_service_compute.common import (
     BINARY,
@@ -30,12 +31,13 @@ from cumulo_service_compute.common import (
     host_id,
     image_props,
     instance_for,
+    network_request,
     resolve_image,
 )
 from cumulo_service_compute.flavors import Flavors
+from cumulo_service_compute.host_common import SCHEDULED_BY, release_claims
 from cumulo_service_compute.hosts import Hosts
 from cumulo_service_compute.keypairs import Keypairs
-from cumulo_service_compute.manager import SCHEDULED_BY, release_claims
 from cumulo_service_compute.models import ComputeNode, Instance, InstanceTag, ServerGroupMember
 from cumulo_service_compute.scheduling import Scheduling
 from cumulo_service_compute.server_groups import ServerGroups
@@ -45,6 +47,23 @@ LOG = logging.getLogger(__name__)
 
 def _is_regex(text: str) -> bool:
     return any(c in text for c in "^$*+?[](){}|\\.")
+
+
+def port_view(port: InstancePort) -> dict[str, Any]:
+    """A server's port (the network contract's record) as the server dict's ``ports`` entry.
+
+    The API frontend renders ``addresses``, the interface attachments and the metadata
+    service's network data from these keys (Neutron's port names).
+    """
+    return {"id": port.id, "network_id": port.network_id, "network_name": port.network_name,
+            "mac_address": port.mac_address, "status": port.status, "device_id": port.instance_uuid,
+            "binding:host_id": port.host, "binding:vif_type": port.vif_type,
+            "binding:vif_details": dict(port.vif_details), "port_security_enabled": port.port_security_enabled,
+            "security_groups": list(port.security_groups),
+            "fixed_ips": [{"ip_address": ip.ip_address, "subnet_id": ip.subnet_id, "version": ip.version}
+                          for ip in port.fixed_ips],
+            "floating_ips": [{"id": f.id, "floating_ip_address": f.floating_ip_address,
+                              "fixed_ip_address": f.fixed_ip_address} for f in port.floating_ips]}
 
 
 class Servers:
@@ -193,9 +212,8 @@ class Servers:
             return
         try:
             if networks not in (None, "none"):
-                net.validate_networks(ctx, networks, count)
-            if hasattr(net, "validate_security_groups"):  # as Nova: whatever the networks
-                net.validate_security_groups(ctx, security_groups)
+                net.validate_networks(ctx, network_request(networks), count)
+            net.validate_security_groups(ctx, security_groups)  # as Nova: whatever the networks
         except exception.NotFound as err:
             raise exception.Invalid(reason=str(err)) from None
 
@@ -207,6 +225,7 @@ class Servers:
         """Add what the API shows besides the row: status, fault, host id and status, ports."""
         faults = objects.latest_faults([i["uuid"] for i in insts if i["vm_state"] == st.ERROR])
         net = self.plumbing.network()
+        admin = RequestContext(roles=["admin"], is_admin=True)
         down = self.hosts.down_hosts()
         for i in insts:
             i["status"] = st.status(i["vm_state"], i["task_state"])
@@ -216,8 +235,7 @@ class Servers:
             i["ports"] = []
             if net is not None and i["vm_state"] != st.DELETED:
                 try:
-                    i["ports"] = list(net.get_instance_nw_info(RequestContext(roles=["admin"], is_admin=True),
-                                                               i["uuid"]) or [])
+                    i["ports"] = [port_view(p) for p in net.instance_ports(admin, i["uuid"])]
                 except Exception:
                     LOG.debug("No network info for %s", i["uuid"], exc_info=True)
         return insts

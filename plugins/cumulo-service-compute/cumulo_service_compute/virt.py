@@ -1,7 +1,7 @@
 """From the compute area's rows and the other areas' views to the hypervisor interface's records.
 
 The manager hands a driver only records of :mod:`cumulo.interfaces.hypervisor`:
-the instance with its flavor, its VIFs from the network area's port views, and
+the instance with its flavor, its VIFs from the network contract's port records, and
 an :class:`~cumulo.interfaces.hypervisor.ImageReader` over the image area's
 data, verified against the image's checksum.
 """
@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cumulo.context import RequestContext
+from cumulo.contracts.network import InstancePort
 from cumulo.interfaces.hypervisor import (
     VIF,
     FixedIP,
@@ -63,21 +64,23 @@ def instance(inst: Mapping[str, Any], flavor_view: Mapping[str, Any] | None = No
                     availability_zone=inst.get("availability_zone") or None)
 
 
-def vifs(ports: Iterable[Mapping[str, Any]]) -> list[VIF]:
-    """The network area's port views (``get_instance_nw_info``, ``allocate_for_instance``) as VIFs."""
+def vifs(ports: Iterable[InstancePort]) -> list[VIF]:
+    """The network contract's ports of an instance as the VIFs a driver plugs.
+
+    MAC, fixed IPs, network, MTU (the network's) and the floating addresses come from the
+    port; how to plug it from its binding: ``vif_type``, the host bridge (Neutron's
+    ``bridge_name`` detail) and the host device (a ``devname`` detail, else Nova's
+    ``tap`` + the port id's first 11 characters).
+    """
     found = []
     for port in ports:
-        details = port.get("binding:vif_details") or {}
-        fixed = tuple(FixedIP(address=str(ip.get("ip_address")), subnet_id=str(ip.get("subnet_id") or ""),
-                              version=int(ip.get("version") or (6 if ":" in str(ip.get("ip_address")) else 4)))
-                      for ip in port.get("fixed_ips") or [] if ip.get("ip_address"))
-        floating = tuple(str(f.get("floating_ip_address")) for f in port.get("floating_ips") or []
-                         if isinstance(f, Mapping) and f.get("floating_ip_address"))
-        found.append(VIF(id=str(port.get("id") or ""), mac_address=str(port.get("mac_address") or ""),
-                         network_id=str(port.get("network_id") or ""), fixed_ips=fixed, floating_ips=floating,
-                         mtu=port.get("mtu"), bridge=details.get("bridge_name"),
-                         vif_type=str(port.get("binding:vif_type") or "bridge"),
-                         details={str(k): str(v) for k, v in details.items()}))
+        details = {str(k): str(v) for k, v in port.vif_details.items()}
+        fixed = tuple(FixedIP(address=ip.ip_address, subnet_id=ip.subnet_id, version=ip.version)
+                      for ip in port.fixed_ips if ip.ip_address)
+        found.append(VIF(id=port.id, mac_address=port.mac_address, network_id=port.network_id, fixed_ips=fixed,
+                         floating_ips=tuple(f.floating_ip_address for f in port.floating_ips), mtu=port.mtu,
+                         bridge=details.get("bridge_name"), vif_type=port.vif_type or "bridge",
+                         devname=details.get("devname") or "tap" + port.id[:11], details=details))
     return found
 
 

@@ -4,13 +4,14 @@ failures during a build reaching the fault (never a silent BUILD)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
 from cumulo import exception
 from cumulo.context import RequestContext
+from cumulo.contracts.network import FixedIP, InstancePort
 from cumulo.testing.fixtures import FakeHub, running_compute, use_fake_hypervisor
 
 
@@ -41,7 +42,7 @@ class FakeNetwork:
     """The compute contract of the network service, in memory, with failures on demand."""
 
     def __init__(self) -> None:
-        self.ports: dict[str, list[dict[str, Any]]] = {}
+        self.ports: dict[str, list[InstancePort]] = {}
         self.fail_allocate: BaseException | None = None
         self.during_allocate: Any = None
         self.visible_groups = {"default", "web"}
@@ -49,39 +50,40 @@ class FakeNetwork:
 
     def validate_networks(self, ctx: RequestContext, requested: Any, num_instances: int = 1) -> int:
         for item in requested if isinstance(requested, list) else []:
-            if item.get("uuid") == "theirs":
+            if item.network_id == "theirs":
                 raise NetworkNotFound(id="theirs")
         return num_instances
 
-    def validate_security_groups(self, ctx: RequestContext, groups: list[Any] | None) -> list[str]:
+    def validate_security_groups(self, ctx: RequestContext, groups: Sequence[str] | None) -> list[str]:
         for g in groups or []:
             if g not in self.visible_groups:
                 raise SecurityGroupNotFound(id=g)
         return list(groups or [])
 
-    def allocate_for_instance(self, ctx: RequestContext, uuid: str, host: str, requested: Any,
-                              security_groups: list[str] | None = None,
-                              availability_zone: str = "nova") -> list[dict[str, Any]]:
+    def allocate_instance_ports(self, ctx: RequestContext, uuid: str, host: str, requested: Any,
+                                security_groups: Sequence[str] | None = None,
+                                availability_zone: str = "nova") -> list[InstancePort]:
         if self.during_allocate is not None:
             self.during_allocate(uuid)
         if self.fail_allocate is not None:
             raise self.fail_allocate
         self._next += 1
-        port = {"id": f"port-{uuid[:8]}", "network_id": "n1", "mac_address": "fa:16:3e:00:00:01",
-                "fixed_ips": [{"ip_address": f"10.0.0.{self._next}", "version": 4}], "floating_ips": []}
+        port = InstancePort(id=f"port-{uuid[:8]}", network_id="n1", mac_address="fa:16:3e:00:00:01",
+                            fixed_ips=(FixedIP(ip_address=f"10.0.0.{self._next}", subnet_id="s1", version=4),),
+                            instance_uuid=uuid, host=host, mtu=1450, vif_type="bridge",
+                            vif_details={"bridge_name": "brq-n1"})
         self.ports[uuid] = [port]
         return [port]
 
     def deallocate_for_instance(self, ctx: RequestContext, uuid: str) -> None:
         self.ports.pop(uuid, None)
 
-    def get_instance_nw_info(self, ctx: RequestContext, uuid: str) -> list[dict[str, Any]]:
+    def instance_ports(self, ctx: RequestContext, uuid: str) -> list[InstancePort]:
         return list(self.ports.get(uuid, []))
 
     def instance_by_address(self, ctx: RequestContext, address: str, network_id: str | None = None) -> str | None:
         assert ctx.is_admin  # the lookup crosses projects: only the service itself may make it
-        owners = [u for u, ports in self.ports.items() for p in ports for ip in p["fixed_ips"]
-                  if ip["ip_address"] == address]
+        owners = [u for u, ports in self.ports.items() for p in ports if address in p.addresses()]
         return owners[0] if len(owners) == 1 else None
 
 
@@ -127,8 +129,8 @@ def test_metadata_lookup_by_address_with_a_fake_network(fake_net_hub, ctx):
     [b] = hub.compute.create_servers(ctx, name="b", image_ref="img", flavor_id="42")
     _final(hub, ctx, a["uuid"])
     _final(hub, ctx, b["uuid"])
-    ip_a = hub.fake_network.ports[a["uuid"]][0]["fixed_ips"][0]["ip_address"]
-    ip_b = hub.fake_network.ports[b["uuid"]][0]["fixed_ips"][0]["ip_address"]
+    ip_a = hub.fake_network.ports[a["uuid"]][0].fixed_ips[0].ip_address
+    ip_b = hub.fake_network.ports[b["uuid"]][0].fixed_ips[0].ip_address
     assert hub.compute.instance_for_metadata(remote_address=ip_a)["uuid"] == a["uuid"]
     found = hub.compute.instance_for_metadata(remote_address=ip_b)
     assert found["uuid"] == b["uuid"] and found["ports"][0]["fixed_ips"][0]["ip_address"] == ip_b
@@ -166,7 +168,7 @@ def test_metadata_lookup_by_address_with_the_network_service(net_hub):
                                                  network_id=net_id)["uuid"] == uuids[project]
     hub.compute.delete_server(theirs, uuids["p2"])
     deadline = time.monotonic() + 5
-    while hub.network.get_instance_nw_info(theirs, uuids["p2"]) and time.monotonic() < deadline:
+    while hub.network.instance_ports(theirs, uuids["p2"]) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert hub.compute.instance_for_metadata(remote_address="10.1.0.50")["uuid"] == uuids["p1"]
     assert hub.compute.instance_for_metadata(remote_address="::ffff:10.1.0.50")["uuid"] == uuids["p1"]
