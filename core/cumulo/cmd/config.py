@@ -24,27 +24,21 @@ from cumulo.conf import CONF
 #: declares its own (``AreaService.plugin_options``); these are the kernel's and older areas'.
 PLUGIN_OPTIONS: list[tuple[str, str, str]] = [
     ("api", "frontends", "api"),
-    ("scheduler", "driver", "scheduler"),
     ("scheduler", "enabled_filters", "scheduler.filters"),
     ("scheduler", "weighers", "scheduler.weighers"),
     ("compute", "hypervisor_driver", "hypervisor"),
-    ("network", "driver", "network"),
     ("volume", "driver", "volume"),
-    ("object", "backend", "object"),
 ]
 
 
-def import_areas() -> None:
-    """Import every kernel area, so that whatever they register (options, policy rules) is known.
-
-    The options are all declared in :mod:`cumulo.conf` already; importing the
-    areas also catches one a kernel module registers on its own.
-    """
+def import_areas(conf: cfg.ConfigOpts = CONF) -> None:
+    """Load every installed area, so that whatever they declare (options, policy rules) is known on ``conf``."""
     import cumulo.db
     import cumulo.messaging
     import cumulo.services
 
-    cumulo.services.import_areas()
+    for area in cumulo.services.installed_areas().values():
+        registry.register_plugin_opts(type(area), conf)
 
 
 def _value(conf: cfg.ConfigOpts, group: str, name: str) -> Any:
@@ -187,7 +181,7 @@ def check_db(problems: list[str]) -> None:
 
 def run_checks(conf: cfg.ConfigOpts, check_database: bool = True) -> list[str]:
     """Every problem of ``conf`` (one line each): plugins, values, unknown options, then the database."""
-    import_areas()
+    import_areas(conf)
     problems: list[str] = []
     check_plugins(conf, problems)
     check_values(conf, problems)

@@ -3,8 +3,7 @@
 ``CONF`` is the process's one ConfigOpts. Kernel options are declared in the
 option modules of this package, one per area (:data:`OPTION_MODULES`:
 ``cumulo.conf.default``, ``.database``, ``.messaging``, ``.api``,
-``.service``, ``.object_store``, ``.network``,
-``.scheduler``, ``.compute``). Each imports nothing but oslo.config and the
+``.service``, ``.compute``); an area's options are its own (``AreaService.list_opts``). Each imports nothing but oslo.config and the
 standard library, and this package imports nothing else of Cumulo: reading
 the configuration, or listing it for the sample generator, never imports a
 service, the database or a messaging driver. Plugins declare their options
@@ -27,9 +26,6 @@ from cumulo.conf import (
     database,
     default,
     messaging,
-    network,
-    object_store,
-    scheduler,
     service,
 )
 
@@ -37,7 +33,7 @@ CONF = cfg.ConfigOpts()
 
 #: The option modules, in the order their groups are registered.
 OPTION_MODULES: tuple[ModuleType, ...] = (
-    default, database, messaging, api, service, object_store, network, scheduler, compute,
+    default, database, messaging, api, service, compute,
 )
 
 # Kept for callers that read these lists by their old names.

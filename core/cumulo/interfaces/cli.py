@@ -31,7 +31,13 @@ from cumulo.interfaces.base import Plugin
 
 
 class Command(Plugin):
+    """A cliff command. The one kind not built as ``cls(ctx)``: cliff builds it, as ``cls(app, app_args,
+    cmd_name)``; the configuration is the kernel's ``CONF``, loaded by the ``cumulo`` app."""
+
     INTERFACE_VERSION = "1.0"
+
+    def __init__(self, app: Any, app_args: Any, cmd_name: str | None = None) -> None:  # cliff's signature
+        raise NotImplementedError("a command derives from cliff's Command, Lister or ShowOne")
 
     @abc.abstractmethod
     def take_action(self, parsed_args: argparse.Namespace) -> Any:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from oslo_config import cfg
 
 from cumulo.conf import CONF
 
@@ -24,7 +25,14 @@ class ConfFixture:
         self._overrides: list[tuple[str, str | None]] = []
 
     def set(self, name: str, value: Any, group: str | None = None) -> None:
-        CONF.set_override(name, value, group=group)
+        """Override an option; an area's option is registered first (as the hub does) when it is not yet."""
+        try:
+            CONF.set_override(name, value, group=group)
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            from cumulo.services import installed_areas
+
+            installed_areas()
+            CONF.set_override(name, value, group=group)
         self._overrides.append((name, group))
 
     def cleanup(self) -> None:

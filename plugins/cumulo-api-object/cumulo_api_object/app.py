@@ -342,7 +342,8 @@ class SwiftApp:
         return _empty(204)
 
     def bulk_delete(self, req: webob.Request, caller: Caller, account: str) -> webob.Response:
-        limit = CONF.object.max_deletes_per_request * 4200  # paths are at most ~4 KiB quoted
+        most = self.svc.info()["bulk_delete"]["max_deletes_per_request"]
+        limit = most * 4200  # paths are at most ~4 KiB quoted
         data = bytearray()
         for chunk in _Input(req.environ["wsgi.input"]):
             data.extend(chunk)

@@ -145,13 +145,15 @@ def test_options_listed() -> None:
 
 
 def test_options_are_the_plugins_not_the_kernels() -> None:
-    """The kernel declares only what the scheduler area reads; the sample lists the rest under this plugin."""
+    """The scheduler area declares what it reads, this plugin the rest of [scheduler]; the kernel none of it."""
     from cumulo_scheduler_filter.scheduler import list_opts
 
     from cumulo import conf as cumulo_conf
+    from cumulo import registry
 
-    kernel = {o.dest for g, opts in cumulo_conf.list_opts() if g == "scheduler" for o in opts}
-    assert kernel == {"driver", "claim_timeout"}
+    assert not [g for g, _ in cumulo_conf.list_opts() if g == "scheduler"]
+    area = registry.load_class("service", "scheduler")
+    assert {o.dest for g, opts in area.list_opts() if g == "scheduler" for o in opts} == {"driver", "claim_timeout"}
     assert {o.dest for g, opts in list_opts() if g == "scheduler" for o in opts} == {
         "enabled_filters", "weighers", "host_subset_size"}
 

@@ -7,7 +7,7 @@ in :mod:`.networks`, :mod:`.subnets`, :mod:`.ports`, :mod:`.l3`,
 :mod:`cumulo_service_network.models` its tables (created by the revisions in
 :mod:`cumulo_service_network.migrations`, branch ``cumulo_network``). The
 data-plane drivers implement :mod:`cumulo.interfaces.network`; the options
-are the kernel's :mod:`cumulo.conf.network`.
+are the area's own (:mod:`cumulo_service_network.opts`).
 
 Importing the package imports nothing else: the service and its policy rules
 load when the hub first builds ``hub.network`` (the ``cumulo_service_network``

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from oslo_config import cfg
+
 from cumulo.interfaces.service import ModuleArea
 
 
@@ -14,3 +16,10 @@ class NetworkArea(ModuleArea):
     after = ()
     manager = "cumulo_service_network.manager:Service"
     starter = "cumulo_service_network.manager:start"
+    plugin_options = (("network", "driver", "network"),)
+
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        from cumulo_service_network.opts import list_opts
+
+        return list_opts()

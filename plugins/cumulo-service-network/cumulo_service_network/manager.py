@@ -35,7 +35,7 @@ package or a component that needs it):
 Shared helpers are leaf modules: :mod:`.common` (coercion, visibility,
 lookups, ``random_mac``), :mod:`.views` (the API dicts), :mod:`.records` (the
 contract's records from those dicts), :mod:`.ipam`, :mod:`.policies`; the
-errors are the contract's, the options :mod:`cumulo.conf.network`.
+errors are the contract's, the options :mod:`cumulo_service_network.opts`.
 ``hub.network.<method>`` is the public method of the component that owns it
 (each lists them in ``API``).
 """
@@ -54,7 +54,6 @@ import cumulo_service_network.models as models
 import cumulo_service_network.policies as _policies
 from cumulo import conf as cumulo_conf
 from cumulo import db, registry
-from cumulo.conf.network import network_opts, quota_opts
 from cumulo.context import RequestContext
 from cumulo.contracts.network import (
     FloatingIP,
@@ -70,6 +69,7 @@ from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.instances import Instances
 from cumulo_service_network.l3 import L3
 from cumulo_service_network.networks import Networks
+from cumulo_service_network.opts import network_opts, quota_opts
 from cumulo_service_network.ports import Ports
 from cumulo_service_network.quotas import Quotas
 from cumulo_service_network.secgroups import SecurityGroups

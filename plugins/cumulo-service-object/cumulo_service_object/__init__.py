@@ -5,7 +5,7 @@
 per concern, listed there). What its frontends share with it is the kernel
 contract :mod:`cumulo.contracts.object`; the backend plugins implement
 :mod:`cumulo.interfaces.object` (``[object] backend``); the ``[object]``
-options are the kernel's (:mod:`cumulo.conf.object_store`).
+options are the area's own (:mod:`cumulo_service_object.opts`).
 
 Importing the package imports nothing else: the service loads when the hub
 first builds ``hub.object``. The area has no tables and no policy rules

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from oslo_config import cfg
+
 from cumulo.interfaces.service import ModuleArea
 
 
@@ -14,3 +16,10 @@ class SchedulerArea(ModuleArea):
     after = ("identity", "image", "network", "volume")
     manager = "cumulo_service_scheduler.manager:Service"
     starter = "cumulo_service_scheduler.manager:start"
+    plugin_options = (("scheduler", "driver", "scheduler"),)
+
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        from cumulo_service_scheduler.opts import list_opts
+
+        return list_opts()

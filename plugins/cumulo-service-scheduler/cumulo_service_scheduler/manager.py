@@ -34,9 +34,9 @@ from oslo_config import cfg
 
 from cumulo import exception, registry
 from cumulo.conf import CONF
-from cumulo.conf.scheduler import scheduler_opts
 from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.scheduler import HostState, NoValidHost, RequestSpec
+from cumulo_service_scheduler.opts import scheduler_opts
 
 LOG = logging.getLogger(__name__)
 

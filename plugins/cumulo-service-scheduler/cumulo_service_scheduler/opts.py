@@ -1,4 +1,7 @@
-"""``[scheduler]`` options read by the scheduler area (``hub.scheduler``). Imports only oslo.config.
+"""``[scheduler]`` options of the scheduler area (``hub.scheduler``). Imports only oslo.config.
+
+Declared by :class:`cumulo_service_scheduler.area.SchedulerArea` (``list_opts``), registered by the hub
+when it loads the installed areas.
 
 The filter scheduler's options in this group (``enabled_filters``, ``weighers``,
 ``host_subset_size``) are declared by its plugin (``cumulo-scheduler-filter``),

@@ -1,6 +1,7 @@
-"""``[network]`` and ``[network_quotas]`` options, read by the network area (cumulo-service-network).
+"""``[network]`` and ``[network_quotas]`` options of the network area. Imports only oslo.config.
 
-Imports only oslo.config.
+Declared by :class:`cumulo_service_network.area.NetworkArea` (``list_opts``): the hub registers them
+when it loads the installed areas; the sample generator reads this distribution's ``oslo.config.opts``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""``[object]`` options, read by the object area (cumulo-service-object), its backends and the Swift API.
+"""``[object]`` options of the object area. Imports only oslo.config.
 
-Kept in the kernel: more than one plugin reads them. Imports only oslo.config.
+Declared by :class:`cumulo_service_object.area.ObjectArea` (``list_opts``), registered by the hub when
+it loads the installed areas. The Swift API learns the limits from ``hub.object.info()``.
 """
 
 from __future__ import annotations
