@@ -11,10 +11,12 @@ import os
 import cumulo_service_image.manager as manager
 import pytest
 import sqlalchemy as sa
+from cumulo_service_image.common import now
 from cumulo_service_image.models import Image
 
 from cumulo import db, exception
 from cumulo.context import RequestContext
+from cumulo.contracts.image import ClientDisconnected
 
 
 def ctx(project: str = "p1", user: str = "u1", admin: bool = False) -> RequestContext:
@@ -172,10 +174,10 @@ def test_owner_specified_md5_property_is_verified(images, hub, store_name):
 def test_failing_client_returns_image_to_queued(images, hub, store_name):
     def broken():
         yield b"x" * 1000
-        raise manager.ClientDisconnected("gone")
+        raise ClientDisconnected("gone")
 
     image = _create(images)
-    with pytest.raises(manager.ClientDisconnected):
+    with pytest.raises(ClientDisconnected):
         images.upload(ctx(), image["id"], broken())
     assert images.get(ctx(), image["id"])["status"] == "queued"
     assert _stored_ids(hub, store_name) == []
@@ -445,7 +447,7 @@ def _simulate_crashed_upload(hub, store_name, image_id, holder):
         store.add(image_id, iter([b"half"]))  # stored, but the location never reached the database
     with db.transaction() as s:
         s.execute(sa.update(Image).where(Image.id == image_id).values(
-            status="saving", upload_host=holder, upload_heartbeat=manager._now(), store=store_name))
+            status="saving", upload_host=holder, upload_heartbeat=now(), store=store_name))
 
 
 @both_stores
@@ -468,7 +470,7 @@ def test_stale_upload_elsewhere_reset_after_timeout(images, hub, store_name):
     assert images.cleanup() == 0
     with db.transaction() as s:
         s.execute(sa.update(Image).where(Image.id == image["id"]).values(
-            upload_heartbeat=manager._now() - __import__("datetime").timedelta(hours=1)))
+            upload_heartbeat=now() - __import__("datetime").timedelta(hours=1)))
     assert images.cleanup() == 1
     assert images.get(ctx(), image["id"])["status"] == "queued"
     assert _stored_ids(hub, store_name) == []
