@@ -26,7 +26,6 @@ PLUGIN_OPTIONS: list[tuple[str, str, str]] = [
     ("api", "frontends", "api"),
     ("scheduler", "enabled_filters", "scheduler.filters"),
     ("scheduler", "weighers", "scheduler.weighers"),
-    ("compute", "hypervisor_driver", "hypervisor"),
     ("volume", "driver", "volume"),
 ]
 

@@ -3,7 +3,7 @@
 ``CONF`` is the process's one ConfigOpts. Kernel options are declared in the
 option modules of this package, one per area (:data:`OPTION_MODULES`:
 ``cumulo.conf.default``, ``.database``, ``.messaging``, ``.api``,
-``.service``, ``.compute``); an area's options are its own (``AreaService.list_opts``). Each imports nothing but oslo.config and the
+``.service``, ``.metadata``); an area's options are its own (``AreaService.list_opts``). Each imports nothing but oslo.config and the
 standard library, and this package imports nothing else of Cumulo: reading
 the configuration, or listing it for the sample generator, never imports a
 service, the database or a messaging driver. Plugins declare their options
@@ -22,10 +22,10 @@ from oslo_config import cfg
 
 from cumulo.conf import (
     api,
-    compute,
     database,
     default,
     messaging,
+    metadata,
     service,
 )
 
@@ -33,7 +33,7 @@ CONF = cfg.ConfigOpts()
 
 #: The option modules, in the order their groups are registered.
 OPTION_MODULES: tuple[ModuleType, ...] = (
-    default, database, messaging, api, service, compute,
+    default, database, messaging, api, service, metadata,
 )
 
 # Kept for callers that read these lists by their old names.

@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cumulo import registry
 from cumulo.wsgi import Router
 from cumulo.wsgi.middleware import pipeline
 from cumulo_api_compute import controllers, metadata, policies
 from cumulo_api_compute.api_version import Negotiate
 from cumulo_api_compute.faults import nova_fault
+from cumulo_api_compute.frontend import ComputeFrontend
 from cumulo_api_compute.versions import PATHS as VERSION_PATHS
 from cumulo_api_compute.versions import versions_app
 
@@ -50,6 +52,7 @@ class VersionedApp:
 def build(hub: Any) -> Any:
     """The WSGI app of the compute frontend (mounted at ``/compute``)."""
     policies.register()
+    registry.register_plugin_opts(ComputeFrontend, hub.conf)  # when built without the registry (tests)
     protected = pipeline(Negotiate(router(hub)), renderer=nova_fault, validate=hub.token_validator(),
                          max_body=hub.conf.api.max_request_body_size,
                          token_cache_seconds=hub.conf.api.token_cache_time)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from oslo_config import cfg
+
 from cumulo.interfaces.api import FactoryFrontend
+
+#: The Compute API's own option (Nova has it in ``[api]``; kept in ``[compute]`` for existing configurations).
+instance_password_opt = cfg.BoolOpt(
+    "enable_instance_password", default=True,
+    help="Return the generated admin password (adminPass) when creating or rebuilding a server.")
 
 
 class ComputeFrontend(FactoryFrontend):
@@ -17,6 +24,11 @@ class ComputeFrontend(FactoryFrontend):
     path_prefix = "/compute"
     app_factory = "cumulo_api_compute.app:build"
     endpoint_suffix = "/v2.1"
+    contracts = {"compute": "1.1"}
+
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        return list_opts()
 
 
 class MetadataFrontend(FactoryFrontend):
@@ -28,3 +40,8 @@ class MetadataFrontend(FactoryFrontend):
     path_prefix = "/metadata"
     requires_auth = False
     app_factory = "cumulo_api_compute.metadata:build"
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """The Compute API's options (``oslo.config.opts`` entry point, and :meth:`ComputeFrontend.list_opts`)."""
+    return [("compute", [instance_password_opt])]

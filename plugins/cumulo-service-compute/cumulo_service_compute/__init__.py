@@ -10,8 +10,8 @@ Compute API frontend shares with it is the kernel contract
 :mod:`cumulo.contracts.compute` and the kernel helpers
 :mod:`cumulo.utils.metadata_proxy` and :mod:`cumulo.utils.passwords`; the
 hypervisor drivers implement :mod:`cumulo.interfaces.hypervisor`. The
-``[compute]``, ``[metadata]`` and ``[quota]`` options are the kernel's
-(:mod:`cumulo.conf.compute`).
+``[compute]`` and ``[quota]`` options are the area's own
+(:mod:`cumulo_service_compute.opts`).
 
 Importing the package imports nothing else: the service loads when the hub
 first builds ``hub.compute``.

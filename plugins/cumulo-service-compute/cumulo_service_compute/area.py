@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from oslo_config import cfg
+
 from cumulo.interfaces.service import ModuleArea
 
 
 class ComputeArea(ModuleArea):
+    """Compute (``hub.compute``): servers, flavors, key pairs, server groups, quotas, hosts, aggregates (Nova v2.1)."""
+
     interface_version = "2.0"
     area = "compute"
     requires = ("identity", "scheduler")
     after = ("image", "network", "volume")
     manager = "cumulo_service_compute.service:Service"
     starter = "cumulo_service_compute.service:start"
+    plugin_options = (("compute", "hypervisor_driver", "hypervisor"),)
+    contracts = {"compute": "1.1", "network": "1.0"}
+
+    @classmethod
+    def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
+        from cumulo_service_compute.opts import list_opts
+
+        return list_opts()

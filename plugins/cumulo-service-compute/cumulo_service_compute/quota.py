@@ -17,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from cumulo import conf, db, exception
-from cumulo.conf.compute import quota_opts  # noqa: F401  (the [quota] options)
 from cumulo.context import RequestContext
 from cumulo.contracts.compute import QUOTA_RESOURCES
 from cumulo_service_compute.models import Quota, QuotaUsage

@@ -46,7 +46,6 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 import cumulo_service_compute.models as _models  # noqa: F401  (the compute tables)
 from cumulo import exception
 from cumulo.conf import CONF
-from cumulo.conf.compute import compute_opts  # noqa: F401  (the [compute] options)
 from cumulo.contracts.compute import (
     AggregateView,
     AvailabilityZoneView,

@@ -1,6 +1,9 @@
-"""``[compute]``, ``[metadata]`` and ``[quota]`` options, read by cumulo-service-compute and its frontends.
+"""``[compute]`` and ``[quota]`` options of the compute area. Imports only oslo.config.
 
-Imports only oslo.config.
+Declared by :class:`cumulo_service_compute.area.ComputeArea` (``list_opts``): the hub registers them when it
+loads the installed areas; the sample generator reads this distribution's ``oslo.config.opts``. The Compute
+API's own ``[compute] enable_instance_password`` is its frontend's, ``[metadata]`` the kernel's
+(:mod:`cumulo.conf.metadata`: the metadata API and the network area's proxies share its secret).
 """
 
 from __future__ import annotations
@@ -8,7 +11,6 @@ from __future__ import annotations
 from oslo_config import cfg
 
 GROUP = "compute"
-METADATA_GROUP = "metadata"
 QUOTA_GROUP = "quota"
 
 compute_opts: list[cfg.Opt] = [
@@ -34,17 +36,8 @@ compute_opts: list[cfg.Opt] = [
     cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0, help="Virtual RAM per physical RAM."),
     cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0, help="Virtual disk per physical disk."),
     cfg.IntOpt("shutdown_timeout", default=60, min=0, help="Seconds a graceful stop waits before powering off."),
-    cfg.BoolOpt("enable_instance_password", default=True,
-                help="Return the generated admin password (adminPass) when creating or rebuilding a server."),
 ]
 
-metadata_opts: list[cfg.Opt] = [
-    cfg.StrOpt("proxy_shared_secret", default="", secret=True,
-               help="Secret shared with the metadata proxies: a request carrying X-Instance-ID is believed "
-                    "only with X-Instance-ID-Signature = hex HMAC-SHA256(this secret, instance id). "
-                    "Empty: no proxy is trusted and such requests are refused (403); instances are then "
-                    "known by their source address only."),
-]
 
 quota_opts: list[cfg.Opt] = [
     cfg.IntOpt("instances", default=10, min=-1, help="Servers per project (-1: unlimited)."),
@@ -61,4 +54,4 @@ quota_opts: list[cfg.Opt] = [
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, compute_opts), (METADATA_GROUP, metadata_opts), (QUOTA_GROUP, quota_opts)]
+    return [(GROUP, compute_opts), (QUOTA_GROUP, quota_opts)]
