@@ -1,7 +1,7 @@
 """Messaging transports (``cumulo.messaging.transport``): the bus RPC and notifications ride on.
 
-The in-process transport (``inprocess://``) is the kernel's own; every other
-one is a plugin named by the URL scheme it serves: ``[messaging] transport_url
+Every transport is a plugin named by the URL scheme it serves: the default
+``inprocess://`` is ``cumulo-messaging-inprocess``; ``[messaging] transport_url
 = rabbit://user:pass@host:5672/vhost`` loads the ``rabbit`` plugin
 (``cumulo-messaging-rabbit``). :func:`cumulo.messaging.get_transport` builds it
 as ``cls(ctx)``, ``ctx.url`` being the URL, once per URL per process.

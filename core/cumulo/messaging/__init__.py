@@ -12,16 +12,16 @@ Usage::
     client.fanout(ctx, "refresh")                            # every server on the topic
     messaging.Notifier(transport, "compute." + host).info(ctx, "compute.instance.create.end", payload)
 
-Transports: ``inprocess://`` (the default; threads of one process), and
-plugins of the ``transport`` kind named by their URL scheme
-(:mod:`cumulo.interfaces.transport`): ``rabbit://user:pass@host:5672/vhost``
-is RabbitMQ through kombu (``cumulo-messaging-rabbit``; several hosts
-comma-separated). Everything sent is JSON (see :mod:`cumulo.messaging.serializer`).
+Transports are plugins of the ``transport`` kind named by their URL scheme
+(:mod:`cumulo.interfaces.transport`): ``inprocess://``, the default, is the
+threads of one process (``cumulo-messaging-inprocess``);
+``rabbit://user:pass@host:5672/vhost`` is RabbitMQ through kombu
+(``cumulo-messaging-rabbit``; several hosts comma-separated). Everything sent is JSON (see :mod:`cumulo.messaging.serializer`).
 
 Layering: this package only re-exports. Its modules depend downwards and never
 import the package itself: ``transport`` and ``serializer`` are leaves,
-``rpc`` builds on them, ``notify`` on ``rpc``, and the driver ``inprocess`` (and
-any transport plugin) on ``transport``; the options are declared in
+``rpc`` builds on them, ``notify`` on ``rpc``, and every transport plugin on
+``transport``; the options are declared in
 :mod:`cumulo.conf.messaging`.
 """
 
@@ -82,20 +82,16 @@ def get_transport(url: str | None = None) -> Transport:
 
 def _create(url: str) -> Transport:
     scheme = urllib.parse.urlsplit(url).scheme.lower()
-    if scheme == "inprocess":
-        from cumulo.messaging.inprocess import InProcessTransport
-
-        return InProcessTransport(url)
     from cumulo import registry
     from cumulo.interfaces.base import PluginContext
 
     if scheme in registry.names("transport"):
         transport: Transport = registry.load_plugin("transport", scheme, PluginContext(CONF, url=url))
         return transport
-    known = ", ".join(["inprocess", *registry.names("transport")])
+    known = ", ".join(registry.names("transport")) or "none"
     raise exception.ConfigError(reason=f"[messaging] transport_url {mask_url(url)!r}: no transport for scheme "
-                                       f"{scheme!r} (installed: {known}; RabbitMQ is the "
-                                       "cumulo-messaging-rabbit plugin)")
+                                       f"{scheme!r} (installed: {known}; in-process is the "
+                                       "cumulo-messaging-inprocess plugin, RabbitMQ cumulo-messaging-rabbit)")
 
 
 def reset() -> None:

@@ -22,7 +22,11 @@ def test_set_stores_reply_and_wakes_waiter():
     assert w.reply == '{"ok": 1}'
 
 
-def test_waiter_is_used_by_the_inprocess_transport():
-    from cumulo.messaging import inprocess
+def test_waiter_is_used_by_the_transport_plugins():
+    import importlib
 
-    assert inprocess.Waiter is Waiter
+    from cumulo import registry
+
+    for scheme in ("inprocess", "rabbit"):
+        module = importlib.import_module(registry.load_class("transport", scheme).__module__)
+        assert module.Waiter is Waiter, scheme

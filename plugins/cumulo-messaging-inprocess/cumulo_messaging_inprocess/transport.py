@@ -10,6 +10,9 @@ A request to a target with no server yet is held (at most
 server for it starts; a held call is dropped once its timeout has passed.
 Fanouts and notifications reach only the listeners running when they are sent.
 Each distinct URL (``inprocess://``, ``inprocess://other``) is its own bus.
+
+A ``transport`` plugin like any other (:mod:`cumulo.interfaces.transport`), built as ``cls(ctx)`` with
+``ctx.url`` the URL; the kernel's only knowledge of it is the default ``[messaging] transport_url``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import threading
 import time
 from typing import Any
 
-from cumulo.messaging.transport import Dispatcher, Listener, NotifyHandler, ReplyFn, RPCHandler, Transport
+from cumulo.interfaces.base import PluginContext
+from cumulo.interfaces.transport import MessagingTransport
+from cumulo.messaging.transport import Dispatcher, Listener, NotifyHandler, ReplyFn, RPCHandler
 from cumulo.messaging.waiter import Waiter
 
 LOG = logging.getLogger(__name__)
@@ -71,11 +76,14 @@ class _NotifyListener:
         self.transport._unregister_notify(self)
 
 
-class InProcessTransport(Transport):
+class InProcessTransport(MessagingTransport):
     """Threads in one process talking through in-memory queues."""
 
-    def __init__(self, url: str = "inprocess://") -> None:
-        super().__init__(url)
+    interface_version = "1.0"
+    schemes = frozenset({"inprocess"})
+
+    def __init__(self, ctx: PluginContext) -> None:
+        super().__init__(ctx)
         self._lock = threading.Lock()
         self._targets: dict[tuple[str, ...], list[_RPCListener]] = {}
         self._rr: dict[tuple[str, ...], itertools.count[int]] = {}
