@@ -1,4 +1,4 @@
-"""``cumulo plugin new``: a new plugin distribution that the registry discovers unchanged."""
+"""The plugin scaffold behind ``cumulo plugin new``: a new distribution the registry discovers unchanged."""
 
 from __future__ import annotations
 
