@@ -192,18 +192,6 @@ def test_every_plugin_declares_a_kernel_range_that_holds_this_kernel():
         assert next_series not in spec, f"{pyproject}: {spec} has no upper bound below {next_series}"
 
 
-def test_a_new_plugin_declares_this_kernel_series(tmp_path):
-    from cumulo import scaffold
-
-    path = scaffold.new_plugin("hypervisor", "mine", str(tmp_path / "mine"))
-    with open(os.path.join(path, "pyproject.toml"), "rb") as f:
-        deps = tomllib.load(f)["project"]["dependencies"]
-    assert deps == [scaffold.kernel_requirement()]
-    assert Version(kernel_version()) in Requirement(deps[0]).specifier
-    assert scaffold.kernel_requirement("0.1.0") == "cumulo>=0.1,<0.2"
-    assert scaffold.kernel_requirement("1.4.2") == "cumulo>=1.4,<2"
-
-
 # -- the contracts break on a violation: a small tree checked by the same function -------------
 
 PROBE_KERNEL = "layerprobe_kernel"
