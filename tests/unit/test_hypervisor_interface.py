@@ -86,6 +86,22 @@ def test_local_path_needs_a_cache_dir() -> None:
         StreamImageReader.from_bytes(meta(), DATA).local_path()
 
 
+def test_related_images_are_read_through_the_reader(tmp_path: Path) -> None:
+    kernel = b"vmlinux" * 1000
+    opened: list[str] = []
+
+    def open_related(image_id: str) -> StreamImageReader:
+        opened.append(image_id)
+        return StreamImageReader.from_bytes(meta(kernel, id=image_id), kernel, cache_dir=str(tmp_path))
+
+    reader = StreamImageReader(meta(properties={"kernel_id": "aki-1"}), lambda: iter([DATA]),
+                               cache_dir=str(tmp_path), open_related=open_related)
+    related = reader.related(reader.meta.properties["kernel_id"])
+    assert opened == ["aki-1"] and Path(related.local_path()).read_bytes() == kernel
+    with pytest.raises(ImageVerificationError, match="cannot open other images"):
+        StreamImageReader.from_bytes(meta(), DATA).related("aki-1")
+
+
 # -- capabilities and signatures ------------------------------------------------------------------
 
 class _Base(DiskImageDriver):
@@ -146,7 +162,7 @@ def test_registry_refuses_a_mismatched_driver_at_load() -> None:
         def destroy(self, instance: Instance) -> None:  # type: ignore[override]
             ...
 
-    with pytest.raises(registry.PluginError, match=r"does not match HypervisorDriver 2\.0: destroy\(\)"):
+    with pytest.raises(registry.PluginError, match=r"does not match HypervisorDriver 2\.1: destroy\(\)"):
         registry.check_class("hypervisor", Broken, "broken")
 
 

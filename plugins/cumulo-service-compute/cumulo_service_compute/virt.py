@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cumulo import exception
 from cumulo.context import RequestContext
 from cumulo.contracts.network import InstancePort
 from cumulo.interfaces.hypervisor import (
@@ -24,6 +25,7 @@ from cumulo.interfaces.hypervisor import (
     HostResources,
     ImageMeta,
     ImageReader,
+    ImageVerificationError,
     Instance,
     StreamImageReader,
 )
@@ -97,13 +99,26 @@ def image_meta(image_ref: str | None, view: Mapping[str, Any] | None) -> ImageMe
 
 
 def image_reader(image_svc: Any, ctx: RequestContext, meta: ImageMeta, cache_dir: str) -> ImageReader:
-    """A reader streaming the image's data from the image area (``hub.image.download``), on first use only."""
+    """A reader streaming the image's data from the image area (``hub.image.download``), on first use only.
+
+    ``related(id)`` reads another image the same way, as the instance's owner sees it (AKI/ARI kernel and
+    ramdisk): an image the owner cannot see is an :class:`ImageVerificationError`.
+    """
     def open_stream() -> Iterable[bytes]:
         if image_svc is None:
             return iter(())
         return image_svc.download(ctx, meta.id)
 
-    return StreamImageReader(meta, open_stream, cache_dir=cache_dir)
+    def open_related(image_id: str) -> ImageReader:
+        if image_svc is None:
+            raise ImageVerificationError(f"image {image_id}: no image service")
+        try:
+            view = dict(image_svc.get(ctx, image_id))
+        except exception.NotFound:
+            raise ImageVerificationError(f"image {image_id} (named by image {meta.id}) is not found") from None
+        return image_reader(image_svc, ctx, image_meta(image_id, view), cache_dir)
+
+    return StreamImageReader(meta, open_stream, cache_dir=cache_dir, open_related=open_related)
 
 
 def image_cache_dir(state_path: str) -> str:

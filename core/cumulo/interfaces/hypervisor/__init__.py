@@ -29,8 +29,9 @@ Construction. ``cls(ctx)`` with a :class:`~cumulo.interfaces.base.PluginContext`
 hosts a process runs; :meth:`~cumulo.interfaces.base.Plugin.validate_config` checks
 the driver's options at start and in ``cumulo config check``.
 
-Version history: 1.0 took plain dicts and no image bytes; 2.0 (this) takes
-records, an image reader and the block-device mapping.
+Version history: 1.0 took plain dicts and no image bytes; 2.0 takes
+records, an image reader and the block-device mapping; 2.1 (this) adds
+:meth:`ImageReader.related`, the images an image names (AKI/ARI kernel and ramdisk).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ CAPABILITIES: tuple[str, ...] = (*CAPABILITY_METHODS, "soft_reboot")
 class HypervisorDriver(Plugin):
     """The contract between the compute area and a hypervisor (see the module docstring)."""
 
-    INTERFACE_VERSION = "2.0"
+    INTERFACE_VERSION = "2.1"  # 2.1: ImageReader.related (kernel_id/ramdisk_id images)
     #: Derived at class creation from the overridden methods (:data:`CAPABILITY_METHODS`);
     #: do not set it by hand.
     capabilities: ClassVar[frozenset[str]] = frozenset()

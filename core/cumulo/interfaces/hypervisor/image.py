@@ -82,6 +82,16 @@ class ImageReader(abc.ABC):
             raise
         return size
 
+    def related(self, image_id: str) -> ImageReader:
+        """A reader of another image this one names, with the same cache directory.
+
+        For the images an image's properties refer to: ``kernel_id`` and
+        ``ramdisk_id`` (AKI/ARI direct kernel boot). The default knows none.
+
+        :raises ImageVerificationError: the image is unknown or not readable by this instance's owner.
+        """
+        raise ImageVerificationError(f"image {image_id}: this reader cannot open other images")
+
     def local_path(self) -> str:
         """The path of this host's cached, verified copy of the image (downloaded on first use).
 
@@ -121,9 +131,16 @@ class StreamImageReader(ImageReader):
     """
 
     def __init__(self, meta: ImageMeta, open_stream: Callable[[], Iterable[bytes]],
-                 cache_dir: str | None = None) -> None:
+                 cache_dir: str | None = None,
+                 open_related: Callable[[str], ImageReader] | None = None) -> None:
         super().__init__(meta, cache_dir)
         self._open = open_stream
+        self._open_related = open_related
+
+    def related(self, image_id: str) -> ImageReader:
+        if self._open_related is None:
+            return super().related(image_id)
+        return self._open_related(image_id)
 
     def chunks(self) -> Iterator[bytes]:
         for chunk in self._open():
