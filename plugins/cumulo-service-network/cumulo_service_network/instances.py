@@ -26,7 +26,7 @@ import cumulo_service_network.records as records
 import cumulo_service_network.views as views
 from cumulo import db, exception
 from cumulo.context import RequestContext
-from cumulo.contracts.network import InstancePort, SecurityGroup
+from cumulo.contracts.network import InstancePort, NetworkRequest, RequestedNetwork, SecurityGroup
 from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.l3 import L3
 from cumulo_service_network.networks import Networks
@@ -49,12 +49,10 @@ class Instances:
     """The network side of servers: their ports, addresses, security groups and default topology."""
 
     #: What ``hub.network`` offers of this component.
-    API = ("validate_networks", "validate_security_groups", "instance_by_address", "allocate_for_instance",
-           "deallocate_for_instance", "get_instance_nw_info", "add_security_group_to_instance",
-           "remove_security_group_from_instance", "list_instance_security_groups", "get_auto_allocated_topology",
-           "delete_auto_allocated_topology",
-           # the contract's typed calls (cumulo.contracts.network.NetworkService)
-           "allocate_instance_ports", "instance_ports", "instance_security_groups")
+    API = ("validate_networks", "validate_security_groups", "instance_by_address", "allocate_instance_ports",
+           "deallocate_for_instance", "instance_ports", "add_security_group_to_instance",
+           "remove_security_group_from_instance", "instance_security_groups", "get_auto_allocated_topology",
+           "delete_auto_allocated_topology")
 
     def __init__(self, conf: cfg.ConfigOpts, networks: Networks, subnets: Subnets, ports: Ports, l3: L3,
                  security_groups: SecurityGroups, quotas: Quotas, dataplane: DataPlane) -> None:
@@ -69,12 +67,16 @@ class Instances:
             models.Network.shared.is_(True))).order_by(models.Network.created_at)
         return list(s.execute(q).scalars())
 
-    def _resolve_requested(self, ctx: RequestContext, requested: Any,
-                           allow_auto_create: bool) -> list[dict[str, Any]]:
-        """Requested networks -> [{"network_id", "port_id"?, "fixed_ip"?}] (validated, nothing created).
+    def _resolve_requested(self, ctx: RequestContext, requested: NetworkRequest | None,
+                           allow_auto_create: bool) -> list[RequestedNetwork]:
+        """The contract's network request -> the ports to make or bind (validated, nothing created).
 
-        ``requested`` is "auto", "none", None or a list (or tuple) of Nova's ``{"uuid", "port",
-        "fixed_ip"}`` items or the contract's :class:`~cumulo.contracts.network.RequestedNetwork`.
+        Each answer has its ``network_id`` set (a port's is the port's network) and keeps
+        ``port_id`` and ``fixed_ip``; the one exception is ``auto`` checked without
+        ``allow_auto_create``, which answers one empty entry (a port on a network not built yet).
+        Anything but ``"auto"``, ``"none"``, None or a sequence of
+        :class:`~cumulo.contracts.network.RequestedNetwork` is Invalid (the type is not enforced
+        at run time: compute passes on what it cannot convert, for this message).
         """
         if isinstance(requested, tuple):
             requested = list(requested)
@@ -86,24 +88,23 @@ class Instances:
             if len(nets) > 1:
                 raise nexc.NetworkAmbiguous()
             if len(nets) == 1:
-                return [{"network_id": nets[0].id}]
+                return [RequestedNetwork(network_id=nets[0].id)]
             if requested is None:
                 return []
             if not allow_auto_create:
                 self._default_external()  # raises when auto-allocation cannot work
-                return [{"network_id": None, "auto": True}]
+                return [RequestedNetwork()]
             topo = self.get_auto_allocated_topology(ctx, ctx.project_id or "")
-            return [{"network_id": topo["id"]}]
+            return [RequestedNetwork(network_id=topo["id"])]
         if not isinstance(requested, list):
             raise exception.Invalid(reason=f"requested networks must be 'auto', 'none' or a list, not {requested!r}")
         out = []
         with db.transaction() as s:
-            for item in map(records.requested_entry, requested):
-                if not isinstance(item, dict):
+            for item in requested:
+                if not isinstance(item, RequestedNetwork):
                     raise exception.Invalid(reason=f"Bad networks format: {item!r}")
-                port_id = item.get("port") or item.get("port_id")
-                net_id = item.get("uuid") or item.get("network_id")
-                fixed_ip = item.get("fixed_ip") or item.get("fixed_ip_address")
+                # An empty string counts as not given, as it did for the API's dict items.
+                port_id, net_id, fixed_ip = item.port_id or None, item.network_id or None, item.fixed_ip or None
                 for field, value in (("port", port_id), ("uuid", net_id), ("fixed_ip", fixed_ip)):
                     if value is not None:
                         c.to_id(value, f"networks {field}")
@@ -113,7 +114,7 @@ class Instances:
                         raise nexc.PortInUse(port_id=port.id, net_id=port.network_id, device_id=port.device_id)
                     if port.binding_host_id:
                         raise c.conflict(f"Port {port.id} is still bound to host {port.binding_host_id}.")
-                    out.append({"network_id": port.network_id, "port_id": port.id})
+                    out.append(RequestedNetwork(network_id=port.network_id, port_id=port.id))
                     continue
                 if not net_id:
                     raise exception.Invalid(reason="Each requested network needs a 'uuid' or a 'port'.")
@@ -125,7 +126,7 @@ class Instances:
                 if not subnets:
                     raise exception.Invalid(reason=f"Network {net.id} requires a subnet in order to boot "
                                                    "instances on.")
-                entry: dict[str, Any] = {"network_id": net.id}
+                address = None
                 if fixed_ip:
                     try:
                         ip = netaddr.IPAddress(fixed_ip)
@@ -137,11 +138,12 @@ class Instances:
                             models.IPAllocation.network_id == net.id,
                             models.IPAllocation.ip_address == str(ip))).first():
                         raise c.conflict(f"Fixed IP address {ip} is already in use on network {net.id}.")
-                    entry["fixed_ip"] = str(ip)
-                out.append(entry)
+                    address = str(ip)
+                out.append(RequestedNetwork(network_id=net.id, fixed_ip=address))
         return out
 
-    def validate_networks(self, ctx: RequestContext, requested_networks: Any, num_instances: int = 1) -> int:
+    def validate_networks(self, ctx: RequestContext, requested_networks: NetworkRequest | None,
+                          num_instances: int = 1) -> int:
         """Check a server create's networks before the server exists; return how many instances fit.
 
         Raises Invalid (bad format, network without subnet, several instances on one port or
@@ -149,12 +151,12 @@ class Instances:
         ``auto``, auto-allocation impossible) or QuotaExceeded (not enough ports left).
         """
         entries = self._resolve_requested(ctx, requested_networks, allow_auto_create=False)
-        if num_instances > 1 and any(e.get("port_id") for e in entries):
+        if num_instances > 1 and any(e.port_id for e in entries):
             raise exception.Invalid(reason="Unable to launch multiple instances with a single configured port ID. "
                                            "Please launch your instance one by one with different ports.")
-        if num_instances > 1 and any(e.get("fixed_ip") for e in entries):
+        if num_instances > 1 and any(e.fixed_ip for e in entries):
             raise exception.Invalid(reason="Unable to launch multiple instances with a single fixed IP address.")
-        new_ports = sum(1 for e in entries if not e.get("port_id")) * num_instances
+        new_ports = sum(1 for e in entries if not e.port_id) * num_instances
         if new_ports and ctx.project_id:
             with db.transaction() as s:
                 limit = self.quotas.limits(s, ctx.project_id)["port"]
@@ -232,25 +234,14 @@ class Instances:
             ids.append(matches[0])
         return list(dict.fromkeys(ids))
 
-    def allocate_for_instance(self, ctx: RequestContext, instance_uuid: str, host: str, requested_networks: Any,
-                              security_groups: Sequence[str] | None = None,
-                              availability_zone: str = "nova") -> list[dict[str, Any]]:
-        """Create (or bind the user's) ports for a server on ``host``; returns the instance's nw info.
+    def allocate_instance_ports(self, ctx: RequestContext, instance_uuid: str, host: str,
+                                requested_networks: NetworkRequest | None,
+                                security_groups: Sequence[str] | None = None,
+                                availability_zone: str = "nova") -> list[InstancePort]:
+        """Create (or bind the user's) ports for a server on ``host``; return its ports (:meth:`instance_ports`).
 
         On failure everything done so far is undone before the error propagates.
         """
-        self._allocate(ctx, instance_uuid, host, requested_networks, security_groups, availability_zone)
-        return self.get_instance_nw_info(ctx, instance_uuid)
-
-    def allocate_instance_ports(self, ctx: RequestContext, instance_uuid: str, host: str, requested_networks: Any,
-                                security_groups: Sequence[str] | None = None,
-                                availability_zone: str = "nova") -> list[InstancePort]:
-        """:meth:`allocate_for_instance` answering the contract's records (:meth:`instance_ports`)."""
-        self._allocate(ctx, instance_uuid, host, requested_networks, security_groups, availability_zone)
-        return self.instance_ports(ctx, instance_uuid)
-
-    def _allocate(self, ctx: RequestContext, instance_uuid: str, host: str, requested_networks: Any,
-                  security_groups: Sequence[str] | None, availability_zone: str) -> None:
         entries = self._resolve_requested(ctx, requested_networks, allow_auto_create=True)
         with db.transaction() as s:
             group_ids = self._resolve_groups(s, ctx, list(security_groups or ["default"]))
@@ -261,17 +252,17 @@ class Instances:
             for entry in entries:
                 binding = {"device_id": instance_uuid, "device_owner": f"compute:{availability_zone}",
                            "binding:host_id": host or ""}
-                if entry.get("port_id"):
-                    self.ports.update_port(admin, entry["port_id"], binding)
-                    bound.append(entry["port_id"])
+                if entry.port_id:
+                    self.ports.update_port(admin, entry.port_id, binding)
+                    bound.append(entry.port_id)
                     continue
                 with db.transaction() as s:
-                    net = s.get(models.Network, entry["network_id"])
+                    net = s.get(models.Network, entry.network_id)
                     psec = net.port_security_enabled if net is not None else True
-                body: dict[str, Any] = dict(binding, network_id=entry["network_id"],
+                body: dict[str, Any] = dict(binding, network_id=entry.network_id,
                                             project_id=ctx.project_id or "")
-                if entry.get("fixed_ip"):
-                    body["fixed_ips"] = [{"ip_address": entry["fixed_ip"]}]
+                if entry.fixed_ip:
+                    body["fixed_ips"] = [{"ip_address": entry.fixed_ip}]
                 body["security_groups"] = group_ids if psec else []
                 if not psec:
                     body["port_security_enabled"] = False
@@ -283,6 +274,7 @@ class Instances:
                 self._quiet(self.ports.update_port, admin, port_id,
                             {"device_id": "", "device_owner": "", "binding:host_id": ""})
             raise
+        return self.instance_ports(ctx, instance_uuid)
 
     @staticmethod
     def _quiet(fn: Any, *args: Any, **kwargs: Any) -> None:
@@ -330,19 +322,8 @@ class Instances:
                     "status": "ACTIVE"})  # reaches a port, as views.fip_views says
         return port_views, networks, fips
 
-    def get_instance_nw_info(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
-        """The server's ports with network name, versioned fixed IPs and floating IPs."""
-        port_views, networks, fips = self._bound_ports(instance_uuid)
-        for view in port_views:
-            view["network_name"] = networks.get(view["network_id"], {}).get("name", "")
-            view["fixed_ips"] = [dict(ip, version=netaddr.IPAddress(ip["ip_address"]).version)
-                                 for ip in view["fixed_ips"]]
-            view["floating_ips"] = [{"id": f["id"], "floating_ip_address": f["floating_ip_address"],
-                                     "fixed_ip_address": f["fixed_ip_address"]} for f in fips.get(view["id"], [])]
-        return port_views
-
     def instance_ports(self, ctx: RequestContext, instance_uuid: str) -> list[InstancePort]:
-        """The server's ports as the contract's records (what :meth:`get_instance_nw_info` says, typed)."""
+        """The server's ports (oldest first) as the contract's records, with networks and floating IPs."""
         port_views, networks, fips = self._bound_ports(instance_uuid)
         return [records.instance_port(view, networks.get(view["network_id"]), fips.get(view["id"], []))
                 for view in port_views]
@@ -395,7 +376,8 @@ class Instances:
             self.dataplane.call("port_changed", "update", self.ports.get_port(admin, port_id))
         self.dataplane.notify_sg("update", group_id)
 
-    def list_instance_security_groups(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
+    def instance_security_groups(self, ctx: RequestContext, instance_uuid: str) -> list[SecurityGroup]:
+        """The groups of the server's ports (with their rules), by name."""
         with db.transaction() as s:
             port_ids = [p.id for p in s.execute(sa.select(models.Port).where(
                 models.Port.device_id == instance_uuid)).scalars()]
@@ -403,11 +385,7 @@ class Instances:
                 models.PortSecurityGroup.port_id.in_(port_ids or [""]))).scalars())
             groups = list(s.execute(sa.select(models.SecurityGroup).where(models.SecurityGroup.id.in_(
                 gids or {""})).order_by(models.SecurityGroup.name)).scalars())
-            return views.sg_views(s, groups)
-
-    def instance_security_groups(self, ctx: RequestContext, instance_uuid: str) -> list[SecurityGroup]:
-        """:meth:`list_instance_security_groups` as the contract's records."""
-        return [records.security_group(g) for g in self.list_instance_security_groups(ctx, instance_uuid)]
+            return [records.security_group(g) for g in views.sg_views(s, groups)]
 
     # ------------------------------------------------- auto-allocated topology
     def _default_external(self) -> models.Network:

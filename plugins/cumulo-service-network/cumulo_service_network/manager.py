@@ -5,11 +5,10 @@ Frontends call it as ``hub.network``. Other areas call the kernel contract
 :class:`cumulo.contracts.network.NetworkService`, which :class:`Service`
 implements with typed records (``allocate_instance_ports``, ``instance_ports``,
 ``validate_networks``, the instance security-group methods,
-``instance_by_address``...); the dict-returning ``allocate_for_instance`` and
-``get_instance_nw_info`` stay for callers not yet on the records. Every committed
-change is handed to the ``[network] driver`` plugin (``cumulo.network``) so a
-data-plane driver can act on it; a driver failure marks the resource ``ERROR``
-and never undoes the committed model.
+``instance_by_address``...); a server's ports and groups are offered only as
+those records. Every committed change is handed to the ``[network] driver``
+plugin (``cumulo.network``) so a data-plane driver can act on it; a driver
+failure marks the resource ``ERROR`` and never undoes the committed model.
 
 Two network models come out of the same pieces:
 

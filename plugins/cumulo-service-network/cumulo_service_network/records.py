@@ -17,18 +17,9 @@ from cumulo.contracts.network import (
     FloatingIP,
     InstancePort,
     NetworkSummary,
-    RequestedNetwork,
     SecurityGroup,
     SecurityGroupRule,
 )
-
-
-def requested_entry(item: Any) -> Any:
-    """A :class:`RequestedNetwork` as the ``{"uuid", "port", "fixed_ip"}`` item the service resolves; others as given."""
-    if not isinstance(item, RequestedNetwork):
-        return item
-    entry = {"uuid": item.network_id, "port": item.port_id, "fixed_ip": item.fixed_ip}
-    return {k: v for k, v in entry.items() if v is not None}
 
 
 def fixed_ip(view: Mapping[str, Any]) -> FixedIP:

@@ -77,7 +77,7 @@ def test_allocate_instance_ports_answers_records(service, admin, demo, net):
                                             ["default"], availability_zone="az1")
     assert len(ports) == 1
     port = ports[0]
-    view = service.get_instance_nw_info(demo, "vm1")[0]
+    view = service.get_port(demo, port.id)
     assert isinstance(port, InstancePort)
     assert (port.id, port.network_id, port.mac_address, port.network_name) == \
         (view["id"], net["id"], view["mac_address"], "n")
@@ -99,18 +99,19 @@ def test_allocate_instance_ports_answers_records(service, admin, demo, net):
         router_id=router["id"], status="ACTIVE"),)
     assert again.floating_ips[0].associated
     assert service.floating_ips(demo) == list(again.floating_ips)
-    assert service.get_instance_nw_info(demo, "vm1")[0]["floating_ips"] == [
-        {"id": fip["id"], "floating_ip_address": fip["floating_ip_address"],
-         "fixed_ip_address": port.fixed_ips[0].ip_address}]  # the dict view compute reads is unchanged
 
     service.deallocate_for_instance(demo, "vm1")
     assert service.instance_ports(demo, "vm1") == []
 
 
-def test_requested_networks_as_records_or_nova_items(service, demo, net):
+def test_requested_networks_are_records(service, demo, net):
     port = service.create_port(demo, {"network_id": net["id"]})
     assert service.validate_networks(demo, [RequestedNetwork(port_id=port["id"])]) == 1
-    assert service.validate_networks(demo, ({"uuid": net["id"], "fixed_ip": "10.0.0.200"},)) == 1
+    assert service.validate_networks(demo, (RequestedNetwork(network_id=net["id"], fixed_ip="10.0.0.200"),)) == 1
+    with pytest.raises(exception.Invalid, match="Bad networks format"):  # Nova's dict items are compute's to convert
+        service.validate_networks(demo, [{"uuid": net["id"]}])
+    with pytest.raises(exception.Invalid, match="must be 'auto', 'none' or a list"):
+        service.validate_networks(demo, "everything")
     with pytest.raises(exception.Invalid):
         service.validate_networks(demo, [RequestedNetwork(network_id=net["id"], fixed_ip="10.0.0.200")], 2)
     with pytest.raises(contract.NetworkNotFound):

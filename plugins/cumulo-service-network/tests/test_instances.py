@@ -6,6 +6,7 @@ import pytest
 
 import cumulo.contracts.network as nexc
 from cumulo import exception
+from cumulo.contracts.network import AUTO, RequestedNetwork
 
 
 @pytest.fixture
@@ -16,45 +17,52 @@ def net(service, demo):
 
 
 def test_allocate_on_requested_network(service, demo, net):
-    ports = service.allocate_for_instance(demo, "vm1", "host1", [{"uuid": net["id"]}], ["default"],
-                                          availability_zone="az1")
+    ports = service.allocate_instance_ports(demo, "vm1", "host1", [RequestedNetwork(network_id=net["id"])],
+                                            ["default"], availability_zone="az1")
     assert len(ports) == 1
     p = ports[0]
-    assert p["device_id"] == "vm1" and p["device_owner"] == "compute:az1" and p["binding:host_id"] == "host1"
-    assert p["network_name"] == "n" and p["fixed_ips"][0]["version"] == 4 and p["floating_ips"] == []
-    assert p["security_groups"] == [service.list_security_groups(demo)[0]["id"]]
-    assert service.get_instance_nw_info(demo, "vm1")[0]["id"] == p["id"]
+    assert (p.instance_uuid, p.host, p.network_id, p.network_name) == ("vm1", "host1", net["id"], "n")
+    assert p.fixed_ips[0].version == 4 and p.floating_ips == ()
+    assert p.security_groups == (service.list_security_groups(demo)[0]["id"],)
+    assert service.get_port(demo, p.id)["device_owner"] == "compute:az1"
+    assert service.instance_ports(demo, "vm1") == ports
     assert service.list_ports(demo, device_id="vm1")[0]["status"] == "ACTIVE"
     service.deallocate_for_instance(demo, "vm1")
     service.deallocate_for_instance(demo, "vm1")  # idempotent
-    assert service.get_instance_nw_info(demo, "vm1") == []
+    assert service.instance_ports(demo, "vm1") == []
 
 
 def test_fixed_ip_and_user_port(service, demo, net):
-    ports = service.allocate_for_instance(demo, "vm1", "h", [{"uuid": net["id"], "fixed_ip": "10.0.0.77"}], None)
-    assert ports[0]["fixed_ips"][0]["ip_address"] == "10.0.0.77"
+    ports = service.allocate_instance_ports(demo, "vm1", "h",
+                                            [RequestedNetwork(network_id=net["id"], fixed_ip="10.0.0.77")], None)
+    assert ports[0].addresses() == ("10.0.0.77",)
     mine = service.create_port(demo, {"network_id": net["id"], "name": "mine"})
-    service.allocate_for_instance(demo, "vm2", "h", [{"port": mine["id"]}], None)
+    [bound] = service.allocate_instance_ports(demo, "vm2", "h", [RequestedNetwork(port_id=mine["id"])], None)
+    assert bound.id == mine["id"] and bound.instance_uuid == "vm2"
     with pytest.raises(nexc.PortInUse):
-        service.validate_networks(demo, [{"port": mine["id"]}], 1)
+        service.validate_networks(demo, [RequestedNetwork(port_id=mine["id"])], 1)
     service.deallocate_for_instance(demo, "vm2")
     kept = service.get_port(demo, mine["id"])
     assert kept["device_id"] == "" and kept["binding:host_id"] == ""  # unbound, not deleted
 
 
 def test_validate_networks(service, demo, other, net):
-    assert service.validate_networks(demo, [{"uuid": net["id"]}], 2) == 2
+    assert service.validate_networks(demo, [RequestedNetwork(network_id=net["id"])], 2) == 2
     with pytest.raises(nexc.NetworkNotFound):
-        service.validate_networks(other, [{"uuid": net["id"]}], 1)
+        service.validate_networks(other, [RequestedNetwork(network_id=net["id"])], 1)
     with pytest.raises(exception.NotFound):
-        service.validate_networks(demo, [{"uuid": "3f2d1c9e-0000-4000-8000-000000000000"}], 1)
+        service.validate_networks(demo, [RequestedNetwork(network_id="3f2d1c9e-0000-4000-8000-000000000000")], 1)
     with pytest.raises(exception.Invalid, match="single fixed IP"):
-        service.validate_networks(demo, [{"uuid": net["id"], "fixed_ip": "10.0.0.9"}], 2)
+        service.validate_networks(demo, [RequestedNetwork(network_id=net["id"], fixed_ip="10.0.0.9")], 2)
     empty = service.create_network(demo, {"name": "nosubnet"})
     with pytest.raises(exception.Invalid, match="requires a subnet"):
-        service.validate_networks(demo, [{"uuid": empty["id"]}], 1)
+        service.validate_networks(demo, [RequestedNetwork(network_id=empty["id"])], 1)
+    with pytest.raises(exception.Invalid, match="needs a 'uuid' or a 'port'"):
+        service.validate_networks(demo, [RequestedNetwork(network_id="")], 1)
+    with pytest.raises(nexc.InvalidInput, match="not a valid id for networks port"):
+        service.validate_networks(demo, [RequestedNetwork(port_id=42)], 1)
     with pytest.raises(nexc.NetworkAmbiguous) as err:
-        service.validate_networks(demo, "auto", 1)
+        service.validate_networks(demo, AUTO, 1)
     assert err.value.code == 409
     assert service.validate_networks(demo, "none", 1) == 1
 
@@ -62,8 +70,9 @@ def test_validate_networks(service, demo, other, net):
 def test_failed_allocation_leaves_nothing(service, demo, net):
     # the second port fails (the gateway address is not for servers) after the first was made
     with pytest.raises(nexc.GatewayIpInUse):
-        service.allocate_for_instance(demo, "vm1", "h", [{"uuid": net["id"]},
-                                                         {"uuid": net["id"], "fixed_ip": "10.0.0.1"}], None)
+        service.allocate_instance_ports(demo, "vm1", "h", [RequestedNetwork(network_id=net["id"]),
+                                                           RequestedNetwork(network_id=net["id"], fixed_ip="10.0.0.1")],
+                                        None)
     assert service.list_ports(demo, device_id="vm1") == []
 
 
@@ -72,15 +81,15 @@ def test_auto_topology(service, demo, admin):
         service.validate_networks(demo, "auto", 1)
     service.ensure_defaults()
     service.validate_networks(demo, "auto", 1)
-    ports = service.allocate_for_instance(demo, "vm1", "h", "auto", None)
-    assert ports[0]["network_name"] == "auto_allocated_network"
+    ports = service.allocate_instance_ports(demo, "vm1", "h", AUTO, None)
+    assert ports[0].network_name == "auto_allocated_network"
     topo = service.get_auto_allocated_topology(demo, demo.project_id)
-    assert topo["id"] == ports[0]["network_id"]
+    assert topo["id"] == ports[0].network_id
     routers = service.list_routers(demo)
     assert len(routers) == 1 and routers[0]["external_gateway_info"]["network_id"]
     # second use: the same network, nothing new
-    ports2 = service.allocate_for_instance(demo, "vm2", "h", "auto", None)
-    assert ports2[0]["network_id"] == topo["id"] and len(service.list_routers(demo)) == 1
+    ports2 = service.allocate_instance_ports(demo, "vm2", "h", AUTO, None)
+    assert ports2[0].network_id == topo["id"] and len(service.list_routers(demo)) == 1
     assert service.get_auto_allocated_topology(demo, demo.project_id, dry_run=True)["id"] == topo["id"]
     with pytest.raises(nexc.PolicyNotAuthorized):
         service.get_auto_allocated_topology(demo, "another-project")
@@ -93,22 +102,23 @@ def test_auto_topology(service, demo, admin):
         n for n in service.list_networks(demo) if n["router:external"]]
 
 
-def test_floating_ip_shows_in_nw_info(service, demo):
+def test_floating_ip_shows_on_the_instance_port(service, demo):
     service.ensure_defaults()
-    ports = service.allocate_for_instance(demo, "vm1", "h", "auto", None)
+    ports = service.allocate_instance_ports(demo, "vm1", "h", AUTO, None)
     public = next(n for n in service.list_networks(demo) if n["router:external"])
-    fip = service.create_floatingip(demo, {"floating_network_id": public["id"], "port_id": ports[0]["id"]})
-    info = service.get_instance_nw_info(demo, "vm1")
-    assert info[0]["floating_ips"][0]["floating_ip_address"] == fip["floating_ip_address"]
+    fip = service.create_floatingip(demo, {"floating_network_id": public["id"], "port_id": ports[0].id})
+    [port] = service.instance_ports(demo, "vm1")
+    assert [f.floating_ip_address for f in port.floating_ips] == [fip["floating_ip_address"]]
+    assert port.floating_ips[0].fixed_ip_address == port.fixed_ips[0].ip_address
     service.deallocate_for_instance(demo, "vm1")
     assert service.get_floatingip(demo, fip["id"])["port_id"] is None  # disassociated, kept
 
 
 def test_instance_security_groups(service, demo, net):
-    service.allocate_for_instance(demo, "vm1", "h", [{"uuid": net["id"]}], None)
+    service.allocate_instance_ports(demo, "vm1", "h", [RequestedNetwork(network_id=net["id"])], None)
     web = service.create_security_group(demo, {"name": "web"})
     service.add_security_group_to_instance(demo, "vm1", "web")
-    names = [g["name"] for g in service.list_instance_security_groups(demo, "vm1")]
+    names = [g.name for g in service.instance_security_groups(demo, "vm1")]
     assert names == ["default", "web"]
     with pytest.raises(exception.Invalid, match="already associated"):
         service.add_security_group_to_instance(demo, "vm1", web["id"])
@@ -127,5 +137,5 @@ def test_instance_security_groups(service, demo, net):
 
 def test_unknown_security_group_at_boot(service, demo, net):
     with pytest.raises(nexc.SecurityGroupNotFound):
-        service.allocate_for_instance(demo, "vm1", "h", [{"uuid": net["id"]}], ["nope"])
+        service.allocate_instance_ports(demo, "vm1", "h", [RequestedNetwork(network_id=net["id"])], ["nope"])
     assert service.list_ports(demo, device_id="vm1") == []

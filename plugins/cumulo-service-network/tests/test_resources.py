@@ -6,6 +6,7 @@ import pytest
 
 import cumulo.contracts.network as nexc
 from cumulo import exception
+from cumulo.contracts.network import RequestedNetwork
 
 
 @pytest.fixture
@@ -64,9 +65,9 @@ def test_flat_model_shared_provider_network(service, admin, demo):
     flat = service.create_network(admin, {"name": "flat", "shared": True, "provider:network_type": "flat",
                                           "provider:physical_network": "physnet1"})
     service.create_subnet(admin, {"network_id": flat["id"], "cidr": "203.0.113.0/24"})
-    ports = service.allocate_for_instance(demo, "vm-flat", "h1", [{"uuid": flat["id"]}], None)
-    assert ports[0]["fixed_ips"][0]["ip_address"].startswith("203.0.113.")
-    assert ports[0]["network_name"] == "flat"
+    ports = service.allocate_instance_ports(demo, "vm-flat", "h1", [RequestedNetwork(network_id=flat["id"])], None)
+    assert ports[0].fixed_ips[0].ip_address.startswith("203.0.113.")
+    assert ports[0].network_name == "flat"
 
 
 def test_delete_in_wrong_order_is_409(service, demo, admin, private, public):

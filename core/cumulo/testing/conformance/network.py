@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import pytest
 
 from cumulo.context import RequestContext
+from cumulo.contracts.network import InstancePort, RequestedNetwork
 from cumulo.testing.conformance import RegistryConformance
 
 KNOWN_TYPES = {"flat", "vlan", "local", "vxlan", "gre", "geneve"}
@@ -54,7 +55,11 @@ class NetworkDriverConformance(RegistryConformance):
 
     @pytest.fixture
     def topology(self, service: Any, ctx: RequestContext) -> dict[str, Any]:
-        """A private network behind a router to the default external network, a bound port with a floating IP."""
+        """A private network behind a router to the default external network, a bound port with a floating IP.
+
+        The server's port is made as compute makes it (the contract's ``allocate_instance_ports``);
+        ``port`` is its API view (what the driver is handed), ``instance_port`` the record.
+        """
         service.ensure_defaults()
         public = next(n for n in service.list_networks(ctx) if n["router:external"])
         net = service.create_network(ctx, {"name": "conf-net"})
@@ -62,11 +67,15 @@ class NetworkDriverConformance(RegistryConformance):
         router = service.create_router(ctx, {"name": "conf-router",
                                              "external_gateway_info": {"network_id": public["id"]}})
         service.add_router_interface(ctx, router["id"], {"subnet_id": subnet["id"]})
-        port = service.allocate_for_instance(ctx, "conformance-instance", "conformance-host",
-                                             [{"uuid": net["id"]}], ["default"])[0]
-        fip = service.create_floatingip(ctx, {"floating_network_id": public["id"], "port_id": port["id"]})
-        return {"network": net, "subnet": subnet, "router": router, "port": port, "floatingip": fip,
-                "public": public}
+        [bound] = service.allocate_instance_ports(ctx, "conformance-instance", "conformance-host",
+                                                  [RequestedNetwork(network_id=net["id"])], ["default"])
+        assert isinstance(bound, InstancePort)
+        assert (bound.instance_uuid, bound.host, bound.network_id) == ("conformance-instance", "conformance-host",
+                                                                       net["id"])
+        assert [ip.subnet_id for ip in bound.fixed_ips] == [subnet["id"]]
+        fip = service.create_floatingip(ctx, {"floating_network_id": public["id"], "port_id": bound.id})
+        return {"network": net, "subnet": subnet, "router": router, "port": service.get_port(ctx, bound.id),
+                "instance_port": bound, "floatingip": fip, "public": public}
 
     def test_supported_network_types(self, driver: Any) -> None:
         types = set(driver.supported_network_types)
@@ -78,9 +87,13 @@ class NetworkDriverConformance(RegistryConformance):
         assert service.get_network(admin, topology["network"]["id"])["status"] == "ACTIVE"
         assert service.get_router(admin, topology["router"]["id"])["status"] == "ACTIVE"
         assert service.get_port(admin, topology["port"]["id"])["status"] != "ERROR"
+        [port] = service.instance_ports(ctx, "conformance-instance")
+        assert port.id == topology["port"]["id"]
+        assert [f.id for f in port.floating_ips] == [topology["floatingip"]["id"]]
         service.update_floatingip(ctx, topology["floatingip"]["id"], {"port_id": None})
         service.delete_floatingip(ctx, topology["floatingip"]["id"])
         service.deallocate_for_instance(ctx, "conformance-instance")
+        assert service.instance_ports(ctx, "conformance-instance") == []
         service.remove_router_interface(ctx, topology["router"]["id"], {"subnet_id": topology["subnet"]["id"]})
         service.delete_router(ctx, topology["router"]["id"])
         service.delete_network(ctx, topology["network"]["id"])
@@ -92,6 +105,7 @@ class NetworkDriverConformance(RegistryConformance):
                                                         "protocol": "tcp", "port_range_min": 80,
                                                         "port_range_max": 80, "remote_ip_prefix": "0.0.0.0/0"})
         service.add_security_group_to_instance(ctx, "conformance-instance", group["id"])
+        assert "web" in [g.name for g in service.instance_security_groups(ctx, "conformance-instance")]
         service.remove_security_group_from_instance(ctx, "conformance-instance", group["id"])
         service.delete_security_group_rule(ctx, rule["id"])
         service.delete_security_group(ctx, group["id"])
