@@ -137,7 +137,7 @@ class FakeDriver(HypervisorDriver):
     a record, and optional persistence (``persist``) across restarts.
     """
 
-    interface_version = "2.0"
+    interface_version = "2.1"
     graceful_reboot = True
 
     def __init__(self, ctx: PluginContext) -> None:
@@ -147,6 +147,7 @@ class FakeDriver(HypervisorDriver):
         self._instances: dict[str, dict[str, Any]] = {}
         self._resize_source: dict[str, dict[str, Any]] = {}  # records moved aside by a resize
         self._console_ports: dict[str, int] = {}
+        self._power_events: Callable[[str, PowerState], None] | None = None
         if self._opts.persist:
             self._load()
 
@@ -307,6 +308,19 @@ class FakeDriver(HypervisorDriver):
     def list_power_states(self) -> Mapping[str, PowerState]:
         with self._lock:
             return {u: PowerState(r["power_state"]) for u, r in self._instances.items()}
+
+    def register_power_events(self, callback: Callable[[str, PowerState], None]) -> bool:
+        self._power_events = callback
+        return True
+
+    def guest_power_change(self, uuid: str, state: PowerState) -> None:
+        """What a guest does by itself (shuts down, crashes): the state changes and the event is sent."""
+        with self._lock:
+            rec = self._instances[uuid]
+            rec["power_state"] = int(state)
+            self._save()
+        if self._power_events is not None:
+            self._power_events(uuid, state)
 
     # -- lifecycle -------------------------------------------------------------
     def spawn(self, instance: Instance, image: ImageReader, network_info: Sequence[VIF],

@@ -5,6 +5,7 @@ and periodically (:meth:`Reconciler.sync_power_states`).
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,29 @@ class Reconciler:
 
     def __init__(self, host: ComputeHost, builds: Builds) -> None:
         self.host, self.builds = host, builds
+        self._event_lock = threading.Lock()
+        self._event_sync_due = False
+
+    def listen_for_power_events(self) -> bool:
+        """Ask the driver for its power events (:meth:`power_changed`); False when it only answers polls."""
+        return bool(self.host.driver.register_power_events(self.power_changed))
+
+    def power_changed(self, instance_uuid: str, state: PowerState) -> None:
+        """The driver saw an instance change power by itself: sync now, off the driver's event thread.
+
+        Bursts of events coalesce into one sync; the sync reads the database and the driver
+        afresh, so the event's own ``state`` is only a hint.
+        """
+        with self._event_lock:
+            if self._event_sync_due:
+                return
+            self._event_sync_due = True
+        threading.Thread(target=self._event_sync, name=f"power-events-{self.host.name}", daemon=True).start()
+
+    def _event_sync(self) -> None:
+        with self._event_lock:
+            self._event_sync_due = False
+        self.sync_power_states()
 
     def init_host(self) -> int:
         """Settle what a previous run of this host left half done; call before serving RPC.

@@ -86,6 +86,10 @@ class ComputeManager:
         """See :meth:`.host_reconcile.Reconciler.sync_power_states`."""
         self._reconciler.sync_power_states()
 
+    def listen_for_power_events(self) -> bool:
+        """See :meth:`.host_reconcile.Reconciler.listen_for_power_events`; call once, before serving."""
+        return self._reconciler.listen_for_power_events()
+
     # -- build / delete ------------------------------------------------------
     def build_and_run_instance(self, ctx: Any, instance_uuid: str, admin_password: str | None = None,
                                requested_networks: Any = None, security_groups: list[str] | None = None,

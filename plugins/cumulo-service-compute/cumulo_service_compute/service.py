@@ -288,6 +288,11 @@ def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = No
             manager.init_host()
         except Exception:
             LOG.exception("Host %s: reconciling its instances failed", host)
+        try:
+            if manager.listen_for_power_events():
+                LOG.info("Host %s: the %s driver reports power changes as they happen", host, driver_name)
+        except Exception:
+            LOG.exception("Host %s: the driver's power events are unavailable; polling only", host)
         manager.report_resources()
         group.managers.append(manager)
         group.children.append(rpc.serve(hub, host, manager))

@@ -103,6 +103,18 @@ def test_power_state_sync_records_what_the_hypervisor_says(compute_hub, ctx, wai
     waiter(lambda: compute_hub.compute.get_server(ctx, inst["uuid"])["status"] == "ACTIVE")
 
 
+def test_a_driver_power_event_is_synced_without_waiting_for_the_poll(compute_hub, ctx, waiter):
+    from cumulo.interfaces.hypervisor import PowerState
+
+    [inst] = compute_hub.compute.create_servers(ctx, name="ev", image_ref="img", flavor_id="42")
+    server = _wait_final(compute_hub, ctx, inst["uuid"], waiter)
+    manager = next(m for m in compute_hub.compute_hosts.managers if m.host == server["host"])
+    # The guest powers itself off; the fake driver sends the event the host registered for at start.
+    manager.driver.guest_power_change(inst["uuid"], PowerState.SHUTDOWN)
+    waiter(lambda: compute_hub.compute.get_server(ctx, inst["uuid"])["status"] == "SHUTOFF")
+    assert compute_hub.compute.get_server(ctx, inst["uuid"])["power_state"] == int(PowerState.SHUTDOWN)
+
+
 def test_resources_reported_to_compute_nodes(compute_hub, ctx, waiter):
     [inst] = compute_hub.compute.create_servers(ctx, name="rr", image_ref="img", flavor_id="1")
     server = _wait_final(compute_hub, ctx, inst["uuid"], waiter)

@@ -31,7 +31,8 @@ the driver's options at start and in ``cumulo config check``.
 
 Version history: 1.0 took plain dicts and no image bytes; 2.0 takes
 records, an image reader and the block-device mapping; 2.1 (this) adds
-:meth:`ImageReader.related`, the images an image names (AKI/ARI kernel and ramdisk).
+:meth:`ImageReader.related`, the images an image names (AKI/ARI kernel and ramdisk),
+and :meth:`HypervisorDriver.register_power_events`.
 """
 
 from __future__ import annotations
@@ -128,6 +129,18 @@ class HypervisorDriver(Plugin):
 
         :raises HypervisorError: the hypervisor cannot be reached.
         """
+
+    def register_power_events(self, callback: Callable[[str, PowerState], None]) -> bool:
+        """Be told when an instance's power state changes by itself (a guest that shuts itself down).
+
+        Return True when the driver will call ``callback(instance_uuid, new_state)``,
+        from a thread of its own, on each such change: the compute host then syncs
+        at once instead of at its next poll. The default returns False (the host
+        only polls :meth:`list_power_states`). Called once, before the host serves.
+
+        :raises HypervisorError: the hypervisor's event stream cannot be opened.
+        """
+        return False
 
     # -- lifecycle -----------------------------------------------------------------------------
     @abc.abstractmethod
