@@ -1,11 +1,25 @@
-"""Rendering: kernel dicts -> Nova JSON, by negotiated microversion."""
+"""Rendering: the compute contract's views (:mod:`cumulo.contracts.compute`) -> Nova JSON, by negotiated microversion."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from cumulo.contracts.compute import VmStates
+from cumulo.contracts.compute import (
+    AggregateView,
+    AvailabilityZoneView,
+    FlavorView,
+    HypervisorServerView,
+    HypervisorView,
+    InstanceActionView,
+    KeypairView,
+    ServerGroupView,
+    ServerSecurityGroupView,
+    ServerView,
+    ServiceView,
+    VmStates,
+)
 from cumulo.wsgi.microversion import APIVersion
 
 
@@ -50,14 +64,14 @@ def addresses(ports: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def server_brief(base: str, inst: dict[str, Any]) -> dict[str, Any]:
+def server_brief(base: str, inst: ServerView) -> dict[str, Any]:
     return {"id": inst["uuid"], "name": inst["display_name"], "links": links(base, "servers", inst["uuid"])}
 
 
-def flavor_in_server(base: str, inst: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
+def flavor_in_server(base: str, inst: ServerView, ver: APIVersion) -> dict[str, Any]:
     f = inst.get("flavor") or {}
     if ver >= v("2.47"):
-        out = {"vcpus": f.get("vcpus", inst["vcpus"]), "ram": f.get("ram", inst["memory_mb"]),
+        out: dict[str, Any] = {"vcpus": f.get("vcpus", inst["vcpus"]), "ram": f.get("ram", inst["memory_mb"]),
                "disk": f.get("disk", inst["root_gb"]), "ephemeral": f.get("ephemeral", 0),
                "swap": f.get("swap", 0), "original_name": f.get("original_name") or f.get("name")}
         out["extra_specs"] = dict(f.get("extra_specs") or {})
@@ -67,7 +81,7 @@ def flavor_in_server(base: str, inst: dict[str, Any], ver: APIVersion) -> dict[s
     return {"id": fid, "links": [{"rel": "bookmark", "href": f"{root}/flavors/{fid}"}]}
 
 
-def server_detail(base: str, inst: dict[str, Any], ver: APIVersion, admin: bool,
+def server_detail(base: str, inst: ServerView, ver: APIVersion, admin: bool,
                   groups: list[str] | None = None) -> dict[str, Any]:
     root = base.rsplit("/v2.1", 1)[0]
     image = ({"id": inst["image_ref"], "links": [{"rel": "bookmark", "href": f"{root}/images/{inst['image_ref']}"}]}
@@ -122,7 +136,7 @@ def server_detail(base: str, inst: dict[str, Any], ver: APIVersion, admin: bool,
     return out
 
 
-def flavor(base: str, f: dict[str, Any], ver: APIVersion, brief: bool = False) -> dict[str, Any]:
+def flavor(base: str, f: FlavorView, ver: APIVersion, brief: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"id": f["id"], "name": f["name"], "links": links(base, "flavors", f["id"])}
     if ver >= v("2.55"):
         out["description"] = f.get("description")
@@ -137,7 +151,7 @@ def flavor(base: str, f: dict[str, Any], ver: APIVersion, brief: bool = False) -
     return out
 
 
-def keypair(k: dict[str, Any], ver: APIVersion, full: bool = False) -> dict[str, Any]:
+def keypair(k: KeypairView, ver: APIVersion, full: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"name": k["name"], "public_key": k["public_key"], "fingerprint": k["fingerprint"]}
     if ver >= v("2.2"):
         out["type"] = k["type"]
@@ -150,7 +164,7 @@ def keypair(k: dict[str, Any], ver: APIVersion, full: bool = False) -> dict[str,
     return out
 
 
-def server_group(g: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
+def server_group(g: ServerGroupView, ver: APIVersion) -> dict[str, Any]:
     out: dict[str, Any] = {"id": g["id"], "name": g["name"], "members": g["members"]}
     if ver >= v("2.64"):
         out["policy"] = g["policy"]
@@ -168,7 +182,7 @@ LEGACY_QUOTAS = {"fixed_ips": -1, "floating_ips": -1, "security_group_rules": -1
 FILE_QUOTAS = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
 
 
-def quota_set(project_id: str, values: dict[str, Any], ver: APIVersion, with_id: bool = True) -> dict[str, Any]:
+def quota_set(project_id: str, values: Mapping[str, Any], ver: APIVersion, with_id: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {"id": project_id} if with_id else {}
     for k, val in values.items():
         if k in FILE_QUOTAS and ver >= v("2.57"):
@@ -181,7 +195,49 @@ def quota_set(project_id: str, values: dict[str, Any], ver: APIVersion, with_id:
     return out
 
 
-def hypervisor(h: dict[str, Any], ver: APIVersion, detail: bool, servers: list[dict[str, str]] | None = None,
+def server_security_groups(groups: list[ServerSecurityGroupView]) -> list[dict[str, Any]]:
+    """A server's security groups as Nova shows them: Neutron's ingress rules in Nova's rule shape."""
+    names = {g["id"]: g for g in groups if "id" in g}
+    return [{"id": g.get("id", ""), "name": g["name"], "description": g.get("description", ""),
+             "tenant_id": g.get("project_id", ""),
+             "rules": [security_group_rule(r, names) for r in g.get("security_group_rules", [])
+                       if r.get("direction") == "ingress"]}
+            for g in groups]
+
+
+def security_group_rule(rule: Mapping[str, Any], groups: Mapping[str, ServerSecurityGroupView]) -> dict[str, Any]:
+    """One Neutron rule as Nova's ``os-security-groups`` shows it (Nova's own conversion, as its neutron driver).
+
+    A peer group is named only when it is one of the server's (``groups`` by id): the frontend
+    reaches the network area through ``hub.compute`` only.
+    """
+    protocol = rule.get("protocol")
+    low, high = rule.get("port_range_min"), rule.get("port_range_max")
+    if protocol and low is None and high is None:  # a whole protocol: Nova spells out its range
+        low, high = (1, 65535) if str(protocol).upper() in ("TCP", "UDP") else (-1, -1)
+    out: dict[str, Any] = {"id": rule["id"], "parent_group_id": rule.get("security_group_id"),
+                           "ip_protocol": protocol, "from_port": low, "to_port": high, "group": {}, "ip_range": {}}
+    peer_id = rule.get("remote_group_id")
+    if peer_id:
+        peer = groups.get(peer_id)
+        out["group"] = {"name": peer["name"] if peer else None,
+                        "tenant_id": peer.get("project_id") if peer else rule.get("project_id")}
+    else:
+        out["ip_range"] = {"cidr": rule.get("remote_ip_prefix") or "0.0.0.0/0"}
+    return out
+
+
+def availability_zone(z: AvailabilityZoneView) -> dict[str, Any]:
+    """A zone with its hosts' services (the detailed list), their times as strings."""
+    hosts = z["hosts"]
+    if hosts is None:
+        return dict(z)
+    return {**z, "hosts": {host: {binary: {**svc, "updated_at": iso_us(svc["updated_at"])}
+                                  for binary, svc in services.items()}
+                           for host, services in hosts.items()}}
+
+
+def hypervisor(h: HypervisorView, ver: APIVersion, detail: bool, servers: list[HypervisorServerView] | None = None,
                index: int | None = None) -> dict[str, Any]:
     hid: Any = h["id"] if ver >= v("2.53") else index
     out: dict[str, Any] = {"id": hid, "hypervisor_hostname": h["hypervisor_hostname"], "state": h["state"],
@@ -213,8 +269,8 @@ def hypervisor(h: dict[str, Any], ver: APIVersion, detail: bool, servers: list[d
     return out
 
 
-def service(s: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
-    out = {"id": s["uuid"] if ver >= v("2.53") else s["id"], "binary": s["binary"], "host": s["host"],
+def service(s: ServiceView, ver: APIVersion) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": s["uuid"] if ver >= v("2.53") else s["id"], "binary": s["binary"], "host": s["host"],
            "zone": s.get("availability_zone", "nova"), "status": s["status"], "state": s["state"],
            "updated_at": iso_us(s.get("last_seen_up") or s.get("updated_at")),
            "disabled_reason": s.get("disabled_reason")}
@@ -223,8 +279,8 @@ def service(s: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
     return out
 
 
-def aggregate(a: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
-    out = {"id": a["id"], "name": a["name"], "availability_zone": a["availability_zone"], "hosts": a["hosts"],
+def aggregate(a: AggregateView, ver: APIVersion) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": a["id"], "name": a["name"], "availability_zone": a["availability_zone"], "hosts": a["hosts"],
            "metadata": a["metadata"], "created_at": iso_us(a["created_at"]), "updated_at": iso_us(a["updated_at"]),
            "deleted": False, "deleted_at": None}
     if ver >= v("2.41"):
@@ -232,16 +288,16 @@ def aggregate(a: dict[str, Any], ver: APIVersion) -> dict[str, Any]:
     return out
 
 
-def instance_action(a: dict[str, Any], ver: APIVersion, admin: bool, events: bool = False) -> dict[str, Any]:
-    out = {"action": a["action"], "instance_uuid": a["instance_uuid"], "request_id": a["request_id"],
+def instance_action(a: InstanceActionView, ver: APIVersion, admin: bool, events: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"action": a["action"], "instance_uuid": a["instance_uuid"], "request_id": a["request_id"],
            "user_id": a["user_id"], "project_id": a["project_id"], "start_time": iso_us(a["start_time"]),
            "message": a["message"]}
     if ver >= v("2.58"):
         out["updated_at"] = iso_us(a["updated_at"])
     if events:
-        evs = []
+        evs: list[dict[str, Any]] = []
         for e in a.get("events", []):
-            ev = {"event": e["event"], "start_time": iso_us(e["start_time"]),
+            ev: dict[str, Any] = {"event": e["event"], "start_time": iso_us(e["start_time"]),
                   "finish_time": iso_us(e["finish_time"]), "result": e["result"]}
             if admin:
                 ev["traceback"] = e["traceback"]

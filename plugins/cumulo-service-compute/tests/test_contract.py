@@ -12,20 +12,33 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
+from cumulo_service_compute.area import ComputeArea
 from cumulo_service_compute.service import Service
 
 import cumulo.contracts.compute as contract
+from cumulo import registry
+from cumulo.conf import CONF
 from cumulo.contracts.compute import ComputeService
 
-PROTOCOL_MEMBERS = sorted(n for n, v in vars(ComputeService).items() if inspect.isfunction(v) and not n.startswith("_"))
+#: The per-resource protocols ComputeService is composed of (FlavorService, ServerService...).
+PARTS = [base for base in ComputeService.__bases__ if base is not Protocol]
+#: Every method of the contract: ComputeService declares none itself, its parts declare them.
+PROTOCOL_MEMBERS = sorted(n for n, v in inspect.getmembers(ComputeService, inspect.isfunction)
+                          if not n.startswith("_"))
+
+
+def _own_methods(protocol: type) -> set[str]:
+    return {n for n, v in vars(protocol).items() if inspect.isfunction(v) and not n.startswith("_")}
 
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[Service]:
     """A service built on no hub: enough to read its bindings (nothing is called)."""
+    # Module-scoped, so before any cumulo_db fixture: the area's options ([compute]) are registered here.
+    registry.register_plugin_opts(ComputeArea, CONF)
     svc = Service(hub=None)
     yield svc
     svc.shutdown()
@@ -45,6 +58,23 @@ def _params(sig: inspect.Signature) -> list[tuple[str, Any, Any]]:
 def test_the_service_is_a_compute_service(service: Service) -> None:
     checked: ComputeService = service  # checked by mypy too (this function is typed)
     assert isinstance(checked, ComputeService)
+
+
+def test_each_method_is_declared_by_one_part_only() -> None:
+    # A method declared in two parts would be one in ComputeService (the MRO's first), the other unchecked.
+    declared: dict[str, str] = {}
+    for part in PARTS:
+        assert getattr(contract, part.__name__) is part, f"{part.__name__} is not exported by the contract"
+        for name in _own_methods(part):
+            assert name not in declared, f"{name} is declared by {declared[name]} and {part.__name__}"
+            declared[name] = part.__name__
+    assert sorted(declared) == PROTOCOL_MEMBERS
+    assert _own_methods(ComputeService) == set()
+
+
+def test_the_service_is_each_part(service: Service) -> None:
+    for part in PARTS:
+        assert isinstance(service, part), part.__name__
 
 
 def test_the_protocol_and_the_service_have_the_same_methods(service: Service) -> None:

@@ -23,8 +23,4 @@ class AvailabilityZonesController(Controller):
     def detail(self, req: Request) -> dict[str, Any]:
         self.authorize(req, policies.ADMIN)
         zones = self.compute.availability_zones(req.context, detail=True)
-        for z in zones:
-            for services in (z["hosts"] or {}).values():
-                for s in services.values():
-                    s["updated_at"] = views.iso_us(s["updated_at"])
-        return {"availabilityZoneInfo": zones}
+        return {"availabilityZoneInfo": [views.availability_zone(z) for z in zones]}

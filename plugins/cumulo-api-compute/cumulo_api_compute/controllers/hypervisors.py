@@ -6,6 +6,7 @@ Below 2.53 a hypervisor's id is its 1-based position in the list; from 2.53 it i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cumulo import exception
@@ -85,7 +86,8 @@ class HypervisorsController(Controller):
 
     def statistics(self, req: Request) -> dict[str, Any]:
         self.authorize(req, policies.ADMIN)
-        hvs = self.compute.list_hypervisors(req.context)
+        # Summed by key name: read as plain mappings (a TypedDict takes literal keys only).
+        hvs: Sequence[Mapping[str, Any]] = self.compute.list_hypervisors(req.context)
         keys = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used", "running_vms")
         stats = {k: sum(h[k] for h in hvs) for k in keys}
         stats.update({"count": len(hvs), "free_ram_mb": stats["memory_mb"] - stats["memory_mb_used"],

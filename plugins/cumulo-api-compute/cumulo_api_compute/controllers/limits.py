@@ -18,7 +18,7 @@ class LimitsController(Controller):
 
     def index(self, req: Request) -> dict[str, Any]:
         self.authorize(req, policies.READER)
-        project = req.GET.get("tenant_id") or req.context.project_id
+        project = req.GET.get("tenant_id") or req.context.project_id or ""
         if project != req.context.project_id:
             self.authorize(req, policies.ADMIN)
         q = self.compute.quota_set(req.context, project, detail=True)

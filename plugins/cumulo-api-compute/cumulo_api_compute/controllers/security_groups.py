@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cumulo.wsgi import Request, validate
-from cumulo_api_compute import policies, schemas
+from cumulo_api_compute import policies, schemas, views
 from cumulo_api_compute.controllers.base import Controller, Route, ServerAction
 
 
@@ -21,10 +21,7 @@ class ServerSecurityGroupsController(Controller):
 
     def index(self, req: Request, server_id: str) -> dict[str, Any]:
         self.authorize(req, policies.READER)
-        groups = self.compute.security_groups(req.context, server_id)
-        return {"security_groups": [{"id": g.get("id", ""), "name": g.get("name"), "description":
-                                     g.get("description", ""), "tenant_id": g.get("project_id", ""),
-                                     "rules": g.get("rules", [])} for g in groups]}
+        return {"security_groups": views.server_security_groups(self.compute.security_groups(req.context, server_id))}
 
     def _add(self, req: Request, sid: str, arg: Any) -> Any:
         validate(arg, schemas.SECURITY_GROUP_ACTION)

@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from cumulo import exception
+from cumulo.contracts.compute import ServerGroupService, ServerView
 from cumulo.utils.passwords import generate_password
 from cumulo.wsgi import Request
 from cumulo_api_compute import policies, schemas, views
@@ -18,7 +19,7 @@ _FILTERS = ("name", "status", "host", "image", "flavor", "key_name", "availabili
 _ADMIN_FILTERS = ("host", "node", "project_id", "tenant_id", "user_id")
 
 
-def server_view(compute: Any, req: Request, inst: dict[str, Any]) -> dict[str, Any]:
+def server_view(compute: ServerGroupService, req: Request, inst: ServerView) -> dict[str, Any]:
     """One server in detail at the request's microversion (2.71 adds its server group)."""
     ver = Controller.ver(req)
     groups = None
