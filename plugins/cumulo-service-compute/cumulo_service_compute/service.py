@@ -274,6 +274,7 @@ def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = No
     ctx = PluginContext(CONF, kind="hypervisor", name=driver_name, host=CONF.host, hub=hub)
     api: Service = hub.compute
     group = _Hosts(hub)
+    group.children.extend(cls.start_local(CONF) or [])  # the driver's local daemons (libvirtd), first
     # Before anything is served: what a previous run left half done is settled now, not by the
     # task-state sweeper minutes later (unplaced builds this process was scheduling, then each host's).
     try:

@@ -32,7 +32,7 @@ the driver's options at start and in ``cumulo config check``.
 Version history: 1.0 took plain dicts and no image bytes; 2.0 takes
 records, an image reader and the block-device mapping; 2.1 (this) adds
 :meth:`ImageReader.related`, the images an image names (AKI/ARI kernel and ramdisk),
-and :meth:`HypervisorDriver.register_power_events`.
+:meth:`HypervisorDriver.register_power_events` and :meth:`HypervisorDriver.start_local`.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from oslo_config import cfg
 
 from cumulo import exception
 from cumulo.interfaces.base import Plugin, PluginContext
+from cumulo.interfaces.service import Stoppable
 from cumulo.interfaces.hypervisor.errors import HypervisorError, ImageVerificationError, InstanceNotFound
 from cumulo.interfaces.hypervisor.image import ImageReader, StreamImageReader
 from cumulo.interfaces.hypervisor.records import (
@@ -114,6 +115,19 @@ class HypervisorDriver(Plugin):
         from one process (the fake one) returns their names.
         """
         return [conf.host]
+
+    @classmethod
+    def start_local(cls, conf: cfg.ConfigOpts) -> list[Stoppable]:
+        """All-in-one hook: start the local daemons this driver needs, unless the system runs them.
+
+        Called once per process by the compute area before any driver instance
+        is built (``cumulo up``, ``cumulo service compute``), after
+        :meth:`~cumulo.interfaces.base.Plugin.validate_config`. Returns what to
+        stop when the process ends, in start order; the default starts nothing.
+
+        :raises HypervisorError: a daemon could not be started.
+        """
+        return []
 
     # -- the host ------------------------------------------------------------------------------
     @abc.abstractmethod
