@@ -45,7 +45,6 @@ from oslo_config import cfg
 
 from cumulo import exception
 from cumulo.interfaces.base import Plugin, PluginContext
-from cumulo.interfaces.service import Stoppable
 from cumulo.interfaces.hypervisor.errors import HypervisorError, ImageVerificationError, InstanceNotFound
 from cumulo.interfaces.hypervisor.image import ImageReader, StreamImageReader
 from cumulo.interfaces.hypervisor.records import (
@@ -62,6 +61,7 @@ from cumulo.interfaces.hypervisor.records import (
     RemoteConsole,
     SnapshotResult,
 )
+from cumulo.interfaces.service import Stoppable
 
 __all__ = [
     "CAPABILITIES", "CAPABILITY_METHODS", "VIF", "BlockDevice", "ConnectionInfo", "DiskInfo", "FixedIP",
