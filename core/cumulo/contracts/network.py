@@ -205,15 +205,16 @@ class NetworkService(Protocol):
                           num_instances: int = 1) -> int:
         """Check a server create's networks before the server exists; nothing is created.
 
-        ``None`` is "the project's one network if it has exactly one, else no
-        network". Returns how many instances fit (``num_instances``).
+        ``None`` is "the project's one network if it has exactly one, none if it
+        has none"; with several it is as ambiguous as :data:`AUTO`. Returns how
+        many instances fit (``num_instances``).
 
         :raises cumulo.exception.Invalid: a network without a subnet, a bad fixed IP, one port or fixed IP
             for several instances.
         :raises NetworkNotFound: an unknown (or another project's) network.
         :raises PortNotFound: an unknown port.
         :raises PortInUse: the port is attached to another device.
-        :raises NetworkAmbiguous: :data:`AUTO` with several usable networks.
+        :raises NetworkAmbiguous: :data:`AUTO` or ``None`` with several usable networks.
         :raises AutoAllocationFailure: :data:`AUTO` would build a topology but there is no default
             external network.
         :raises cumulo.exception.QuotaExceeded: not enough ports left in the project's quota.
