@@ -78,6 +78,7 @@ class ImageCache:
         self._lock_dir = os.path.join(base_dir, ".locks")
         self._guard = threading.Lock()
         self._thread_locks: dict[str, threading.Lock] = {}
+        self._known: dict[str, BaseImage] = {}  # cached files never change: qemu-img info once per file
 
     def base_image(self, reader: ImageReader) -> BaseImage:
         """The cached base image of ``reader``'s image, downloaded and verified on first use.
@@ -102,8 +103,11 @@ class ImageCache:
         path = os.path.join(self.base_dir, f"{_file_name(meta.id)}.{stored}")
         with self._image_lock(meta.id):
             if not os.path.exists(path):
+                self._known.pop(path, None)
                 self._fetch(reader, qemu_format, path)
-        return BaseImage(path=path, format=stored, virtual_size=_virtual_size(disk_info(path, stored)))
+            if path not in self._known:
+                self._known[path] = BaseImage(path, stored, _virtual_size(disk_info(path, stored)))
+            return self._known[path]
 
     def kernel_files(self, reader: ImageReader) -> tuple[str, str | None]:
         """The cached kernel and ramdisk named by the image's ``kernel_id`` and ``ramdisk_id`` properties.

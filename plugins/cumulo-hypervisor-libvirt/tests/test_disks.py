@@ -172,7 +172,10 @@ def test_flatten_makes_a_standalone_image_with_the_same_bytes(cache: disks.Image
 
 
 @needs_qemu_img
-def test_concurrent_base_image_calls_download_once(cache: disks.ImageCache) -> None:
+def test_concurrent_base_image_calls_download_once(tmp_path: Any) -> None:
+    # Two caches over one directory stand for two processes: their threads meet on the lock file.
+    base_dir = str(tmp_path / "base")
+    caches = [disks.ImageCache(base_dir), disks.ImageCache(base_dir)]
     data = pattern()
     opened: list[int] = []
 
@@ -185,20 +188,21 @@ def test_concurrent_base_image_calls_download_once(cache: disks.ImageCache) -> N
     results: list[disks.BaseImage] = []
     errors: list[BaseException] = []
 
-    def spawn() -> None:
+    def spawn(cache: disks.ImageCache) -> None:
         try:
             results.append(cache.base_image(image))
         except BaseException as err:
             errors.append(err)
 
-    threads = [threading.Thread(target=spawn) for _ in range(6)]
+    threads = [threading.Thread(target=spawn, args=(caches[i % 2],)) for i in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors
     assert len(opened) == 1
-    assert len(set(results)) == 1 and len(results) == 6
+    assert len(results) == 6 and len(set(results)) == 1
+    assert cached_files(caches[0]) == ["img-once.raw"]
 
 
 def test_a_bad_checksum_leaves_nothing_cached(cache: disks.ImageCache) -> None:
