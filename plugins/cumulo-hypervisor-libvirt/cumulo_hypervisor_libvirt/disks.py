@@ -131,13 +131,11 @@ class ImageCache:
         path = os.path.join(self.base_dir, f"{_file_name(reader.meta.id)}.raw")
         with self._image_lock(reader.meta.id):
             if not os.path.exists(path):
-                self._makedirs()
                 _save(reader, path)
         return path
 
     def _fetch(self, reader: ImageReader, qemu_format: str, path: str) -> None:
         # Checked (and converted) under a temporary name, so the cached name only ever holds a usable image.
-        self._makedirs()
         download = os.path.join(self.base_dir, f"{_file_name(reader.meta.id)}.download")
         _save(reader, download)
         try:
@@ -160,7 +158,7 @@ class ImageCache:
         with self._guard:
             lock = self._thread_locks.setdefault(name, threading.Lock())
         with lock:
-            self._makedirs()
+            self._makedirs()  # also (re)creates the cache directory, which the caller then writes into
             fd = os.open(os.path.join(self._lock_dir, name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
