@@ -1,0 +1,85 @@
+"""The all-in-one's libvirt daemons: used when running, started (and stopped) when not.
+
+The start path runs the real daemons only in the end-to-end test (one worker owns libvirtd
+there); here the daemon launcher is replaced, and what it is asked to run is checked.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from cumulo_hypervisor_libvirt import daemons
+
+from cumulo.interfaces.hypervisor import HypervisorError
+
+
+def test_the_test_driver_needs_no_daemon() -> None:
+    assert daemons.start_local("test:///default", probe=lambda uri: pytest.fail("probed")) == []
+
+
+def test_a_running_libvirtd_is_used_and_left_alone() -> None:
+    assert daemons.start_local("qemu:///system", probe=lambda uri: None) == []
+
+
+def test_not_root_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(HypervisorError, match="only root can start libvirtd"):
+        daemons.start_local("qemu:///system", probe=lambda uri: "Failed to connect socket")
+
+
+def _fake_daemons(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    ran: list[list[str]] = []
+    sleepers: list[subprocess.Popen[bytes]] = []
+
+    def daemonize(name: str, argv: list[str], timeout: float = 30.0) -> daemons.StartedDaemon:
+        ran.append(argv)
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        sleepers.append(proc)
+        return daemons.StartedDaemon(name, proc.pid, grace=5)
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(daemons, "_daemonize", daemonize)
+    monkeypatch.setattr(daemons, "_binary", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(daemons.os.path, "exists", lambda path: False)
+    return ran
+
+
+def test_starts_virtlogd_then_libvirtd_and_waits_for_the_uri(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = _fake_daemons(monkeypatch)
+    answers = iter(["refused", "refused", "refused", None])
+    started = daemons.start_local("qemu:///system", probe=lambda uri: next(answers))
+    try:
+        assert [s.name for s in started] == ["virtlogd", "libvirtd"]
+        assert ran[0] == ["/usr/sbin/virtlogd", "-d"] and ran[1][-1].endswith("-d")
+    finally:
+        for s in reversed(started):
+            s.stop()
+    assert not any(s._alive() for s in started)
+
+
+def test_a_libvirtd_that_never_answers_is_stopped_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_daemons(monkeypatch)
+    seen: list[Any] = []
+    real_stop = daemons.StartedDaemon.stop
+
+    def stop(self: daemons.StartedDaemon) -> None:
+        seen.append(self.name)
+        real_stop(self)
+
+    monkeypatch.setattr(daemons.StartedDaemon, "stop", stop)
+    with pytest.raises(HypervisorError, match="does not answer after"):
+        daemons.start_local("qemu:///system", wait=0.3, probe=lambda uri: "refused")
+    assert seen == ["libvirtd", "virtlogd"]
+
+
+def test_lxc_runs_libvirtd_without_the_unified_cgroup_mount(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(daemons.os.path, "ismount", lambda path: path == daemons.CGROUP_UNIFIED)
+    monkeypatch.setattr(daemons, "_binary", lambda name: f"/usr/bin/{name}")
+    argv = daemons.libvirtd_argv("/usr/sbin/libvirtd", lxc=True)
+    assert argv[:4] == ["/usr/bin/unshare", "-m", "--propagation", "slave"]
+    assert f"umount {daemons.CGROUP_UNIFIED}" in argv[-1] and argv[-1].endswith("exec /usr/sbin/libvirtd -d")
+    assert daemons.libvirtd_argv("/usr/sbin/libvirtd", lxc=False) == ["/usr/sbin/libvirtd", "-d"]
