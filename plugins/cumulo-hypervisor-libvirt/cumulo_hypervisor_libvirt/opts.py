@@ -1,0 +1,78 @@
+"""The ``[libvirt]`` options of the libvirt hypervisor driver, and where their defaults lead."""
+
+from __future__ import annotations
+
+import os
+
+from oslo_config import cfg
+
+GROUP = "libvirt"
+
+VIRT_TYPES = ("auto", "kvm", "qemu", "lxc")
+
+opts = [
+    cfg.StrOpt("virt_type", default="auto", choices=VIRT_TYPES,
+               help="Domain type: kvm (hardware virtualisation), qemu (TCG emulation), lxc (containers), or "
+                    "auto: kvm when /dev/kvm is usable and the CPU has VT-x/AMD-V (vmx/svm), else qemu."),
+    cfg.StrOpt("connection_uri", default="",
+               help="libvirt URI; empty: qemu:///system (kvm, qemu) or lxc:/// (lxc). Tests use test:///default."),
+    cfg.StrOpt("instances_path", default="", sample_default="$state_path/libvirt/instances",
+               help="Directory of the per-instance directories (disks, config drive, console log)."),
+    cfg.StrOpt("images_path", default="", sample_default="$state_path/libvirt/_base",
+               help="Per-host cache of verified base images (the qcow2 overlays' backing files)."),
+    cfg.StrOpt("cpu_mode", default="", choices=("", "host-model", "host-passthrough", "maximum", "custom", "none"),
+               help="Guest CPU mode; empty: host-model for kvm, none (QEMU's default model) for qemu."),
+    cfg.StrOpt("cpu_model", default="", help="CPU model when cpu_mode is custom (e.g. Nehalem)."),
+    cfg.StrOpt("machine_type", default="q35", help="x86 machine type of qemu/kvm guests."),
+    cfg.BoolOpt("force_config_drive", default=True,
+                help="Give every instance a config drive. The tiny guest and guests on networks without a "
+                     "metadata service configure themselves from it, and set_admin_password goes through it; "
+                     "when false, only instances that ask for one (or get an admin password) have one."),
+    cfg.StrOpt("kernel_cmdline", default="root=/dev/vda console=ttyS0",
+               help="Kernel command line of direct kernel boot (kernel_id/ramdisk_id images) when the image "
+                    "has no os_command_line property."),
+    cfg.IntOpt("shutdown_timeout", default=60, min=0,
+               help="Seconds power_off waits for the guest to shut down when the caller gives no timeout; "
+                    "then the domain is destroyed."),
+    cfg.IntOpt("console_log_max_bytes", default=100 * 1024, min=1024,
+               help="Bytes of the end of the console log that console output returns."),
+    cfg.StrOpt("vnc_listen", default="127.0.0.1", help="Address the guests' VNC servers listen on."),
+    cfg.StrOpt("lxc_init", default="/sbin/init", help="Init program of LXC containers."),
+]
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """The ``[libvirt]`` options (oslo-config-generator, ``cumulo plugin show``)."""
+    return [(GROUP, list(opts))]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register the ``[libvirt]`` options on ``conf`` (again is fine)."""
+    try:
+        conf.register_opts(opts, group=GROUP)
+    except cfg.DuplicateOptError:
+        pass
+
+
+def _state_path(conf: cfg.ConfigOpts) -> str:
+    try:
+        return str(conf.state_path)
+    except cfg.NoSuchOptError:  # a bare ConfigOpts (tools, tests) without [DEFAULT] registered
+        return os.path.expanduser("~/.cumulo")
+
+
+def instances_path(conf: cfg.ConfigOpts) -> str:
+    """``[libvirt] instances_path`` or ``<state_path>/libvirt/instances``."""
+    return str(conf.libvirt.instances_path or os.path.join(_state_path(conf), "libvirt", "instances"))
+
+
+def images_path(conf: cfg.ConfigOpts) -> str:
+    """``[libvirt] images_path`` or ``<state_path>/libvirt/_base``."""
+    return str(conf.libvirt.images_path or os.path.join(_state_path(conf), "libvirt", "_base"))
+
+
+def connection_uri(conf: cfg.ConfigOpts, virt_type: str) -> str:
+    """``[libvirt] connection_uri`` or the system URI of ``virt_type`` (qemu:///system, lxc:///)."""
+    if conf.libvirt.connection_uri:
+        return str(conf.libvirt.connection_uri)
+    return "lxc:///" if virt_type == "lxc" else "qemu:///system"
