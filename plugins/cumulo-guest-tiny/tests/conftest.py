@@ -1,0 +1,41 @@
+"""Shared fixtures: one real tiny-guest build per session (from the cached Debian packages).
+
+Without the tools a build needs (apt-get, dpkg, mkfs.ext4, qemu-img) or the packages,
+dependent tests skip with the reason; with ``CI`` set they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import NoReturn
+
+import pytest
+from cumulo_guest_tiny import build, debs
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip for lack of ``reason``, or fail when ``CI`` is set (CI must exercise the real build and boot)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def tiny_image(tmp_path_factory: pytest.TempPathFactory) -> build.TinyImage:
+    """The tiny guest, built once into a temporary directory; the .debs stay in the user's cache."""
+    for tool in ("apt-get", "apt-cache", "dpkg"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} is not installed: the tiny guest is built from Debian packages")
+    for tool in ("mkfs.ext4", "qemu-img"):
+        if shutil.which(tool) is None and shutil.which(tool, path="/usr/sbin:/sbin") is None:
+            unavailable(f"{tool} is not installed")
+    out = str(tmp_path_factory.mktemp("tiny"))
+    try:
+        return build.build(out, os.environ.get("CUMULO_TINY_CACHE", debs.DEFAULT_CACHE),
+                           progress=lambda m: print(f"build-tiny: {m}", file=sys.stderr))
+    except build.BuildError as err:
+        if "apt-get download" in str(err) or "apt-cache" in str(err):
+            unavailable(f"the Debian packages cannot be fetched: {err}")
+        raise
