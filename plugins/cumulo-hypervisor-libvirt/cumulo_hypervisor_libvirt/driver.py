@@ -12,13 +12,11 @@ it, rescue and resize edit it and keep the previous one beside the disks.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
 import secrets
 import shutil
-import stat
 import tarfile
 import threading
 import time
@@ -34,7 +32,6 @@ from cumulo.interfaces.hypervisor import (
     VIF,
     BlockDevice,
     DiskInfo,
-    FixedIP,
     Flavor,
     HostResources,
     HypervisorDriver,
@@ -53,34 +50,7 @@ LOG = logging.getLogger(__name__)
 
 ROOT_DISK, EPHEMERAL_DISK, CONFIG_DRIVE, RESCUE_DISK = "disk", "disk.eph0", "disk.config", "disk.rescue"
 UNRESCUE_XML, VIFS_FILE, RESIZE_FILE = "unrescue.xml", "vifs.json", "resize.json"
-VOLUME_TRANSPORTS = ("local", "iscsi")  # both reach the volume through ConnectionInfo.device_path
 CHUNK = 1024 * 1024
-
-_POWER_STATES: Mapping[int, PowerState] = {
-    libvirt.VIR_DOMAIN_NOSTATE: PowerState.NOSTATE,
-    libvirt.VIR_DOMAIN_RUNNING: PowerState.RUNNING,
-    libvirt.VIR_DOMAIN_BLOCKED: PowerState.RUNNING,  # running, waiting on I/O
-    libvirt.VIR_DOMAIN_PAUSED: PowerState.PAUSED,
-    libvirt.VIR_DOMAIN_SHUTDOWN: PowerState.SHUTDOWN,  # being shut down, as Nova reports it
-    libvirt.VIR_DOMAIN_SHUTOFF: PowerState.SHUTDOWN,
-    libvirt.VIR_DOMAIN_CRASHED: PowerState.CRASHED,
-    libvirt.VIR_DOMAIN_PMSUSPENDED: PowerState.SUSPENDED,
-}
-
-
-def power_state(state: int, managed_save: bool = False) -> PowerState:
-    """The :class:`PowerState` of a libvirt domain state; a shut-off domain with a managed save is SUSPENDED.
-
-    (The state's reason is not used: libvirt keeps ``SHUTOFF_SAVED`` after the save image is removed.)
-    """
-    if state == libvirt.VIR_DOMAIN_SHUTOFF and managed_save:
-        return PowerState.SUSPENDED
-    return _POWER_STATES.get(state, PowerState.NOSTATE)
-
-
-def _quiet(ctx: object, err: object) -> None:
-    """libvirt's error handler: nothing (every error is raised as libvirtError too)."""
-
 
 def _not_found(err: libvirt.libvirtError) -> bool:
     return err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
@@ -115,7 +85,7 @@ class LibvirtDriver(HypervisorDriver):
             cpu_model=lv.cpu_model, vnc_listen=lv.vnc_listen, lxc_init=lv.lxc_init)
         self._conn: Any = None
         self._conn_lock = threading.Lock()
-        self._watchers: list[events.LifecycleWatcher] = []
+        self._watcher: events.LifecycleWatcher | None = None
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
@@ -135,27 +105,7 @@ class LibvirtDriver(HypervisorDriver):
             virt_type = conf.libvirt.virt_type
         except (ValueError, cfg.Error) as err:
             return [f"[libvirt] virt_type: {err} (one of {', '.join(opts.VIRT_TYPES)})"]
-        problems = []
-        if virt_type == "kvm":
-            why = host.kvm_usable()
-            if why is None and not host.cpu_flags() & {"vmx", "svm"}:
-                why = f"{host.CPUINFO} has no vmx/svm (no VT-x/AMD-V)"
-            if why:
-                problems.append(f"[libvirt] virt_type = kvm but {why}; use qemu or auto")
-        choice = host.choose_virt_type(virt_type).virt_type
-        uri = opts.connection_uri(conf, choice)
-        if uri.startswith(("qemu:///", "lxc:///")):
-            socks = ("/var/run/libvirt/libvirt-sock", "/var/run/libvirt/virtqemud-sock",
-                     "/var/run/libvirt/virtlxcd-sock")
-            if not any(os.path.exists(s) for s in socks):
-                problems.append(f"libvirtd is not running: no socket at {socks[0]} for {uri} "
-                                "(start virtlogd -d, then libvirtd -d)")
-                return problems
-        try:
-            libvirt.openReadOnly(uri).close()
-        except libvirt.libvirtError as err:
-            problems.append(f"[libvirt] connection_uri {uri} is unreachable: {err.get_error_message()}")
-        return problems
+        return host.config_problems(virt_type, opts.connection_uri(conf, host.choose_virt_type(virt_type).virt_type))
 
     # -- connection and lookup -------------------------------------------------------------------
     def _connection(self) -> Any:
@@ -164,7 +114,7 @@ class LibvirtDriver(HypervisorDriver):
                 with contextlib.suppress(libvirt.libvirtError):
                     if self._conn.isAlive():
                         return self._conn
-            libvirt.registerErrorHandler(_quiet, None)  # errors are raised; libvirt's stderr copy is noise
+            host.quiet_libvirt()
             events.ensure_event_loop()  # before open: events are only delivered on connections opened after
             try:
                 self._conn = libvirt.open(self.uri)
@@ -211,11 +161,14 @@ class LibvirtDriver(HypervisorDriver):
 
     def _state(self, dom: Any) -> PowerState:
         state = dom.state()[0]
-        return power_state(state, state == libvirt.VIR_DOMAIN_SHUTOFF and bool(dom.hasManagedSaveImage(0)))
+        return events.power_state(state, state == libvirt.VIR_DOMAIN_SHUTOFF and bool(dom.hasManagedSaveImage(0)))
 
     def on_power_change(self, callback: events.PowerCallback) -> None:
         """Call ``callback(instance_uuid, power_state)`` from libvirt's event thread on every lifecycle change."""
-        self._watchers.append(events.LifecycleWatcher(self._connection(), callback, self._owns))
+        if self._watcher is None:
+            self._watcher = events.LifecycleWatcher(self._connection(), callback, self._owns)
+        else:
+            self._watcher.add(callback)
 
     # -- the host --------------------------------------------------------------------------------
     def get_host_resources(self) -> HostResources:
@@ -257,7 +210,7 @@ class LibvirtDriver(HypervisorDriver):
         """Create the instance's disks (keeping an existing ephemeral disk) and return its domain XML."""
         d = self.instance_dir(instance)
         os.makedirs(d, mode=0o755, exist_ok=True)
-        _save_vifs(os.path.join(d, VIFS_FILE), vifs)
+        guest.save_vifs(os.path.join(d, VIFS_FILE), vifs)
         volumes = [b for b in block_devices if b.destination_type == "volume" and b.connection_info]
         boot = next((b for b in volumes if b.boot_index == 0), None)
         if self.virt_type == "lxc":
@@ -265,7 +218,7 @@ class LibvirtDriver(HypervisorDriver):
             return guest.domain_xml(instance, image.meta, self.settings, d, (), vifs)
         disk_list: list[guest.Disk] = []
         if boot is not None:
-            disk_list.append(_volume_disk(boot))
+            disk_list.append(guest.volume_disk(boot))
         else:
             disks.create_overlay(self.cache.base_image(image), os.path.join(d, ROOT_DISK), instance.root_gb)
             disk_list.append(guest.Disk(os.path.join(d, ROOT_DISK)))
@@ -274,7 +227,7 @@ class LibvirtDriver(HypervisorDriver):
             if not os.path.exists(eph):
                 disks.create_blank(eph, instance.ephemeral_gb)
             disk_list.append(guest.Disk(eph))
-        disk_list.extend(_volume_disk(b) for b in volumes if b is not boot)
+        disk_list.extend(guest.volume_disk(b) for b in volumes if b is not boot)
         if self._wants_config_drive(instance, admin_password):
             configdrive.build(os.path.join(d, CONFIG_DRIVE), instance, vifs, admin_password)
             disk_list.append(guest.Disk(os.path.join(d, CONFIG_DRIVE), "raw", readonly=True))
@@ -517,7 +470,7 @@ class LibvirtDriver(HypervisorDriver):
                     path = os.path.join(d, name)
                     if size and os.path.exists(path):
                         disks.resize(path, size)  # grows; the same size is a no-op
-            _save_vifs(os.path.join(d, VIFS_FILE), network_info)
+            guest.save_vifs(os.path.join(d, VIFS_FILE), network_info)
             xml = guest.retarget(str(disk_info["domain_xml"]), instance, self.settings, network_info)
             self._define_and_start(xml, start=power_on)
 
@@ -582,7 +535,7 @@ class LibvirtDriver(HypervisorDriver):
         path = os.path.join(d, CONFIG_DRIVE)
         if not os.path.exists(path):
             raise HypervisorError(f"instance {instance.uuid} has no config drive to carry a password")
-        configdrive.build(path, instance, _load_vifs(os.path.join(d, VIFS_FILE)), password)
+        configdrive.build(path, instance, guest.load_vifs(os.path.join(d, VIFS_FILE)), password)
 
     # -- volumes and interfaces ------------------------------------------------------------------
     def _attach(self, dom: Any, device: str) -> None:
@@ -610,7 +563,7 @@ class LibvirtDriver(HypervisorDriver):
     def attach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
         """A virtio disk on ``connection_info.device_path`` (``local`` and ``iscsi`` transports)."""
         dom = self._lookup(instance)
-        disk = _volume_disk(block_device)
+        disk = guest.volume_disk(block_device)
         with self._errors(instance, "attach volume"):
             xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
             if guest.find_disk(xml, serial=disk.serial, path=disk.path):
@@ -634,7 +587,7 @@ class LibvirtDriver(HypervisorDriver):
             if guest.find_interface(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), vif.mac_address) is None:
                 self._attach(dom, guest.ET.tostring(guest.interface_element(vif), encoding="unicode"))
             path = os.path.join(self.instance_dir(instance), VIFS_FILE)
-            _save_vifs(path, [*(v for v in _load_vifs(path) if v.id != vif.id), vif])
+            guest.save_vifs(path, [*(v for v in guest.load_vifs(path) if v.id != vif.id), vif])
 
     def detach_interface(self, instance: Instance, vif: VIF) -> None:
         dom = self._lookup(instance)
@@ -643,24 +596,10 @@ class LibvirtDriver(HypervisorDriver):
             if found is not None:
                 self._detach(dom, found)
             path = os.path.join(self.instance_dir(instance), VIFS_FILE)
-            _save_vifs(path, [v for v in _load_vifs(path) if v.id != vif.id])
+            guest.save_vifs(path, [v for v in guest.load_vifs(path) if v.id != vif.id])
 
 
 # -- helpers ------------------------------------------------------------------------------------------
-def _volume_disk(block_device: BlockDevice) -> guest.Disk:
-    ci = block_device.connection_info
-    if ci is None or ci.driver_volume_type not in VOLUME_TRANSPORTS or not ci.device_path:
-        kind = ci.driver_volume_type if ci else "none"
-        raise HypervisorError(f"volume transport {kind!r} is not supported here: "
-                              f"{' and '.join(VOLUME_TRANSPORTS)} with a device_path are")
-    try:
-        block = stat.S_ISBLK(os.stat(ci.device_path).st_mode)
-    except OSError as err:
-        raise HypervisorError(f"volume {ci.volume_id}: {ci.device_path}: {err.strerror}") from err
-    return guest.Disk(ci.device_path, "raw", readonly=ci.read_only, serial=block_device.volume_id or ci.volume_id,
-                      block=block)
-
-
 def _unpack_rootfs(image: ImageReader, dest: str) -> None:
     """Extract a root-filesystem tarball image into ``dest`` (an lxc container's root)."""
     tarball = dest + ".tar"
@@ -689,18 +628,3 @@ def _read_json(path: str) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _save_vifs(path: str, vifs: Sequence[VIF]) -> None:
-    rows = [dataclasses.asdict(v) | {"details": dict(v.details)} for v in vifs]
-    _write_atomically(path, json.dumps(rows).encode())
-
-
-def _load_vifs(path: str) -> list[VIF]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            rows = json.load(f)
-    except (OSError, ValueError):
-        return []
-    return [VIF(**{**row, "fixed_ips": tuple(FixedIP(**ip) for ip in row.get("fixed_ips", ())),
-                   "floating_ips": tuple(row.get("floating_ips", ()))}) for row in rows]

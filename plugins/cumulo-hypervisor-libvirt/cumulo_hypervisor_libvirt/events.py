@@ -1,4 +1,6 @@
-"""Power-state changes pushed by libvirt: the event loop thread and the lifecycle callback.
+"""libvirt states as power states, and their changes pushed by libvirt (event loop, lifecycle callback).
+
+:func:`power_state` maps a domain's state; :func:`lifecycle_power_state` a lifecycle event.
 
 libvirt delivers domain events only to a process that registered an event
 loop implementation *before* opening its connections and then runs it.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import libvirt
@@ -51,6 +53,28 @@ def _run_loop() -> None:
             LOG.exception("libvirt event loop iteration failed")
 
 
+_POWER_STATES: Mapping[int, PowerState] = {
+    libvirt.VIR_DOMAIN_NOSTATE: PowerState.NOSTATE,
+    libvirt.VIR_DOMAIN_RUNNING: PowerState.RUNNING,
+    libvirt.VIR_DOMAIN_BLOCKED: PowerState.RUNNING,  # running, waiting on I/O
+    libvirt.VIR_DOMAIN_PAUSED: PowerState.PAUSED,
+    libvirt.VIR_DOMAIN_SHUTDOWN: PowerState.SHUTDOWN,  # being shut down, as Nova reports it
+    libvirt.VIR_DOMAIN_SHUTOFF: PowerState.SHUTDOWN,
+    libvirt.VIR_DOMAIN_CRASHED: PowerState.CRASHED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: PowerState.SUSPENDED,
+}
+
+
+def power_state(state: int, managed_save: bool = False) -> PowerState:
+    """The :class:`PowerState` of a libvirt domain state; a shut-off domain with a managed save is SUSPENDED.
+
+    (The state's reason is not used: libvirt keeps ``SHUTOFF_SAVED`` after the save image is removed.)
+    """
+    if state == libvirt.VIR_DOMAIN_SHUTOFF and managed_save:
+        return PowerState.SUSPENDED
+    return _POWER_STATES.get(state, PowerState.NOSTATE)
+
+
 def lifecycle_power_state(event: int, detail: int) -> PowerState | None:
     """The power state a lifecycle ``(event, detail)`` leads to; None for events that change none."""
     if event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
@@ -73,8 +97,11 @@ def lifecycle_power_state(event: int, detail: int) -> PowerState | None:
 
 
 class LifecycleWatcher:
-    """Calls ``callback(instance_uuid, power_state)`` on lifecycle events of the domains ``owns`` accepts.
+    r"""Calls each callback ``(instance_uuid, power_state)`` on lifecycle events of the domains ``owns`` accepts.
 
+    One watcher per connection: libvirt-python registers every lifecycle
+    callback through the same C function, and libvirt refuses it twice on one
+    connection, so further callbacks are :meth:`add`\ ed to this one.
     ``owns(domain)`` says whether a domain is one of this host's instances;
     callback errors are logged, never raised into libvirt's loop.
     """
@@ -82,23 +109,33 @@ class LifecycleWatcher:
     def __init__(self, conn: Any, callback: PowerCallback, owns: Callable[[Any], bool]) -> None:
         ensure_event_loop()
         self._conn = conn
-        self._callback = callback
+        self._callbacks = [callback]
         self._owns = owns
         self._id: int | None = conn.domainEventRegisterAny(
             None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_event, None)
+
+    def add(self, callback: PowerCallback) -> None:
+        """Also call ``callback`` on every change."""
+        self._callbacks.append(callback)
 
     def _on_event(self, conn: Any, dom: Any, event: int, detail: int, opaque: Any) -> None:
         state = lifecycle_power_state(event, detail)
         if state is None:
             return
         try:
-            if self._owns(dom):
-                self._callback(dom.UUIDString(), state)
-        except Exception:  # never propagate into libvirt's C loop
-            LOG.exception("power-state callback failed for domain %s", dom.name())
+            if not self._owns(dom):
+                return
+            uuid = dom.UUIDString()
+        except libvirt.libvirtError:  # undefined meanwhile
+            return
+        for callback in list(self._callbacks):
+            try:
+                callback(uuid, state)
+            except Exception:  # never propagate into libvirt's C loop
+                LOG.exception("power-state callback failed for instance %s", uuid)
 
     def stop(self) -> None:
-        """Deregister the callback (again is fine)."""
+        """Deregister from libvirt (again is fine)."""
         if self._id is not None:
             try:
                 self._conn.domainEventDeregisterAny(self._id)

@@ -13,17 +13,21 @@ existing domain's XML (targets, devices, the VNC port, rescue).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import stat
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from typing import Any
 
-from cumulo.interfaces.hypervisor import VIF, ImageMeta, Instance
+from cumulo.interfaces.hypervisor import VIF, BlockDevice, FixedIP, HypervisorError, ImageMeta, Instance
 
 #: The namespace of Cumulo's ``<metadata>`` element (who owns the domain).
 METADATA_NS = "https://cumulo.dev/xmlns/libvirt/1"
 ET.register_namespace("cumulo", METADATA_NS)
 
 DOMAIN_PREFIX = "cumulo-"
+VOLUME_TRANSPORTS = ("local", "iscsi")  # both reach the volume through ConnectionInfo.device_path
 
 
 def domain_name(instance: Instance) -> str:
@@ -88,6 +92,24 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -
     if text is not None:
         elem.text = text
     return elem
+
+
+def volume_disk(block_device: BlockDevice) -> Disk:
+    """The disk of a volume reached through ``connection_info.device_path`` (``local``, ``iscsi``).
+
+    :raises HypervisorError: another transport, no device path, or the path does not exist.
+    """
+    ci = block_device.connection_info
+    if ci is None or ci.driver_volume_type not in VOLUME_TRANSPORTS or not ci.device_path:
+        kind = ci.driver_volume_type if ci else "none"
+        raise HypervisorError(f"volume transport {kind!r} is not supported here: "
+                              f"{' and '.join(VOLUME_TRANSPORTS)} with a device_path are")
+    try:
+        block = stat.S_ISBLK(os.stat(ci.device_path).st_mode)
+    except OSError as err:
+        raise HypervisorError(f"volume {ci.volume_id}: {ci.device_path}: {err.strerror}") from err
+    return Disk(ci.device_path, "raw", readonly=ci.read_only, serial=block_device.volume_id or ci.volume_id,
+                block=block)
 
 
 def disk_element(disk: Disk, target: str) -> ET.Element:
@@ -363,3 +385,28 @@ def retarget(xml: str, instance: Instance, settings: GuestSettings, vifs: Sequen
     for vif in vifs:
         devices.append(interface_element(vif))
     return ET.tostring(root, encoding="unicode")
+
+
+def save_vifs(path: str, vifs: Sequence[VIF]) -> None:
+    """Keep ``vifs`` in ``path`` (JSON): what the config drive is rebuilt from later."""
+    rows = [dataclasses.asdict(v) | {"details": dict(v.details)} for v in vifs]
+    with open(path + ".part", "w", encoding="utf-8") as f:
+        json.dump(rows, f)
+    os.replace(path + ".part", path)
+
+
+def load_vifs(path: str) -> list[VIF]:
+    """The VIFs :func:`save_vifs` kept in ``path``; none when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            rows = json.load(f)
+    except (OSError, ValueError):
+        return []
+    return [_record(VIF, {**row, "fixed_ips": tuple(_record(FixedIP, ip) for ip in row.get("fixed_ips", ()))})
+            for row in rows]
+
+
+def _record(cls: Any, row: dict[str, Any]) -> Any:
+    """``cls(**row)`` with JSON lists back as tuples; keys ``cls`` no longer has are dropped."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in row.items() if k in names})

@@ -15,10 +15,15 @@ import os
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import libvirt
+
 from cumulo.interfaces.hypervisor import HostResources
 
 DEV_KVM = "/dev/kvm"
 CPUINFO = "/proc/cpuinfo"
+#: Where a running libvirtd (or the modular virtqemud/virtlxcd) listens.
+DAEMON_SOCKETS = ("/var/run/libvirt/libvirt-sock", "/var/run/libvirt/virtqemud-sock",
+                  "/var/run/libvirt/virtlxcd-sock")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,3 +129,38 @@ def host_resources(conn: Any, virt_type: str, hostname: str, instances_path: str
         hypervisor_version=int(conn.getVersion() or 0), hypervisor_hostname=hostname,
         cpu_info=cpu_info, local_gb_used=max(int(total_gb - free_gb), 0), supported_instances=supported,
     )
+
+
+def quiet_libvirt() -> None:
+    """Stop libvirt printing every error on stderr: each one is raised as ``libvirtError`` too."""
+    libvirt.registerErrorHandler(_ignore, None)
+
+
+def _ignore(ctx: object, err: object) -> None:
+    """libvirt's error handler: nothing."""
+
+
+def config_problems(virt_type: str, uri: str, dev_kvm: str = DEV_KVM, cpuinfo: str = CPUINFO,
+                    sockets: tuple[str, ...] = DAEMON_SOCKETS) -> list[str]:
+    """One line per reason the driver cannot run ``virt_type`` on ``uri`` here (``validate_config``).
+
+    kvm asked without a usable ``/dev/kvm`` or without vmx/svm; a local URI
+    with no libvirtd socket; a URI that does not answer a read-only connection.
+    """
+    problems = []
+    if virt_type == "kvm":
+        why = kvm_usable(dev_kvm)
+        if why is None and not cpu_flags(cpuinfo) & {"vmx", "svm"}:
+            why = f"{cpuinfo} has no vmx/svm (no VT-x/AMD-V)"
+        if why:
+            problems.append(f"[libvirt] virt_type = kvm but {why}; use qemu or auto")
+    if uri.startswith(("qemu:///", "lxc:///")) and not any(os.path.exists(s) for s in sockets):
+        problems.append(f"libvirtd is not running: no socket at {sockets[0]} for {uri} "
+                        "(start virtlogd -d, then libvirtd -d)")
+        return problems
+    quiet_libvirt()
+    try:
+        libvirt.openReadOnly(uri).close()
+    except libvirt.libvirtError as err:
+        problems.append(f"[libvirt] connection_uri {uri} is unreachable: {err.get_error_message()}")
+    return problems

@@ -21,7 +21,8 @@ from typing import Any
 import libvirt
 import pytest
 from cumulo_hypervisor_libvirt import disks, driver, guest, opts
-from cumulo_hypervisor_libvirt.driver import LibvirtDriver, power_state
+from cumulo_hypervisor_libvirt.driver import LibvirtDriver
+from cumulo_hypervisor_libvirt.events import power_state
 from oslo_config import cfg
 
 from cumulo import conf as cumulo_conf
@@ -429,7 +430,7 @@ def test_interfaces_and_the_saved_vifs(drv: LibvirtDriver) -> None:
     drv.detach_interface(inst, first)
     drv.detach_interface(inst, first)
     assert guest.find_interface(xml_of(drv, inst), first.mac_address) is None
-    saved = driver._load_vifs(os.path.join(drv.instance_dir(inst), "vifs.json"))
+    saved = guest.load_vifs(os.path.join(drv.instance_dir(inst), "vifs.json"))
     assert saved == [second]
 
 
@@ -461,8 +462,8 @@ def test_validate_config(tmp_path: Any) -> None:
 
 
 def test_validate_config_reports_kvm_without_hardware(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(driver.host, "kvm_usable", lambda dev="/dev/kvm": None)
-    monkeypatch.setattr(driver.host, "cpu_flags", lambda path="/proc/cpuinfo": {"sse2"})
+    monkeypatch.setattr(driver.host, "kvm_usable", lambda dev_kvm="/dev/kvm": None)
+    monkeypatch.setattr(driver.host, "cpu_flags", lambda cpuinfo="/proc/cpuinfo": {"sse2"})
     problems = LibvirtDriver.validate_config(make_conf(str(tmp_path), virt_type="kvm"))
     assert problems == ["[libvirt] virt_type = kvm but /proc/cpuinfo has no vmx/svm (no VT-x/AMD-V); use qemu or auto"]
 
