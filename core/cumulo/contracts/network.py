@@ -25,7 +25,7 @@ from cumulo.context import RequestContext
 
 #: Version of this contract ("MAJOR.MINOR"): a new record field with a default,
 #: error or method is a minor change, a removed or renamed one a major change.
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"  # 1.1: FixedIP carries its subnet's prefix, gateway, DNS, DHCP
 
 __all__ = [
     "AUTO", "CONTRACT_VERSION", "NONE", "Direction", "Ethertype", "FixedIP", "FloatingIP", "InstancePort",
@@ -77,11 +77,19 @@ NetworkRequest: TypeAlias = Literal["auto", "none"] | Sequence[RequestedNetwork]
 
 @dataclasses.dataclass(frozen=True)
 class FixedIP:
-    """An address a port holds on one of its network's subnets."""
+    """An address a port holds on one of its network's subnets, with what a guest needs to configure it.
+
+    ``prefixlen``, ``gateway``, ``dns_nameservers`` and ``dhcp`` are the subnet's (contract 1.1;
+    None/empty when the subnet is unknown).
+    """
 
     ip_address: str
     subnet_id: str
     version: int  # 4 or 6
+    prefixlen: int | None = None
+    gateway: str | None = None
+    dns_nameservers: tuple[str, ...] = ()
+    dhcp: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

@@ -82,7 +82,7 @@ def network_data(network_info: Sequence[VIF]) -> dict[str, Any]:
     type ``ipv4``/``ipv6`` with its netmask and a default route through the
     gateway; an address whose prefix length is unknown becomes ``ipv4_dhcp``
     (``ipv6_dhcp``), since the guest cannot configure it statically. DNS
-    servers come from the VIF's ``dns_nameservers`` detail.
+    servers are the subnets' (or the VIF's ``dns_nameservers`` detail).
     """
     links: list[dict[str, Any]] = []
     networks: list[dict[str, Any]] = []
@@ -171,7 +171,10 @@ def _network(net_id: str, link_id: str, vif: VIF, fixed: FixedIP, dns: list[dict
 
 
 def _dns_servers(vif: VIF) -> list[str]:
-    return [s for s in re.split(r"[,\s]+", vif.details.get(DNS_DETAIL, "")) if s]
+    """The subnets' DNS servers (FixedIP.dns_nameservers), else a ``dns_nameservers`` detail of the VIF."""
+    found = [d for ip in vif.fixed_ips for d in ip.dns_nameservers]
+    found += [s for s in re.split(r"[,\s]+", vif.details.get(DNS_DETAIL, "")) if s]
+    return list(dict.fromkeys(found))
 
 
 def _key_type(key: str) -> str:

@@ -17,7 +17,7 @@ class ComputeArea(ModuleArea):
     manager = "cumulo_service_compute.service:Service"
     starter = "cumulo_service_compute.service:start"
     plugin_options = (("compute", "hypervisor_driver", "hypervisor"),)
-    contracts = {"compute": "1.1", "network": "1.0"}
+    contracts = {"compute": "1.1", "network": "1.1"}
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:

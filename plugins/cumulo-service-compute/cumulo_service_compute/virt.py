@@ -77,7 +77,9 @@ def vifs(ports: Iterable[InstancePort]) -> list[VIF]:
     found = []
     for port in ports:
         details = {str(k): str(v) for k, v in port.vif_details.items()}
-        fixed = tuple(FixedIP(address=ip.ip_address, subnet_id=ip.subnet_id, version=ip.version)
+        fixed = tuple(FixedIP(address=ip.ip_address, subnet_id=ip.subnet_id, version=ip.version,
+                              prefixlen=ip.prefixlen, gateway=ip.gateway, dns_nameservers=ip.dns_nameservers,
+                              dhcp=ip.dhcp)
                       for ip in port.fixed_ips if ip.ip_address)
         found.append(VIF(id=port.id, mac_address=port.mac_address, network_id=port.network_id, fixed_ips=fixed,
                          floating_ips=tuple(f.floating_ip_address for f in port.floating_ips), mtu=port.mtu,

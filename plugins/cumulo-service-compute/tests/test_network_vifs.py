@@ -43,7 +43,8 @@ class RecordingNetwork:
         self._next += 1
         port = InstancePort(
             id=f"port-{uuid}", network_id="net-1", network_name="private", mac_address=f"fa:16:3e:00:00:{self._next}",
-            fixed_ips=(FixedIP(ip_address=f"10.0.0.{self._next}", subnet_id="sub-4", version=4),
+            fixed_ips=(FixedIP(ip_address=f"10.0.0.{self._next}", subnet_id="sub-4", version=4, prefixlen=24,
+                               gateway="10.0.0.1", dns_nameservers=("10.0.0.53",)),
                        FixedIP(ip_address=f"fd00::{self._next}", subnet_id="sub-6", version=6)),
             floating_ips=(FloatingIP(id="fip-1", floating_ip_address="172.24.4.9", floating_network_id="public",
                                      project_id="p1", fixed_ip_address=f"10.0.0.{self._next}", port_id=f"port-{uuid}",
@@ -99,6 +100,9 @@ def _assert_vif(vif: dict[str, Any], port: InstancePort) -> None:
     assert vif["mtu"] == 1442
     assert [(ip["address"], ip["subnet_id"], ip["version"]) for ip in vif["fixed_ips"]] == [
         (ip.ip_address, ip.subnet_id, ip.version) for ip in port.fixed_ips]
+    v4 = vif["fixed_ips"][0]
+    assert (v4["prefixlen"], v4["gateway"], list(v4["dns_nameservers"]), v4["dhcp"]) == (
+        24, "10.0.0.1", ["10.0.0.53"], True)
     assert list(vif["floating_ips"]) == ["172.24.4.9"]
     assert vif["bridge"] == "brq-net-1" and vif["vif_type"] == "bridge"
     assert vif["devname"] == "tap" + port.id[:11]

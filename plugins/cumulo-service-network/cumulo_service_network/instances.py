@@ -299,8 +299,9 @@ class Instances:
                 pass
 
     def _bound_ports(self, instance_uuid: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]],
-                                                        dict[str, list[dict[str, Any]]]]:
-        """The server's port views (oldest first), their networks' name and MTU, and their floating IPs by port.
+                                                        dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+        """The server's port views (oldest first), their networks' name and MTU, their floating IPs by port,
+        and their networks' subnets by id (prefix, gateway, DNS, DHCP).
 
         Compute reads this for every server it lists: no more queries than the ports' views need.
         """
@@ -311,6 +312,10 @@ class Instances:
             nets = list(s.execute(sa.select(models.Network).where(
                 models.Network.id.in_([p.network_id for p in ports] or [""]))).scalars())
             networks = {n.id: {"name": n.name, "mtu": n.mtu} for n in nets}
+            subnets = {sn.id: {"cidr": sn.cidr, "gateway_ip": sn.gateway_ip, "dns_nameservers": sn.dns_nameservers,
+                               "enable_dhcp": sn.enable_dhcp}
+                       for sn in s.execute(sa.select(models.Subnet).where(
+                           models.Subnet.network_id.in_([n.id for n in nets] or [""]))).scalars()}
             fips: dict[str, list[dict[str, Any]]] = {}
             for f in s.execute(sa.select(models.FloatingIP).where(
                     models.FloatingIP.fixed_port_id.in_([p.id for p in ports] or [""]))
@@ -320,12 +325,12 @@ class Instances:
                     "floating_network_id": f.floating_network_id, "project_id": f.project_id,
                     "fixed_ip_address": f.fixed_ip_address, "port_id": f.fixed_port_id, "router_id": f.router_id,
                     "status": "ACTIVE"})  # reaches a port, as views.fip_views says
-        return port_views, networks, fips
+        return port_views, networks, fips, subnets
 
     def instance_ports(self, ctx: RequestContext, instance_uuid: str) -> list[InstancePort]:
-        """The server's ports (oldest first) as the contract's records, with networks and floating IPs."""
-        port_views, networks, fips = self._bound_ports(instance_uuid)
-        return [records.instance_port(view, networks.get(view["network_id"]), fips.get(view["id"], []))
+        """The server's ports (oldest first) as the contract's records, with networks, subnets and floating IPs."""
+        port_views, networks, fips, subnets = self._bound_ports(instance_uuid)
+        return [records.instance_port(view, networks.get(view["network_id"]), fips.get(view["id"], []), subnets)
                 for view in port_views]
 
     # ----------------------------------------------------------- security groups

@@ -22,10 +22,18 @@ from cumulo.contracts.network import (
 )
 
 
-def fixed_ip(view: Mapping[str, Any]) -> FixedIP:
+def fixed_ip(view: Mapping[str, Any], subnets: Mapping[str, Mapping[str, Any]] | None = None) -> FixedIP:
+    """A port's fixed IP view; with the subnets' views (by id), their prefix, gateway, DNS and DHCP too."""
     address = str(view["ip_address"])
     version = view.get("version") or netaddr.IPAddress(address).version
-    return FixedIP(ip_address=address, subnet_id=str(view.get("subnet_id") or ""), version=int(version))
+    subnet_id = str(view.get("subnet_id") or "")
+    subnet = (subnets or {}).get(subnet_id)
+    if subnet is None:
+        return FixedIP(ip_address=address, subnet_id=subnet_id, version=int(version))
+    return FixedIP(ip_address=address, subnet_id=subnet_id, version=int(version),
+                   prefixlen=netaddr.IPNetwork(subnet["cidr"]).prefixlen, gateway=subnet.get("gateway_ip") or None,
+                   dns_nameservers=tuple(subnet.get("dns_nameservers") or ()),
+                   dhcp=bool(subnet.get("enable_dhcp", True)))
 
 
 def floating_ip(view: Mapping[str, Any]) -> FloatingIP:
@@ -36,12 +44,13 @@ def floating_ip(view: Mapping[str, Any]) -> FloatingIP:
 
 
 def instance_port(view: Mapping[str, Any], network: Mapping[str, Any] | None,
-                  floating: Iterable[Mapping[str, Any]]) -> InstancePort:
-    """A port view, its network's view (None when gone) and the floating IP views that reach it."""
+                  floating: Iterable[Mapping[str, Any]],
+                  subnets: Mapping[str, Mapping[str, Any]] | None = None) -> InstancePort:
+    """A port view, its network's view (None when gone), the floating IP views that reach it, and its subnets."""
     details = view.get("binding:vif_details") or {}
     return InstancePort(
         id=view["id"], network_id=view["network_id"], mac_address=view["mac_address"],
-        fixed_ips=tuple(fixed_ip(ip) for ip in view.get("fixed_ips") or ()),
+        fixed_ips=tuple(fixed_ip(ip, subnets) for ip in view.get("fixed_ips") or ()),
         security_groups=tuple(view.get("security_groups") or ()),
         floating_ips=tuple(floating_ip(f) for f in floating),
         network_name=(network or {}).get("name") or "", instance_uuid=view.get("device_id") or "",

@@ -66,7 +66,7 @@ def test_errors_are_network_errors_with_the_kernel_status():
 @pytest.fixture
 def net(service, demo):
     n = service.create_network(demo, {"name": "n"})
-    service.create_subnet(demo, {"network_id": n["id"], "cidr": "10.0.0.0/24"})
+    service.create_subnet(demo, {"network_id": n["id"], "cidr": "10.0.0.0/24", "dns_nameservers": ["10.0.0.53"]})
     return n
 
 
@@ -81,8 +81,10 @@ def test_allocate_instance_ports_answers_records(service, admin, demo, net):
     assert isinstance(port, InstancePort)
     assert (port.id, port.network_id, port.mac_address, port.network_name) == \
         (view["id"], net["id"], view["mac_address"], "n")
+    # The subnet's facts come with the address: a guest configures itself from them (config drive).
     assert port.fixed_ips == (FixedIP(ip_address=view["fixed_ips"][0]["ip_address"],
-                                      subnet_id=view["fixed_ips"][0]["subnet_id"], version=4),)
+                                      subnet_id=view["fixed_ips"][0]["subnet_id"], version=4, prefixlen=24,
+                                      gateway="10.0.0.1", dns_nameservers=("10.0.0.53",), dhcp=True),)
     assert port.addresses(4) == (view["fixed_ips"][0]["ip_address"],) and port.addresses(6) == ()
     assert port.security_groups == tuple(view["security_groups"])
     assert (port.instance_uuid, port.host, port.status, port.mtu) == ("vm1", "host1", "ACTIVE", 1500)

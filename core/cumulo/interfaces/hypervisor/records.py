@@ -122,6 +122,10 @@ class FixedIP:
     version: int = 4
     prefixlen: int | None = None
     gateway: str | None = None
+    #: The subnet's DNS servers (2.1).
+    dns_nameservers: tuple[str, ...] = ()
+    #: Whether the subnet hands the address out by DHCP; False: configure it statically (2.1).
+    dhcp: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
