@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from types import ModuleType
 from typing import NoReturn
 
 import pytest
@@ -39,3 +40,22 @@ def tiny_image(tmp_path_factory: pytest.TempPathFactory) -> build.TinyImage:
         if "apt-get download" in str(err) or "apt-cache" in str(err):
             unavailable(f"the Debian packages cannot be fetched: {err}")
         raise
+
+
+@pytest.fixture(scope="session")
+def qemu() -> str:
+    """Path of qemu-system-x86_64."""
+    path = shutil.which("qemu-system-x86_64")
+    if path is None:
+        unavailable("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pycdlib() -> ModuleType:
+    """pycdlib, which the tests use to write config drives as Nova does."""
+    try:
+        import pycdlib
+    except ImportError:
+        unavailable("pycdlib is not installed (pip install pycdlib): the tests write config drives with it")
+    return pycdlib

@@ -1,0 +1,175 @@
+"""The real build, then the real guest under QEMU (TCG): it must reach its marker within 60 s.
+
+The guest boots as the libvirt driver boots an AKI/ARI image: ``-kernel tiny-vmlinux
+-initrd tiny-initrd``, its root disk a qcow2 overlay of ``tiny.qcow2``, a config drive
+(ISO9660 labelled ``config-2``) and user-mode networking (QEMU's DHCP gives 10.0.2.15).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import socket
+import subprocess
+import tarfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+from cumulo_guest_tiny import MARKER, build
+
+BOOT_TIMEOUT = 60.0
+META = {"uuid": "6f2b3c57-0000-4000-8000-000000000001", "name": "tiny-test", "hostname": "tiny-test",
+        "public_keys": {"test-key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITiny test@cumulo\n"},
+        "admin_pass": "tiny-secret", "launch_index": 0, "availability_zone": "nova"}
+
+
+class SerialConsole:
+    """The guest's serial console (QEMU's stdio): everything it printed, and a way to type."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.output = bytearray()
+        self._cond = threading.Condition()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        while chunk := os.read(self.proc.stdout.fileno(), 4096):
+            with self._cond:
+                self.output += chunk
+                self._cond.notify_all()
+
+    def wait_for(self, text: str, timeout: float, after: int = 0) -> int:
+        """Index just past ``text`` once the console shows it (after byte ``after``); fails on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (i := self.output.find(text.encode(), after)) < 0:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    pytest.fail(f"no {text!r} on the console after {timeout:.0f}s; it shows:\n"
+                                f"{self.text[-3000:]}")
+                self._cond.wait(min(left, 0.5))
+            return i + len(text)
+
+    def type(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\r")
+        self.proc.stdin.flush()
+
+    @property
+    def text(self) -> str:
+        return self.output.decode(errors="replace")
+
+
+def config_drive(pycdlib: ModuleType, path: str, meta: dict[str, object]) -> None:
+    """An OpenStack config drive as Nova writes it: ISO9660 + Joliet + Rock Ridge, label config-2."""
+    iso = pycdlib.PyCdlib()
+    iso.new(interchange_level=4, joliet=3, rock_ridge="1.09", vol_ident="config-2")
+    for d in ("openstack", "openstack/latest"):
+        iso.add_directory("/" + d.upper(), rr_name=d.rsplit("/", 1)[-1], joliet_path="/" + d)
+    data = json.dumps(meta).encode()
+    iso.add_fp(io.BytesIO(data), len(data), "/OPENSTACK/LATEST/META_DATA.JSON;1", rr_name="meta_data.json",
+               joliet_path="/openstack/latest/meta_data.json")
+    iso.write(path)
+    iso.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _boot(qemu: str, pycdlib: ModuleType, image: build.TinyImage, workdir: str,
+          root_disk: bool) -> Iterator[tuple[SerialConsole, int, float]]:
+    drives = []
+    if root_disk:
+        overlay = os.path.join(workdir, "overlay.qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image.qcow2, overlay],
+                       check=True)
+        drives += ["-drive", f"file={overlay},if=virtio"]
+    iso = os.path.join(workdir, "config.iso")
+    config_drive(pycdlib, iso, META)
+    drives += ["-drive", f"file={iso},if=virtio,readonly=on,format=raw"]
+    port = _free_port()
+    argv = [qemu, "-accel", "tcg", "-M", "q35", "-m", "256", "-nographic", "-no-reboot",
+            "-kernel", image.vmlinux, "-initrd", image.initrd, *drives,
+            "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80", "-device", "virtio-net-pci,netdev=n0",
+            "-append", "console=ttyS0 root=/dev/vda" if root_disk else "console=ttyS0"]
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield SerialConsole(proc), port, started
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def booted(qemu: str, pycdlib: ModuleType, tiny_image: build.TinyImage,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SerialConsole, int, float]]:
+    """The guest booted once from its root disk; the tests below read and use its console."""
+    yield from _boot(qemu, pycdlib, tiny_image, str(tmp_path_factory.mktemp("boot")), root_disk=True)
+
+
+def test_outputs(tiny_image: build.TinyImage) -> None:
+    with open(tiny_image.vmlinux, "rb") as f:
+        assert f.read(4) == b"\x7fELF"
+    with gzip.open(tiny_image.initrd) as g:
+        assert g.read(6) == b"070701"
+    with open(tiny_image.qcow2, "rb") as f:
+        assert f.read(4) == b"QFI\xfb"
+    with tarfile.open(tiny_image.rootfs_tar) as tar:
+        init = tar.getmember("sbin/init")
+        assert init.isfile() and init.mode & 0o111 and init.uid == 0
+        assert tar.getmember("bin/sh").issym()
+        assert any(n.endswith("/modules.dep") for n in tar.getnames())
+
+
+def test_rebuild_of_same_packages_is_a_no_op(tiny_image: build.TinyImage) -> None:
+    before = {p: os.stat(p).st_mtime_ns for p in (tiny_image.vmlinux, tiny_image.qcow2)}
+    steps: list[str] = []
+    again = build.build(tiny_image.output_dir, os.environ.get("CUMULO_TINY_CACHE", "~/.cache/cumulo/tiny"),
+                        progress=steps.append)
+    assert again == tiny_image and any(s.startswith("up to date") for s in steps)
+    assert {p: os.stat(p).st_mtime_ns for p in before} == before
+
+
+def test_boots_to_marker_from_its_root_disk(booted: tuple[SerialConsole, int, float]) -> None:
+    console, _, started = booted
+    console.wait_for(f"{MARKER} tiny-test 10.0.2.15", BOOT_TIMEOUT)
+    print(f"\ntiny guest (TCG, root on qcow2 overlay): marker after {time.monotonic() - started:.1f} s")
+    assert "staying in the initramfs" not in console.text
+
+
+def test_serves_http_naming_the_hostname(booted: tuple[SerialConsole, int, float]) -> None:
+    console, port, _ = booted
+    console.wait_for(MARKER, BOOT_TIMEOUT)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+        assert resp.status == 200 and b"tiny-test" in resp.read()
+
+
+def test_config_drive_sets_password_and_key(booted: tuple[SerialConsole, int, float]) -> None:
+    console, _, _ = booted
+    at = console.wait_for("tiny-test login:", BOOT_TIMEOUT)
+    console.type("root")
+    at = console.wait_for("Password:", 10, at)
+    console.type(str(META["admin_pass"]))
+    at = console.wait_for("#", 10, at)
+    console.type("echo key=$(cat /root/.ssh/authorized_keys) root=$(findmnt -n -o SOURCE / 2>/dev/null"
+                 " || awk '$2==\"/\"{print $1}' /proc/mounts | tail -n 1)")
+    console.wait_for("key=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITiny test@cumulo root=/dev/vda", 10, at)
+
+
+def test_boots_from_the_initramfs_alone(qemu: str, pycdlib: ModuleType, tiny_image: build.TinyImage,
+                                       tmp_path: os.PathLike[str]) -> None:
+    """No root disk (the config drive is /dev/vda, and is not mistaken for one): the initramfs is the system."""
+    for console, _, started in _boot(qemu, pycdlib, tiny_image, str(tmp_path), root_disk=False):
+        console.wait_for(f"{MARKER} tiny-test 10.0.2.15", BOOT_TIMEOUT)
+        print(f"\ntiny guest (TCG, initramfs only): marker after {time.monotonic() - started:.1f} s")
