@@ -59,3 +59,13 @@ def pycdlib() -> ModuleType:
     except ImportError:
         unavailable("pycdlib is not installed (pip install pycdlib): the tests write config drives with it")
     return pycdlib
+
+
+@pytest.fixture(scope="session")
+def container_tools() -> None:
+    """Root and util-linux's unshare and setpriv: what running the rootfs as a container takes."""
+    if os.geteuid() != 0:
+        unavailable("running the rootfs as a container needs root (namespaces, chroot, mknod)")
+    for tool in ("unshare", "setpriv"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} is not installed (util-linux)")

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import socket
+import stat
 import subprocess
 import tarfile
 import threading
@@ -30,20 +31,23 @@ META = {"uuid": "6f2b3c57-0000-4000-8000-000000000001", "name": "tiny-test", "ho
 
 
 class SerialConsole:
-    """The guest's serial console (QEMU's stdio): everything it printed, and a way to type."""
+    """A guest's console (QEMU's stdio, or a pty): everything it printed, and a way to type."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], read_fd: int, write_fd: int) -> None:
         self.proc = proc
+        self.read_fd, self.write_fd = read_fd, write_fd
         self.output = bytearray()
         self._cond = threading.Condition()
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        while chunk := os.read(self.proc.stdout.fileno(), 4096):
-            with self._cond:
-                self.output += chunk
-                self._cond.notify_all()
+        try:
+            while chunk := os.read(self.read_fd, 4096):
+                with self._cond:
+                    self.output += chunk
+                    self._cond.notify_all()
+        except OSError:  # a pty's master reads EIO once the last slave is closed
+            pass
 
     def wait_for(self, text: str, timeout: float, after: int = 0) -> int:
         """Index just past ``text`` once the console shows it (after byte ``after``); fails on timeout."""
@@ -58,9 +62,7 @@ class SerialConsole:
             return i + len(text)
 
     def type(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line.encode() + b"\r")
-        self.proc.stdin.flush()
+        os.write(self.write_fd, line.encode() + b"\r")
 
     @property
     def text(self) -> str:
@@ -105,7 +107,8 @@ def _boot(qemu: str, pycdlib: ModuleType, image: build.TinyImage, workdir: str,
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        yield SerialConsole(proc), port, started
+        assert proc.stdout is not None and proc.stdin is not None
+        yield SerialConsole(proc, proc.stdout.fileno(), proc.stdin.fileno()), port, started
     finally:
         proc.kill()
         proc.wait(10)
@@ -173,3 +176,32 @@ def test_boots_from_the_initramfs_alone(qemu: str, pycdlib: ModuleType, tiny_ima
     for console, _, started in _boot(qemu, pycdlib, tiny_image, str(tmp_path), root_disk=False):
         console.wait_for(f"{MARKER} tiny-test 10.0.2.15", BOOT_TIMEOUT)
         print(f"\ntiny guest (TCG, initramfs only): marker after {time.monotonic() - started:.1f} s")
+
+
+def test_rootfs_tarball_runs_as_a_container(container_tools: None, tiny_image: build.TinyImage,
+                                            tmp_path: os.PathLike[str]) -> None:
+    """The LXC rootfs under fresh namespaces, as libvirt's LXC driver runs it: /sbin/init as PID 1, a pty as
+    /dev/console, no network but lo and no module loading (CAP_SYS_MODULE dropped)."""
+    root = os.path.join(tmp_path, "rootfs")
+    with tarfile.open(tiny_image.rootfs_tar) as tar:
+        tar.extractall(root)
+    for name, minor in (("null", 3), ("zero", 5)):
+        os.mknod(os.path.join(root, "dev", name), stat.S_IFCHR | 0o666, os.makedev(1, minor))
+    open(os.path.join(root, "dev", "console"), "w").close()  # the mount point of the pty
+    master, slave = os.openpty()
+    script = (f"mount -t proc proc {root}/proc && mount --bind {os.ttyname(slave)} {root}/dev/console && "
+              f"exec setpriv --bounding-set -sys_module chroot {root} /sbin/init")
+    proc = subprocess.Popen(["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork", "--kill-child",
+                             "--propagation", "private", "sh", "-c", script],
+                            stdin=slave, stdout=slave, stderr=slave)  # init's stdio is the console too
+    try:
+        console = SerialConsole(proc, read_fd=master, write_fd=master)
+        started = time.monotonic()
+        at = console.wait_for(f"{MARKER} cumulo-tiny none", 30)
+        print(f"\ntiny rootfs as a container: marker after {time.monotonic() - started:.2f} s")
+        console.wait_for("cumulo-tiny login:", 10, at)
+    finally:
+        proc.kill()
+        proc.wait(10)
+        os.close(master)
+        os.close(slave)  # held open until now: a pty whose slave is closed reads EIO
