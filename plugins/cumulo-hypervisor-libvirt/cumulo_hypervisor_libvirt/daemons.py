@@ -110,6 +110,12 @@ def _daemonize(name: str, argv: list[str], timeout: float = 30.0) -> StartedDaem
     raise HypervisorError(f"{name} started but wrote no pid to {PIDFILES[name]} within {timeout:.0f} s")
 
 
+def can_start() -> bool:
+    """Whether :func:`start_local` could start libvirtd here (root, and the daemons installed)."""
+    return os.geteuid() == 0 and all(shutil.which(n) or shutil.which(n, path="/usr/sbin:/sbin")
+                                     for n in ("libvirtd", "virtlogd"))
+
+
 def libvirtd_argv(libvirtd: str, lxc: bool) -> list[str]:
     """How libvirtd is started: in its own mount namespace without the ``unified`` cgroup mount for LXC."""
     if lxc and os.path.ismount(CGROUP_UNIFIED):

@@ -44,7 +44,8 @@ from cumulo.interfaces.hypervisor import (
     RemoteConsole,
     SnapshotResult,
 )
-from cumulo_hypervisor_libvirt import configdrive, disks, events, guest, host, opts
+from cumulo.interfaces.service import Stoppable
+from cumulo_hypervisor_libvirt import configdrive, daemons, disks, events, guest, host, opts
 
 LOG = logging.getLogger(__name__)
 
@@ -105,7 +106,15 @@ class LibvirtDriver(HypervisorDriver):
             virt_type = conf.libvirt.virt_type
         except (ValueError, cfg.Error) as err:
             return [f"[libvirt] virt_type: {err} (one of {', '.join(opts.VIRT_TYPES)})"]
-        return host.config_problems(virt_type, opts.connection_uri(conf, host.choose_virt_type(virt_type).virt_type))
+        return host.config_problems(virt_type, opts.connection_uri(conf, host.choose_virt_type(virt_type).virt_type),
+                                    startable=daemons.can_start())
+
+    @classmethod
+    def start_local(cls, conf: cfg.ConfigOpts) -> list[Stoppable]:
+        """The system's libvirtd when it answers; else virtlogd and libvirtd started here (:mod:`.daemons`)."""
+        opts.register_opts(conf)
+        virt_type = host.choose_virt_type(conf.libvirt.virt_type).virt_type
+        return list(daemons.start_local(opts.connection_uri(conf, virt_type), lxc=virt_type == "lxc"))
 
     # -- connection and lookup -------------------------------------------------------------------
     def _connection(self) -> Any:
@@ -169,6 +178,11 @@ class LibvirtDriver(HypervisorDriver):
             self._watcher = events.LifecycleWatcher(self._connection(), callback, self._owns)
         else:
             self._watcher.add(callback)
+
+    def register_power_events(self, callback: Callable[[str, PowerState], None]) -> bool:
+        """libvirt's lifecycle events (a guest that shuts itself down shows SHUTOFF within a second)."""
+        self.on_power_change(callback)
+        return True
 
     # -- the host --------------------------------------------------------------------------------
     def get_host_resources(self) -> HostResources:

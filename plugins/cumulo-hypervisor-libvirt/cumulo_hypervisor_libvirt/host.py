@@ -141,11 +141,12 @@ def _ignore(ctx: object, err: object) -> None:
 
 
 def config_problems(virt_type: str, uri: str, dev_kvm: str = DEV_KVM, cpuinfo: str = CPUINFO,
-                    sockets: tuple[str, ...] = DAEMON_SOCKETS) -> list[str]:
+                    sockets: tuple[str, ...] = DAEMON_SOCKETS, startable: bool = False) -> list[str]:
     """One line per reason the driver cannot run ``virt_type`` on ``uri`` here (``validate_config``).
 
     kvm asked without a usable ``/dev/kvm`` or without vmx/svm; a local URI
-    with no libvirtd socket; a URI that does not answer a read-only connection.
+    with no libvirtd socket (unless ``startable``: the all-in-one starts it,
+    :mod:`.daemons`); a URI that does not answer a read-only connection.
     """
     problems = []
     if virt_type == "kvm":
@@ -155,6 +156,8 @@ def config_problems(virt_type: str, uri: str, dev_kvm: str = DEV_KVM, cpuinfo: s
         if why:
             problems.append(f"[libvirt] virt_type = kvm but {why}; use qemu or auto")
     if uri.startswith(("qemu:///", "lxc:///")) and not any(os.path.exists(s) for s in sockets):
+        if startable:
+            return problems
         problems.append(f"libvirtd is not running: no socket at {sockets[0]} for {uri} "
                         "(start virtlogd -d, then libvirtd -d)")
         return problems

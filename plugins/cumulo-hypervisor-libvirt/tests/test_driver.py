@@ -455,10 +455,12 @@ def test_validate_config(tmp_path: Any) -> None:
     conf.set_override("connection_uri", "test:///nonexistent/file.xml", group="libvirt")
     [problem] = LibvirtDriver.validate_config(conf)
     assert "unreachable" in problem
-    conf.set_override("connection_uri", "", group="libvirt")
-    problems = LibvirtDriver.validate_config(conf)
-    assert len(problems) == 1  # no daemon here: the socket line, or the connection's
-    assert "libvirt" in problems[0]
+
+def test_no_daemon_is_a_problem_only_when_it_cannot_be_started() -> None:
+    gone = ("/nonexistent/libvirt-sock",)
+    [problem] = driver.host.config_problems("qemu", "qemu:///system", sockets=gone, startable=False)
+    assert "libvirtd is not running" in problem
+    assert driver.host.config_problems("qemu", "qemu:///system", sockets=gone, startable=True) == []
 
 
 def test_validate_config_reports_kvm_without_hardware(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
