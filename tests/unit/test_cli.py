@@ -78,3 +78,19 @@ def test_unparseable_config_file_is_one_line(tmp_path):
 def test_up_rejects_unknown_area(tmp_path):
     proc = cumulo(tmp_path, "up", "--services", "teleport", "--no-user-clouds-yaml")
     assert_one_line_error(proc, "Unknown service area(s) teleport")
+
+
+def test_help_of_a_plugin_command_and_cliff_help_work(tmp_path):
+    """cliff's own help command is no plugin: ``--help`` of a plugin's command and ``help`` answer."""
+    proc = cumulo(tmp_path, "plugin", "list", "--help")
+    assert proc.returncode == 0 and "plugin list [-h]" in proc.stdout, proc.stderr
+    proc = cumulo(tmp_path, "help", "plugin", "list")
+    assert proc.returncode == 0 and "plugin list [-h]" in proc.stdout, proc.stderr
+
+
+def test_a_command_plugin_that_fails_its_check_is_one_line(tmp_path, fake_distribution):
+    root = fake_distribution("broken-cli", {"cumulo.cli": {"broken_thing": "brokencli:Broken"}},
+                      {"brokencli": "from cliff.command import Command\nclass Broken(Command):\n"
+                                    "    def take_action(self, parsed_args):\n        return 0\n"})
+    proc = cumulo(tmp_path, "broken", "thing", env={"PYTHONPATH": root})
+    assert_one_line_error(proc, "does not declare interface_version")

@@ -40,7 +40,8 @@ class LazyCommandManager(CommandManager):
         from cumulo import registry
 
         factory, name, rest = super().find_command(argv)
-        registry.check_class("cli", factory, name.replace(" ", "_"))
+        if not getattr(factory, "__module__", "").startswith("cliff."):  # cliff's own help/complete are not plugins
+            registry.check_class("cli", factory, name.replace(" ", "_"))
         return factory, name, rest
 
 
@@ -55,6 +56,16 @@ class CumuloApp(App):
             command_manager=LazyCommandManager("cumulo.cli"),
             deferred_help=True,
         )
+
+    def run_subcommand(self, argv: list[str]) -> int:
+        """A command plugin that cannot be loaded is one line and exit status 2, like any other error."""
+        from cumulo import registry
+
+        try:
+            return int(super().run_subcommand(argv) or 0)
+        except registry.PluginError as err:
+            self.stderr.write(f"{err}\n")
+            return 2
 
     def build_option_parser(self, description: str | None, version: str | None,
                             argparse_kwargs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
