@@ -14,6 +14,7 @@ import os
 import socket
 import stat
 import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -88,21 +89,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _boot(qemu: str, pycdlib: ModuleType, image: build.TinyImage, workdir: str,
-          root_disk: bool) -> Iterator[tuple[SerialConsole, int, float]]:
+def _boot(qemu: str, image: build.TinyImage, workdir: str, root_disk: bool, config_iso: str | None,
+          netdev: str = "user,id=n0") -> Iterator[tuple[SerialConsole, int, float]]:
+    """Start the guest; yields its console, the host port forwarded to its port 80, and the start time."""
     drives = []
     if root_disk:
         overlay = os.path.join(workdir, "overlay.qcow2")
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image.qcow2, overlay],
                        check=True)
         drives += ["-drive", f"file={overlay},if=virtio"]
-    iso = os.path.join(workdir, "config.iso")
-    config_drive(pycdlib, iso, META)
-    drives += ["-drive", f"file={iso},if=virtio,readonly=on,format=raw"]
+    if config_iso:
+        drives += ["-drive", f"file={config_iso},if=virtio,readonly=on,format=raw"]
     port = _free_port()
     argv = [qemu, "-accel", "tcg", "-M", "q35", "-m", "256", "-nographic", "-no-reboot",
             "-kernel", image.vmlinux, "-initrd", image.initrd, *drives,
-            "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80", "-device", "virtio-net-pci,netdev=n0",
+            "-netdev", f"{netdev},hostfwd=tcp:127.0.0.1:{port}-:80", "-device", "virtio-net-pci,netdev=n0",
             "-append", "console=ttyS0 root=/dev/vda" if root_disk else "console=ttyS0"]
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -114,11 +115,18 @@ def _boot(qemu: str, pycdlib: ModuleType, image: build.TinyImage, workdir: str,
         proc.wait(10)
 
 
+def _config_iso(pycdlib: ModuleType, workdir: str) -> str:
+    iso = os.path.join(workdir, "config.iso")
+    config_drive(pycdlib, iso, META)
+    return iso
+
+
 @pytest.fixture(scope="module")
 def booted(qemu: str, pycdlib: ModuleType, tiny_image: build.TinyImage,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SerialConsole, int, float]]:
     """The guest booted once from its root disk; the tests below read and use its console."""
-    yield from _boot(qemu, pycdlib, tiny_image, str(tmp_path_factory.mktemp("boot")), root_disk=True)
+    workdir = str(tmp_path_factory.mktemp("boot"))
+    yield from _boot(qemu, tiny_image, workdir, root_disk=True, config_iso=_config_iso(pycdlib, workdir))
 
 
 def test_outputs(tiny_image: build.TinyImage) -> None:
@@ -173,7 +181,8 @@ def test_config_drive_sets_password_and_key(booted: tuple[SerialConsole, int, fl
 def test_boots_from_the_initramfs_alone(qemu: str, pycdlib: ModuleType, tiny_image: build.TinyImage,
                                        tmp_path: os.PathLike[str]) -> None:
     """No root disk (the config drive is /dev/vda, and is not mistaken for one): the initramfs is the system."""
-    for console, _, started in _boot(qemu, pycdlib, tiny_image, str(tmp_path), root_disk=False):
+    for console, _, started in _boot(qemu, tiny_image, str(tmp_path), root_disk=False,
+                                     config_iso=_config_iso(pycdlib, str(tmp_path))):
         console.wait_for(f"{MARKER} tiny-test 10.0.2.15", BOOT_TIMEOUT)
         print(f"\ntiny guest (TCG, initramfs only): marker after {time.monotonic() - started:.1f} s")
 
@@ -205,3 +214,30 @@ def test_rootfs_tarball_runs_as_a_container(container_tools: None, tiny_image: b
         proc.wait(10)
         os.close(master)
         os.close(slave)  # held open until now: a pty whose slave is closed reads EIO
+
+
+# Answers one HTTP request on stdin/stdout: what QEMU's guestfwd "cmd:" runs for each guest connection.
+METADATA_SERVER = r"""
+import json, sys
+body = json.dumps({"hostname": "meta-test", "public_keys": {"k": "ssh-ed25519 AAAAmeta meta@cumulo"}}).encode()
+request = sys.stdin.buffer.readline()
+while sys.stdin.buffer.readline() not in (b"\r\n", b"\n", b""):
+    pass
+if b" /openstack/latest/meta_data.json " not in request:
+    body = b""
+status = b"200 OK" if body else b"404 Not Found"
+sys.stdout.buffer.write(b"HTTP/1.0 %s\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body))
+"""
+
+
+def test_metadata_service_when_there_is_no_config_drive(qemu: str, tiny_image: build.TinyImage,
+                                                        tmp_path: os.PathLike[str]) -> None:
+    """No config drive: the guest asks http://169.254.169.254 (here QEMU's guestfwd to a one-shot server)."""
+    server = os.path.join(tmp_path, "metadata.py")
+    with open(server, "w") as f:
+        f.write(METADATA_SERVER)
+    # The link-local network itself, so the metadata address is inside QEMU's virtual network.
+    netdev = (f"user,id=n0,net=169.254.169.0/24,host=169.254.169.2,"
+              f"guestfwd=tcp:169.254.169.254:80-cmd:{sys.executable} {server}")
+    for console, _, _ in _boot(qemu, tiny_image, str(tmp_path), root_disk=False, config_iso=None, netdev=netdev):
+        console.wait_for(f"{MARKER} meta-test 169.254.169.15", BOOT_TIMEOUT)
