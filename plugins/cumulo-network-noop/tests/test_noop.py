@@ -8,6 +8,7 @@ from cumulo_network_noop.driver import NoopDriver
 from cumulo.conf import CONF
 from cumulo.context import RequestContext
 from cumulo.interfaces.base import PluginContext
+from cumulo.interfaces.network import FloatingIP, Network, Port, Router, SecurityGroup
 from cumulo.testing.conformance.network import NetworkDriverConformance
 
 
@@ -42,37 +43,50 @@ def test_every_change_reaches_the_driver(svc):
     assert d.calls_for(net["id"]) == [("network_changed", "create")]
     sub = svc.create_subnet(CTX, {"network_id": net["id"], "cidr": "10.1.0.0/24"})
     assert d.calls_for(net["id"])[-1] == ("network_changed", "update")
-    assert d.model["networks"][net["id"]]["subnet_details"][0]["id"] == sub["id"]
+    assert [x.id for x in d.model["networks"][net["id"]].subnets] == [sub["id"]]
     svc.update_network(CTX, net["id"], {"name": "renamed"})
-    assert d.model["networks"][net["id"]]["name"] == "renamed"
+    assert d.model["networks"][net["id"]].name == "renamed"
 
     port = svc.create_port(CTX, {"network_id": net["id"]})
     assert d.calls_for(port["id"]) == [("port_changed", "create")]
     bound = svc.update_port(CTX.elevated(), port["id"], {"binding:host_id": "h1"})
     assert bound["binding:host_id"] == "h1" and bound["status"] == "ACTIVE"
-    assert d.model["ports"][port["id"]]["binding:host_id"] == "h1"
+    recorded = d.model["ports"][port["id"]]
+    assert isinstance(recorded, Port) and recorded.host == "h1" and recorded.vif_type == "other"
+    assert dict(recorded.vif_details) == bound["binding:vif_details"] == {"driver": "noop"}
 
     router = svc.create_router(CTX, {"name": "r", "external_gateway_info": {"network_id": public["id"]}})
     assert d.calls_for(router["id"]) == [("router_changed", "create")]
-    assert d.model["routers"][router["id"]]["gateway_port"]["network_id"] == public["id"]
+    gateway = d.model["routers"][router["id"]]
+    assert isinstance(gateway, Router) and gateway.external_network_id == public["id"]
+    assert gateway.gateway is not None and gateway.gateway.network_id == public["id"]
     svc.add_router_interface(CTX, router["id"], {"subnet_id": sub["id"]})
     assert d.calls_for(router["id"])[-1] == ("router_changed", "update")
-    assert d.model["routers"][router["id"]]["interfaces"][0]["fixed_ips"][0]["ip_address"] == "10.1.0.1"
+    routed = d.model["routers"][router["id"]]
+    assert isinstance(routed, Router)
+    [interface] = routed.interfaces
+    assert [(ip.ip_address, ip.cidr, ip.prefixlen) for ip in interface.fixed_ips] == [("10.1.0.1", "10.1.0.0/24", 24)]
 
     fip = svc.create_floatingip(CTX, {"floating_network_id": public["id"]})
     assert d.calls_for(fip["id"]) == [("floatingip_changed", "create")]
     svc.update_floatingip(CTX, fip["id"], {"port_id": port["id"]})
-    assert d.model["floatingips"][fip["id"]]["fixed_ip_address"] == port["fixed_ips"][0]["ip_address"]
-    assert d.model["routers"][router["id"]]["floatingips"][0]["id"] == fip["id"]
+    floating = d.model["floating_ips"][fip["id"]]
+    assert isinstance(floating, FloatingIP) and floating.associated
+    assert floating.fixed_ip_address == port["fixed_ips"][0]["ip_address"]
+    routed = d.model["routers"][router["id"]]
+    assert isinstance(routed, Router) and [f.id for f in routed.floating_ips] == [fip["id"]]
 
     sg = svc.create_security_group(CTX, {"name": "web"})
     assert d.calls_for(sg["id"]) == [("security_group_changed", "create")]
     svc.create_security_group_rule(CTX, {"security_group_id": sg["id"], "direction": "ingress",
                                          "protocol": "tcp", "port_range_min": 22, "port_range_max": 22})
-    assert len(d.model["security_groups"][sg["id"]]["security_group_rules"]) == 3
+    group = d.model["security_groups"][sg["id"]]
+    assert isinstance(group, SecurityGroup) and len(group.rules) == 3
+    assert ("ingress", "tcp", 22, 22) in [(r.direction, r.protocol, r.port_range_min, r.port_range_max)
+                                          for r in group.rules]
 
     svc.delete_floatingip(CTX, fip["id"])
-    assert fip["id"] not in d.model["floatingips"]
+    assert fip["id"] not in d.model["floating_ips"]
     svc.delete_port(CTX, port["id"])
     assert d.calls_for(port["id"])[-1] == ("port_changed", "delete")
     svc.remove_router_interface(CTX, router["id"], {"subnet_id": sub["id"]})
@@ -106,4 +120,4 @@ def test_sync_at_start_replays_model(svc):
 
     installed_areas()["network"].start(Hub())  # what a node starts for the area
     assert svc.driver.synced == 1
-    assert {n["name"] for n in svc.driver.model["networks"].values()} == {"public", "n"}
+    assert {n.name for n in svc.driver.model["networks"].values() if isinstance(n, Network)} == {"public", "n"}

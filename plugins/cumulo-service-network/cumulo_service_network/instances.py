@@ -376,9 +376,8 @@ class Instances:
         self._after_membership(port_ids, gid)
 
     def _after_membership(self, port_ids: list[str], group_id: str) -> None:
-        admin = RequestContext(roles=["admin"], is_admin=True)
         for port_id in port_ids:
-            self.dataplane.call("port_changed", "update", self.ports.get_port(admin, port_id))
+            self.dataplane.notify_port("update", port_id)
         self.dataplane.notify_sg("update", group_id)
 
     def instance_security_groups(self, ctx: RequestContext, instance_uuid: str) -> list[SecurityGroup]:

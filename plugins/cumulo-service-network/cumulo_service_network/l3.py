@@ -162,7 +162,7 @@ class L3:
                                                                    "'router remove subnet/port' first.")
             if s.execute(sa.select(models.FloatingIP.id).where(models.FloatingIP.router_id == router.id)).first():
                 raise nexc.RouterInUse(router_id=router.id, reason="is used by associated floating IPs.")
-        view = self.dataplane.router_view(router_id)
+        record = self.dataplane.router_record(router_id)
         with db.transaction() as s:
             router = s.get(models.Router, router_id)
             if router is None:
@@ -173,7 +173,7 @@ class L3:
                 models.AutoAllocatedTopology.router_id == router.id).values(router_id=None))
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == router.id))
             s.delete(router)
-        self.dataplane.notify_router("delete", router_id, view)
+        self.dataplane.notify_router("delete", router_id, record)
 
     def _router_subnet_overlap(self, s: orm.Session, router: models.Router, sub: models.Subnet) -> None:
         new = netaddr.IPNetwork(sub.cidr)
@@ -373,7 +373,10 @@ class L3:
             s.add(fip)
             s.flush()
             view = views.fip_views(s, [fip])[0]
-        self.dataplane.notify_fip("create", fip_id)
+            record = self.dataplane.fip_record(fip)
+        self.dataplane.notify_fip("create", fip_id, record)
+        if record.router_id:  # created associated: the router NATs it from now on
+            self.dataplane.notify_router("update", record.router_id)
         return view
 
     def update_floatingip(self, ctx: RequestContext, fip_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -396,10 +399,10 @@ class L3:
     def delete_floatingip(self, ctx: RequestContext, fip_id: str) -> None:
         with db.transaction() as s:
             fip = c.get_owned(s, ctx, models.FloatingIP, fip_id, nexc.FloatingIPNotFound)
-            view = views.fip_views(s, [fip])[0]
+            record = self.dataplane.fip_record(fip)
             s.execute(sa.delete(models.Port).where(models.Port.id == fip.floating_port_id))
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == fip.id))
             s.delete(fip)
-        self.dataplane.notify_fip("delete", fip_id, view)
-        if view["router_id"]:
-            self.dataplane.notify_router("update", view["router_id"])
+        self.dataplane.notify_fip("delete", fip_id, record)
+        if record.router_id:
+            self.dataplane.notify_router("update", record.router_id)

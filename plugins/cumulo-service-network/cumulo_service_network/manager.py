@@ -7,7 +7,7 @@ implements with typed records (``allocate_instance_ports``, ``instance_ports``,
 ``validate_networks``, the instance security-group methods,
 ``instance_by_address``...); a server's ports and groups are offered only as
 those records. Every committed change is handed to the ``[network] driver``
-plugin (``cumulo.network``) so a data-plane driver can act on it; a driver
+plugin (``cumulo.network``, as NetworkDriver 3.0 records) so a data-plane driver can act on it; a driver
 failure marks the resource ``ERROR`` and never undoes the committed model.
 
 Two network models come out of the same pieces:
@@ -33,7 +33,8 @@ package or a component that needs it):
 
 Shared helpers are leaf modules: :mod:`.common` (coercion, visibility,
 lookups, ``random_mac``), :mod:`.views` (the API dicts), :mod:`.records` (the
-contract's records from those dicts), :mod:`.ipam`, :mod:`.policies`; the
+contract's records from those dicts), :mod:`.driver_records` (the network
+driver's records from the rows), :mod:`.ipam`, :mod:`.policies`; the
 errors are the contract's, the options :mod:`cumulo_service_network.opts`.
 ``hub.network.<method>`` is the public method of the component that owns it
 (each lists them in ``API``).
@@ -63,7 +64,7 @@ from cumulo.contracts.network import (
     SecurityGroup,
 )
 from cumulo.interfaces.base import PluginContext
-from cumulo.interfaces.network import NetworkDriver
+from cumulo.interfaces.network import Model, NetworkDriver
 from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.instances import Instances
 from cumulo_service_network.l3 import L3
@@ -201,30 +202,13 @@ class Service:
         return self.l3.floating_ips(ctx)
 
     # ----------------------------------------------------------------- driver
-    def model_snapshot(self) -> dict[str, list[dict[str, Any]]]:
+    def model_snapshot(self) -> Model:
         """The whole model as the driver sees it (what ``sync`` receives)."""
-        admin = RequestContext(roles=["admin"], is_admin=True)
-        networks = self.networks.list_networks(admin)
-        subnets = self.subnets.list_subnets(admin)
-        for n in networks:
-            n["subnet_details"] = [x for x in subnets if x["network_id"] == n["id"]]
-        routers = [self.dataplane.router_view(r["id"]) for r in self.l3.list_routers(admin)]
-        groups = self.security_groups.list_security_groups(admin)
-        with db.transaction() as s:
-            members: dict[str, list[str]] = {}
-            for pid, gid in s.execute(sa.select(models.PortSecurityGroup.port_id,
-                                                models.PortSecurityGroup.security_group_id)):
-                members.setdefault(gid, []).append(pid)
-        for g in groups:
-            g["port_ids"] = sorted(members.get(g["id"], []))
-        return {"networks": networks, "ports": self.ports.list_ports(admin), "routers": [r for r in routers if r],
-                "floatingips": self.l3.list_floatingips(admin), "security_groups": groups}
+        return self.dataplane.model()
 
     def sync_driver(self) -> None:
-        try:
-            self.driver.sync(self.model_snapshot())
-        except Exception:
-            LOG.exception("Network driver %s failed to sync the model", self.conf.network.driver)
+        """Hand the whole model to the driver's ``sync`` (at start); a failure is logged."""
+        self.dataplane.sync()
 
     # --------------------------------------------------------------- defaults
     def ensure_defaults(self) -> dict[str, Any] | None:

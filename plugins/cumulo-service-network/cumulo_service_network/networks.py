@@ -183,7 +183,7 @@ class Networks:
                 models.Port.network_id == net.id, models.Port.device_owner != c.DEVICE_OWNER_DHCP)).first()
             if in_use:
                 raise nexc.NetworkInUse(net_id=net.id)
-            view = views.network_views(s, [net])[0]
+            record = self.dataplane.network_record(s, net)
             s.execute(sa.delete(models.Port).where(models.Port.network_id == net.id))
             subnet_ids = list(s.execute(sa.select(models.Subnet.id).where(models.Subnet.network_id == net.id))
                               .scalars())
@@ -192,8 +192,7 @@ class Networks:
             s.execute(sa.delete(models.AutoAllocatedTopology).where(
                 models.AutoAllocatedTopology.network_id == net.id))
             s.delete(net)
-        view["subnet_details"] = []
-        self.dataplane.call("network_changed", "delete", view)
+        self.dataplane.notify_network("delete", record.id, record)
 
 
     # ------------------------------------------------------ IP availability

@@ -21,6 +21,7 @@ import cumulo_service_network.ipam as ipam
 import cumulo_service_network.models as models
 from cumulo import db
 from cumulo.context import RequestContext
+from cumulo.interfaces.network import Port
 from cumulo_service_network.common import random_mac
 from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.quotas import Quotas
@@ -133,7 +134,7 @@ class Ports:
             raise nexc.BadRequest(reason="Failed to parse request. Required attribute 'network_id' not specified")
         for attempt in range(RETRIES):
             try:
-                view = self._create_port(ctx, body, _instance)
+                view, record = self._create_port(ctx, body, _instance)
                 break
             except exc.DBAPIError as err:
                 if body.get("mac_address") and db.is_duplicate(err):
@@ -141,10 +142,11 @@ class Ports:
                 if attempt == RETRIES - 1 or not _retryable(err):
                     raise
                 time.sleep(random.random() * min(0.01 * 2 ** attempt, 0.5))
-        self.dataplane.call("port_changed", "create", view) or self.dataplane.set_status(models.Port, view["id"], "ERROR")
+        self.dataplane.notify_port("create", record.id, record)
         return view
 
-    def _create_port(self, ctx: RequestContext, body: dict[str, Any], instance: bool) -> dict[str, Any]:
+    def _create_port(self, ctx: RequestContext, body: dict[str, Any], instance: bool) -> tuple[dict[str, Any], Port]:
+        """The new port's view and its driver record (both built before the commit, told after)."""
         with db.transaction() as s:
             net = c.get_network(s, ctx, body["network_id"])
             project = c.owner_project(ctx, body)
@@ -190,7 +192,7 @@ class Ports:
             for gid in groups:
                 s.add(models.PortSecurityGroup(port_id=port.id, security_group_id=gid))
             s.flush()
-            return self.dataplane.port_views(s, [port])[0]
+            return self.dataplane.port_views(s, [port])[0], self.dataplane.port_record(s, port)
 
     def update_port(self, ctx: RequestContext, port_id: str, body: dict[str, Any]) -> dict[str, Any]:
         body = c.check_keys(body, "port", ("name", "description", "admin_state_up", "mac_address", "fixed_ips",
@@ -253,7 +255,8 @@ class Ports:
             c.bump(port)
             s.flush()
             view = self.dataplane.port_views(s, [port])[0]
-        self.dataplane.call("port_changed", "update", view) or self.dataplane.set_status(models.Port, port_id, "ERROR")
+            record = self.dataplane.port_record(s, port)
+        self.dataplane.notify_port("update", record.id, record)
         return view
 
     def _replace_fixed_ips(self, s: orm.Session, port: models.Port, fixed_ips: Any) -> None:
@@ -282,7 +285,7 @@ class Ports:
             port = c.get_port(s, ctx, port_id)
             if not _internal and port.device_owner in c.SERVICE_OWNERS:
                 raise nexc.L3PortInUse(port_id=port.id, device_owner=port.device_owner)
-            view = self.dataplane.port_views(s, [port])[0]
+            record = self.dataplane.port_record(s, port)
             fips = list(s.execute(sa.select(models.FloatingIP.id).where(models.FloatingIP.fixed_port_id == port.id))
                         .scalars())
             s.execute(sa.update(models.FloatingIP).where(models.FloatingIP.fixed_port_id == port.id).values(
@@ -291,6 +294,6 @@ class Ports:
             s.execute(sa.delete(models.PortSecurityGroup).where(models.PortSecurityGroup.port_id == port.id))
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == port.id))
             s.delete(port)
-        self.dataplane.call("port_changed", "delete", view)
+        self.dataplane.notify_port("delete", record.id, record)
         for fip_id in fips:
             self.dataplane.notify_fip("update", fip_id)

@@ -147,8 +147,7 @@ class SecurityGroups:
             if s.execute(sa.select(models.PortSecurityGroup.port_id).where(
                     models.PortSecurityGroup.security_group_id == group.id)).first():
                 raise nexc.SecurityGroupInUse(id=group.id, reason="in use: one or more ports are members of it")
-            view = views.sg_views(s, [group])[0]
-            view["port_ids"] = []
+            record = self.dataplane.sg_record(s, group)
             others = set(s.execute(sa.select(models.SecurityGroupRule.security_group_id).where(
                 models.SecurityGroupRule.remote_group_id == group.id,
                 models.SecurityGroupRule.security_group_id != group.id)).scalars())
@@ -159,7 +158,7 @@ class SecurityGroups:
                 s.delete(default)
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == group.id))
             s.delete(group)
-        self.dataplane.notify_sg("delete", group_id, view)
+        self.dataplane.notify_sg("delete", group_id, record)
         for other in others:
             self.dataplane.notify_sg("update", other)
 

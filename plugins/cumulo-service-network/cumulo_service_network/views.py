@@ -1,8 +1,9 @@
 """API views of the network model: the dicts frontends return, built from rows.
 
 Plain functions of a session and rows, shared by every component of the
-network service (and what the data-plane driver is sent). A leaf module: it
-imports the models and :mod:`cumulo_service_network.common` only.
+network service. A leaf module: it imports the models,
+:mod:`cumulo_service_network.common` and :mod:`cumulo_service_network.driver_records`
+(for the port queries it shares and how the driver binds a port) only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 import cumulo_service_network.common as c
+import cumulo_service_network.driver_records as driver_records
 import cumulo_service_network.models as models
 from cumulo.interfaces.network import NetworkDriver
 
@@ -73,32 +75,22 @@ def subnetpool_views(s: orm.Session, pools: list[models.SubnetPool]) -> list[dic
 def port_views(s: orm.Session, ports: list[models.Port], driver: NetworkDriver) -> list[dict[str, Any]]:
     """Port views; ``driver`` says how a bound port is plugged (``binding:vif_type``, ``binding:vif_details``)."""
     ids = [p.id for p in ports]
-    ips: dict[str, list[dict[str, str]]] = {i: [] for i in ids}
-    for pid, sid, ip in c.in_chunks(s, lambda ch: sa.select(
-            models.IPAllocation.port_id, models.IPAllocation.subnet_id, models.IPAllocation.ip_address)
-            .where(models.IPAllocation.port_id.in_(ch)).order_by(models.IPAllocation.id), ids):
-        ips[pid].append({"subnet_id": sid, "ip_address": ip})
-    sgs: dict[str, list[str]] = {i: [] for i in ids}
-    for pid, gid in c.in_chunks(s, lambda ch: sa.select(
-            models.PortSecurityGroup.port_id, models.PortSecurityGroup.security_group_id)
-            .where(models.PortSecurityGroup.port_id.in_(ch)), ids):
-        sgs[pid].append(gid)
+    ips = driver_records.fixed_ips_by_port(s, ids)
+    sgs = driver_records.groups_by_port(s, ids)
     tags = c.tags_of(s, ids)
     out = []
     for p in ports:
         view = c.standard(p, tags[p.id])
-        vif: dict[str, Any] = {"vif_type": "unbound", "vif_details": {}}
-        if p.binding_host_id:
-            vif = driver.port_binding_vif({"id": p.id, "network_id": p.network_id,
-                                                "mac_address": p.mac_address}, p.binding_host_id)
+        vif = driver_records.binding(driver, p, ips[p.id], sgs[p.id])
         view.update({
             "network_id": p.network_id, "mac_address": p.mac_address, "admin_state_up": p.admin_state_up,
             "status": p.status, "device_id": p.device_id, "device_owner": p.device_owner,
-            "fixed_ips": ips[p.id], "security_groups": sorted(sgs[p.id]),
+            "fixed_ips": [{"subnet_id": ip.subnet_id, "ip_address": ip.ip_address} for ip in ips[p.id]],
+            "security_groups": sorted(sgs[p.id]),
             "allowed_address_pairs": list(p.allowed_address_pairs or []),
             "port_security_enabled": p.port_security_enabled, "binding:host_id": p.binding_host_id,
             "binding:vnic_type": p.binding_vnic_type, "binding:profile": dict(p.binding_profile or {}),
-            "binding:vif_type": vif.get("vif_type", "unbound"), "binding:vif_details": vif.get("vif_details", {}),
+            "binding:vif_type": vif.vif_type, "binding:vif_details": dict(vif.details),
             "extra_dhcp_opts": [], "dns_name": "", "dns_assignment": [],
         })
         out.append(view)

@@ -90,7 +90,8 @@ def test_a_replaced_driver_is_the_one_every_component_calls(service, demo):
 
 
 @pytest.mark.parametrize("name", ["networks", "subnets", "ports", "l3", "secgroups", "quotas", "tags", "instances",
-                                  "dataplane", "views", "common", "ipam", "policies", "records", "manager", "area"])
+                                  "dataplane", "driver_records", "views", "common", "ipam", "policies", "records",
+                                  "manager", "area"])
 def test_no_module_imports_the_package_back(name):
     """``from cumulo_service_network import x`` would read the package: modules name their targets."""
     module = importlib.import_module(f"cumulo_service_network.{name}")
