@@ -124,6 +124,33 @@ def libvirtd_argv(libvirtd: str, lxc: bool) -> list[str]:
     return [libvirtd, "-d"]
 
 
+def fix_kvm_permissions(dev_kvm: str = "/dev/kvm") -> bool:
+    """Give /dev/kvm to group kvm (0660) when it is root-only, as udev would; True when changed.
+
+    Without udev the device stays 0600 and libvirt then re-probes QEMU's capabilities on every
+    domain definition (about 60 s each); this matters even under TCG.
+    """
+    import grp
+    import stat
+
+    try:
+        st = os.stat(dev_kvm)
+        gid = grp.getgrnam("kvm").gr_gid
+    except (OSError, KeyError):
+        return False
+    if st.st_gid == gid and stat.S_IMODE(st.st_mode) & 0o060 == 0o060:
+        return False
+    try:
+        os.chown(dev_kvm, -1, gid)
+        os.chmod(dev_kvm, 0o660)
+    except OSError as err:
+        LOG.warning("libvirt: %s is root-only and cannot be given to group kvm (%s): every domain "
+                    "definition will wait for a QEMU capability probe", dev_kvm, err)
+        return False
+    LOG.info("libvirt: %s given to group kvm (0660), as udev would", dev_kvm)
+    return True
+
+
 def start_local(uri: str, lxc: bool = False, wait: float = 60.0,
                 probe: Callable[[str], str | None] = _default_probe) -> list[StartedDaemon]:
     """Make ``uri`` answer: nothing to do when it does, else start virtlogd and libvirtd (root only).
@@ -135,6 +162,8 @@ def start_local(uri: str, lxc: bool = False, wait: float = 60.0,
     """
     if uri.startswith("test://"):
         return []
+    if os.geteuid() == 0:
+        fix_kvm_permissions()
     why = probe(uri)
     if why is None:
         LOG.info("libvirt: using the running libvirtd at %s", uri)

@@ -83,7 +83,8 @@ class LibvirtDriver(HypervisorDriver):
         self.cache = disks.ImageCache(opts.images_path(self.conf))
         self.settings = guest.GuestSettings(
             virt_type=self.virt_type, host=self.host, machine_type=lv.machine_type, cpu_mode=lv.cpu_mode,
-            cpu_model=lv.cpu_model, vnc_listen=lv.vnc_listen, lxc_init=lv.lxc_init)
+            cpu_model=lv.cpu_model, vnc_listen=lv.vnc_listen, lxc_init=lv.lxc_init,
+            dac_label=_dac_label(lv.qemu_dac_label, self.instances_path))
         self._conn: Any = None
         self._conn_lock = threading.Lock()
         self._watcher: events.LifecycleWatcher | None = None
@@ -614,6 +615,19 @@ class LibvirtDriver(HypervisorDriver):
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+def _dac_label(setting: str, instances_path: str) -> str:
+    """``[libvirt] qemu_dac_label`` as a libvirt DAC label ("+0:+0"), "" for libvirt's default user."""
+    if setting == "libvirt":
+        return ""
+    if setting != "owner":
+        return setting
+    probe = instances_path
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    st = os.stat(probe)
+    return f"+{st.st_uid}:+{st.st_gid}"
+
+
 def _unpack_rootfs(image: ImageReader, dest: str) -> None:
     """Extract a root-filesystem tarball image into ``dest`` (an lxc container's root)."""
     tarball = dest + ".tar"

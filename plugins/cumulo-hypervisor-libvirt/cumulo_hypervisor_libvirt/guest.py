@@ -75,6 +75,9 @@ class GuestSettings:
     cpu_model: str = ""
     vnc_listen: str = "127.0.0.1"
     lxc_init: str = "/sbin/init"
+    #: "uid:gid" QEMU runs as (a static DAC label, no relabelling), "" for libvirt's own user
+    #: (``qemu_user`` in qemu.conf). See ``[libvirt] qemu_dac_label``.
+    dac_label: str = ""
 
 
 def target_name(index: int) -> str:
@@ -224,6 +227,9 @@ def domain_xml(instance: Instance, image: ImageMeta, settings: GuestSettings, in
         _sub(graphics, "listen", type="address", address=settings.vnc_listen)
         video = _sub(devices, "video")
         _sub(video, "model", type="vga")
+    if settings.dac_label and settings.virt_type != "lxc":
+        seclabel = _sub(root, "seclabel", type="static", model="dac", relabel="no")
+        _sub(seclabel, "label", settings.dac_label)
     return ET.tostring(root, encoding="unicode")
 
 

@@ -38,6 +38,11 @@ opts = [
                help="Bytes of the end of the console log that console output returns."),
     cfg.StrOpt("vnc_listen", default="127.0.0.1", help="Address the guests' VNC servers listen on."),
     cfg.StrOpt("lxc_init", default="/sbin/init", help="Init program of LXC containers."),
+    cfg.StrOpt("qemu_dac_label", default="owner",
+               help="Who QEMU runs as: 'owner' (the user and group owning instances_path: the all-in-one "
+                    "keeps its state path private to its own user, so QEMU runs as that user, root here), "
+                    "'libvirt' (libvirt's qemu user, which must then be able to read instances_path and "
+                    "images_path), or an explicit '+uid:+gid'."),
 ]
 
 

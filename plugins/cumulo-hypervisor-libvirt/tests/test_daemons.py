@@ -83,3 +83,22 @@ def test_lxc_runs_libvirtd_without_the_unified_cgroup_mount(monkeypatch: pytest.
     assert argv[:4] == ["/usr/bin/unshare", "-m", "--propagation", "slave"]
     assert f"umount {daemons.CGROUP_UNIFIED}" in argv[-1] and argv[-1].endswith("exec /usr/sbin/libvirtd -d")
     assert daemons.libvirtd_argv("/usr/sbin/libvirtd", lxc=False) == ["/usr/sbin/libvirtd", "-d"]
+
+
+def test_kvm_device_is_given_to_group_kvm(tmp_path: Any) -> None:
+    import grp
+
+    try:
+        gid = grp.getgrnam("kvm").gr_gid
+    except KeyError:
+        pytest.skip("no kvm group on this machine")
+    if os.geteuid() != 0:
+        pytest.skip("only root can chown to group kvm")
+    dev = tmp_path / "kvm"
+    dev.write_bytes(b"")
+    os.chmod(dev, 0o600)
+    assert daemons.fix_kvm_permissions(str(dev)) is True
+    st = os.stat(dev)
+    assert st.st_gid == gid and st.st_mode & 0o777 == 0o660
+    assert daemons.fix_kvm_permissions(str(dev)) is False  # already right: nothing to do
+    assert daemons.fix_kvm_permissions(str(tmp_path / "absent")) is False

@@ -188,3 +188,19 @@ def test_vifs_round_trip(tmp_path: Any) -> None:
     guest.save_vifs(str(tmp_path / "v.json"), vifs)
     assert guest.load_vifs(str(tmp_path / "v.json")) == vifs
     assert guest.load_vifs(str(tmp_path / "missing.json")) == []
+
+
+def test_qemu_runs_as_the_state_path_owner_when_asked() -> None:
+    assert build().find("seclabel") is None  # libvirt's own qemu user
+    label = build(GuestSettings(virt_type="qemu", host="h", dac_label="+0:+0")).find("seclabel")
+    assert label is not None and label.attrib == {"type": "static", "model": "dac", "relabel": "no"}
+    assert label.findtext("label") == "+0:+0"
+
+
+def test_dac_label_setting(tmp_path: Any) -> None:
+    from cumulo_hypervisor_libvirt.driver import _dac_label
+
+    st = os.stat(tmp_path)
+    assert _dac_label("owner", str(tmp_path / "not" / "yet")) == f"+{st.st_uid}:+{st.st_gid}"
+    assert _dac_label("libvirt", str(tmp_path)) == ""
+    assert _dac_label("+107:+107", str(tmp_path)) == "+107:+107"
