@@ -166,7 +166,7 @@ class NetworkDriverConformance(RegistryConformance):
             topology["subnet"]["id"], "192.0.2.0/24", 24, "192.0.2.1")
         assert subnet.dns_nameservers == ("192.0.2.53",)
         assert [(r.destination, r.nexthop) for r in subnet.host_routes] == [("198.51.100.0/24", "192.0.2.254")]
-        assert net.network_type in self_types(recorder) and not net.external
+        assert net.network_type in recorder.supported_network_types and not net.external
 
         port = recorder.last("port_changed", topology["port"]["id"])
         assert (port.host, port.device_id, port.network_id) == ("conformance-host", "conformance-instance",
@@ -271,11 +271,6 @@ class NetworkDriverConformance(RegistryConformance):
         if vif.vif_type == VIF_TYPE_BRIDGE and vif.details:
             assert isinstance(vif.details.get("bridge_name"), str)
         assert (port.vif_type, dict(port.vif_details)) == (vif.vif_type, dict(vif.details))
-
-
-def self_types(recorder: Recorder) -> frozenset[str]:
-    """The network types the recorded driver realises."""
-    return recorder.supported_network_types
 
 
 def run_parallel_ports(service: Any, ctx: RequestContext, count: int = 200, workers: int = 16) -> dict[str, Any]:
