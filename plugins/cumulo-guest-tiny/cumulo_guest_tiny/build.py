@@ -36,8 +36,9 @@ from cumulo_guest_tiny import cpio, debs, kernel
 
 #: Modules the guest loads (with their dependencies); ``OPTIONAL_MODULES`` may be missing from a kernel.
 MODULES = ("virtio_pci", "virtio_blk", "virtio_net", "crc32c_generic", "isofs", "ext4")
-OPTIONAL_MODULES = ("virtio_console",)
+OPTIONAL_MODULES = ("virtio_console", "evdev", "button")  # button+evdev: acpid sees the power button
 DISK_SIZE = "64M"
+GUEST_SCRIPTS = ("init", "default.script", "power-button")
 #: Bump when a change here changes what a build writes from the same packages (invalidates manifests).
 BUILD_FORMAT = 1
 MANIFEST = "tiny-manifest.json"
@@ -106,7 +107,7 @@ _ETC = {
     "etc/resolv.conf": "",
 }
 _DIRS = ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "run", "mnt", "root",
-         "var/www", "var/run", "lib/modules")
+         "var/www", "var/run", "var/log", "lib/modules")
 
 
 def make_rootfs(pkgs: str, root: str, version: str) -> None:
@@ -124,6 +125,7 @@ def make_rootfs(pkgs: str, root: str, version: str) -> None:
         os.symlink(os.path.relpath(busybox, os.path.dirname(link)), link)
     _write(os.path.join(root, "sbin", "init"), _guest_file("init"), 0o755)
     _write(os.path.join(root, "etc", "udhcpc", "default.script"), _guest_file("default.script"), 0o755)
+    _write(os.path.join(root, "etc", "acpi", "PWRF", "00000080"), _guest_file("power-button"), 0o755)
     for rel, text in _ETC.items():
         _write(os.path.join(root, rel), text.encode(), 0o600 if rel == "etc/shadow" else 0o644)
     _write(os.path.join(root, "etc", "cumulo-tiny-release"), f"cumulo-tiny kernel {version}\n".encode())
@@ -187,7 +189,7 @@ def write_rootfs_tar(root: str, path: str, epoch: int) -> None:
 
 
 def _inputs(deb_paths: list[str]) -> dict[str, object]:
-    scripts = hashlib.sha256(b"".join(_guest_file(n) for n in ("init", "default.script"))).hexdigest()
+    scripts = hashlib.sha256(b"".join(_guest_file(n) for n in GUEST_SCRIPTS)).hexdigest()
     return {"format": BUILD_FORMAT, "debs": [os.path.basename(p) for p in deb_paths], "guest_scripts": scripts}
 
 

@@ -65,6 +65,12 @@ class SerialConsole:
     def type(self, line: str) -> None:
         os.write(self.write_fd, line.encode() + b"\r")
 
+    def monitor(self, command: str) -> None:
+        """Run a QEMU monitor command (``-nographic`` muxes the monitor on stdio: Ctrl-A c switches)."""
+        os.write(self.write_fd, b"\x01c")
+        time.sleep(0.3)
+        os.write(self.write_fd, command.encode() + b"\r")
+
     @property
     def text(self) -> str:
         return self.output.decode(errors="replace")
@@ -241,3 +247,14 @@ def test_metadata_service_when_there_is_no_config_drive(qemu: str, tiny_image: b
               f"guestfwd=tcp:169.254.169.254:80-cmd:{sys.executable} {server}")
     for console, _, _ in _boot(qemu, tiny_image, str(tmp_path), root_disk=False, config_iso=None, netdev=netdev):
         console.wait_for(f"{MARKER} meta-test 169.254.169.15", BOOT_TIMEOUT)
+
+
+def test_acpi_power_button_powers_off(qemu: str, tiny_image: build.TinyImage, tmp_path: os.PathLike[str]) -> None:
+    """libvirt's graceful shutdown presses the ACPI power button: acpid must power the guest off, promptly."""
+    for console, _, _ in _boot(qemu, tiny_image, str(tmp_path), root_disk=True, config_iso=None):
+        console.wait_for("login:", BOOT_TIMEOUT)
+        pressed = time.monotonic()
+        console.monitor("system_powerdown")
+        assert console.proc.wait(30) == 0, console.text[-2000:]
+        assert "Power down" in console.text
+        print(f"\ntiny guest: powered off {time.monotonic() - pressed:.1f} s after the power button")
