@@ -31,7 +31,7 @@ class BuildTiny(Lister):
         parser.add_argument("--os-cloud", default=os.environ.get("OS_CLOUD", "cumulo"),
                             help="clouds.yaml entry to upload with (default $OS_CLOUD or 'cumulo')")
         parser.add_argument("--clouds-yaml", metavar="FILE",
-                            help="clouds.yaml to read (default $OS_CLIENT_CONFIG_FILE, the standard places, "
+                            help="clouds.yaml to read (default: $OS_CLIENT_CONFIG_FILE or the standard places, "
                                  "then <state_path>/clouds.yaml)")
         parser.add_argument("--visibility", default="public", choices=("public", "private", "shared", "community"),
                             help="Visibility of uploaded images (default public)")
@@ -40,14 +40,6 @@ class BuildTiny(Lister):
     def _progress(self, message: str) -> None:
         self.app.stderr.write(f"build-tiny: {message}\n")
         self.app.stderr.flush()
-
-    def _clouds_yaml(self, parsed_args: argparse.Namespace) -> str | None:
-        if parsed_args.clouds_yaml or os.environ.get("OS_CLIENT_CONFIG_FILE"):
-            return str(parsed_args.clouds_yaml or os.environ["OS_CLIENT_CONFIG_FILE"])
-        # `cumulo up --no-user-clouds-yaml` writes only the state directory's copy.
-        state_copy = os.path.join(CONF.state_path, "clouds.yaml")
-        user = [os.path.expanduser("~/.config/openstack/clouds.yaml"), "/etc/openstack/clouds.yaml"]
-        return state_copy if os.path.exists(state_copy) and not any(map(os.path.exists, user)) else None
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         output = parsed_args.output or os.path.join(CONF.state_path, "images", "tiny")
@@ -59,7 +51,8 @@ class BuildTiny(Lister):
                 for p in (image.vmlinux, image.initrd, image.qcow2, image.rootfs_tar)]
         if parsed_args.upload:
             try:
-                conn = upload.connect(parsed_args.os_cloud, self._clouds_yaml(parsed_args))
+                conn = upload.connect(parsed_args.os_cloud, parsed_args.clouds_yaml,
+                                      fallback=os.path.join(CONF.state_path, "clouds.yaml"))
                 uploaded = upload.upload(conn, image, parsed_args.visibility, self._progress)
             except upload.UploadError as err:
                 raise exception.CumuloError(f"build-tiny: {err}") from None

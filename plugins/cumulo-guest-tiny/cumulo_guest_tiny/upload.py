@@ -51,8 +51,9 @@ def md5sum(path: str) -> str:
     return h.hexdigest()
 
 
-def connect(cloud: str, clouds_yaml: str | None = None) -> Any:
-    """An openstacksdk connection to ``cloud``, from ``clouds_yaml`` when given, else the standard places.
+def connect(cloud: str, clouds_yaml: str | None = None, fallback: str | None = None) -> Any:
+    """An openstacksdk connection to ``cloud``, from ``clouds_yaml`` when given, else the standard places,
+    else ``fallback`` (``<state_path>/clouds.yaml``, all ``cumulo up --no-user-clouds-yaml`` writes).
 
     :raises UploadError: no such cloud, or its configuration is unreadable.
     """
@@ -60,12 +61,19 @@ def connect(cloud: str, clouds_yaml: str | None = None) -> Any:
     import openstack.exceptions
     from openstack.config import loader
 
-    files = [clouds_yaml] if clouds_yaml else None
-    try:
-        region = loader.OpenStackConfig(config_files=files).get_one(cloud=cloud)
-    except openstack.exceptions.ConfigException as err:
-        raise UploadError(f"cloud {cloud!r}: {err}") from None
-    return openstack.connection.Connection(config=region)
+    # None: openstacksdk's own search ($OS_CLIENT_CONFIG_FILE, ./, ~/.config/openstack, /etc/openstack).
+    candidates: list[list[str] | None] = [[clouds_yaml]] if clouds_yaml else [None]
+    if fallback and not clouds_yaml:
+        candidates.append([fallback])
+    error: Exception | None = None
+    for files in candidates:
+        try:
+            region = loader.OpenStackConfig(config_files=files).get_one(cloud=cloud)
+        except openstack.exceptions.ConfigException as err:
+            error = error or err
+            continue
+        return openstack.connection.Connection(config=region)
+    raise UploadError(f"cloud {cloud!r}: {error}")
 
 
 def ensure_image(conn: Any, name: str, path: str, disk_format: str, container_format: str,

@@ -24,10 +24,11 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CumuloCloud]:
     c.stop()
 
 
-def _build_tiny(cloud: CumuloCloud, image: build.TinyImage) -> Any:
+def _build_tiny(cloud: CumuloCloud, image: build.TinyImage, env: dict[str, str] | None = None) -> Any:
     cache = os.environ.get("CUMULO_TINY_CACHE", debs.DEFAULT_CACHE)  # the cache the session's build used
-    proc = cloud.run("cumulo", "image", "build-tiny", "--output", image.output_dir, "--cache-dir", cache, "--upload",
-                     "--os-cloud", "cumulo", "-f", "value", "-c", "image", "-c", "image id")
+    proc = cloud.run("cumulo", "--config-file", cloud.config_path, "image", "build-tiny", "--output",
+                     image.output_dir, "--cache-dir", os.path.expanduser(cache), "--upload", "--os-cloud", "cumulo",
+                     "-f", "value", "-c", "image", "-c", "image id", env=env)
     assert "build-tiny: up to date" in proc.stderr
     return dict(line.split() for line in proc.stdout.splitlines()), proc.stderr
 
@@ -48,6 +49,9 @@ def test_upload_registers_four_images_then_reuses_them(cloud: CumuloCloud, tiny_
     assert (lxc.disk_format, lxc.container_format) == ("raw", "compressed")
     assert lxc.hypervisor_type == "lxc"
 
-    again, stderr = _build_tiny(cloud, tiny_image)
+    # Again, finding the cloud only in <state_path>/clouds.yaml (no $OS_CLIENT_CONFIG_FILE, an empty HOME).
+    home = os.path.join(cloud.workdir, "home")
+    os.makedirs(home, exist_ok=True)
+    again, stderr = _build_tiny(cloud, tiny_image, env={"OS_CLIENT_CONFIG_FILE": "", "HOME": home})
     assert again == ids and stderr.count("reused") == 4
     assert len(list(conn.image.images(name="tiny"))) == 1
