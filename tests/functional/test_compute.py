@@ -22,7 +22,7 @@ def image(cloud, tmp_path_factory):
     path.write_bytes(os.urandom(4096))
     name = "cirros-" + uuid.uuid4().hex[:6]
     cloud.openstack("image", "create", "--public", "--disk-format", "raw", "--container-format", "bare",
-                    "--file", str(path), name)
+                    "--property", "os_distro=cirros", "--file", str(path), name)
     return name
 
 
@@ -109,6 +109,8 @@ def test_resize_rebuild_snapshot(cloud, image):
     _wait(cloud, "fc-rs", "ACTIVE")
     snap = cloud.openstack("server", "image", "create", "--name", "fc-snap", "--wait", "fc-rs")
     assert snap["status"] == "active"
+    props = cloud.openstack("image", "show", "fc-snap")["properties"]
+    assert props["os_distro"] == "cirros" and props["image_type"] == "snapshot"  # inherited from its base, as Nova
     cloud.openstack("image", "delete", "fc-snap")
     cloud.openstack("server", "delete", "fc-rs")
 

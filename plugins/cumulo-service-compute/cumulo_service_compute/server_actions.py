@@ -25,6 +25,10 @@ from cumulo_service_compute.keypairs import Keypairs
 from cumulo_service_compute.scheduling import Scheduling
 from cumulo_service_compute.servers import Servers
 
+#: Base-image properties a snapshot does not inherit (Nova's non_inheritable_image_properties).
+NON_INHERITABLE_PROPERTIES = frozenset({"cache_in_nova", "bittorrent", "certificate_ref", "instance_uuid",
+                                        "image_type", "base_image_ref", "owner_project_name", "user_id"})
+
 
 class ServerActions:
     """What a user asks of an existing server (``plumbing``: RPC to its host, the image service)."""
@@ -207,7 +211,11 @@ class ServerActions:
             base = dict(image_svc.get(ctx, inst["image_ref"])) if inst["image_ref"] else {}
         except exception.NotFound:
             base = {}
-        props = {k: str(v) for k, v in (metadata or {}).items()}
+        # As Nova: the snapshot inherits the base image's properties (kernel_id/ramdisk_id, os_command_line,
+        # hw_*...), so it boots the way its base did; signatures and the like describe other bytes.
+        props = {k: str(v) for k, v in (base.get("properties") or {}).items()
+                 if k not in NON_INHERITABLE_PROPERTIES and not k.startswith("img_signature")}
+        props.update({k: str(v) for k, v in (metadata or {}).items()})
         props.update({"instance_uuid": uuid, "image_type": "snapshot", "base_image_ref": inst["image_ref"] or "",
                       "owner_project_name": ctx.project_name or "", "user_id": ctx.user_id or ""})
         self._begin(ctx, uuid, "createImage")
