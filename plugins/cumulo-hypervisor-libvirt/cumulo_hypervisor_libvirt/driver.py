@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import shutil
 import tarfile
 import threading
@@ -45,7 +44,7 @@ from cumulo.interfaces.hypervisor import (
     SnapshotResult,
 )
 from cumulo.interfaces.service import Stoppable
-from cumulo_hypervisor_libvirt import configdrive, daemons, disks, events, guest, host, opts
+from cumulo_hypervisor_libvirt import configdrive, console_proxy, daemons, disks, events, guest, host, opts
 
 LOG = logging.getLogger(__name__)
 
@@ -63,9 +62,10 @@ class LibvirtDriver(HypervisorDriver):
     The config drive: every instance gets one unless ``force_config_drive`` is
     false (then only those asking for one or given an admin password), because
     guests here have no metadata service to fall back on and
-    :meth:`set_admin_password` goes through it. Remote consoles are the
-    domain's VNC server on ``vnc_listen``; the websocket proxy in front of it
-    comes later.
+    :meth:`set_admin_password` goes through it. Remote consoles (``novnc``) are
+    the domain's VNC server on ``vnc_listen``, reached through the websocket
+    proxy that :meth:`start_local` runs in the compute process
+    (:mod:`.console_proxy`) with a short-lived token.
     """
 
     interface_version = "2.1"
@@ -112,10 +112,21 @@ class LibvirtDriver(HypervisorDriver):
 
     @classmethod
     def start_local(cls, conf: cfg.ConfigOpts) -> list[Stoppable]:
-        """The system's libvirtd when it answers; else virtlogd and libvirtd started here (:mod:`.daemons`)."""
+        """The system's libvirtd when it answers, else virtlogd and libvirtd started here (:mod:`.daemons`);
+        then the console proxy (:mod:`.console_proxy`)."""
         opts.register_opts(conf)
-        virt_type = host.choose_virt_type(conf.libvirt.virt_type).virt_type
-        return list(daemons.start_local(opts.connection_uri(conf, virt_type), lxc=virt_type == "lxc"))
+        lv = conf.libvirt
+        virt_type = host.choose_virt_type(lv.virt_type).virt_type
+        started: list[Stoppable] = list(daemons.start_local(opts.connection_uri(conf, virt_type),
+                                                            lxc=virt_type == "lxc"))
+        try:
+            started.append(console_proxy.start(lv.console_proxy_host, lv.console_proxy_port,
+                                               base_url=lv.console_proxy_base_url, web=lv.console_proxy_web))
+        except BaseException:
+            for daemon in reversed(started):
+                daemon.stop()
+            raise
+        return started
 
     # -- connection and lookup -------------------------------------------------------------------
     def _connection(self) -> Any:
@@ -532,16 +543,28 @@ class LibvirtDriver(HypervisorDriver):
             raise HypervisorError(f"console log of {instance.uuid}: {err}") from err
 
     def get_remote_console(self, instance: Instance, console_type: str) -> RemoteConsole:
-        """The domain's VNC server (``novnc``/``vnc``); the websocket proxy that fronts it comes later."""
+        """The domain's VNC server (``novnc``/``vnc``) behind this process's console proxy.
+
+        ``url`` is the proxy's noVNC page with a token valid ``console_token_ttl``
+        seconds, as Nova's: ``<base>?path=%3Ftoken%3D<token>`` (None when no proxy
+        runs in this process); ``host``/``port`` stay the VNC server's (what the
+        token opens).
+        """
         if console_type not in ("novnc", "vnc"):
-            raise exception.Invalid(reason=f"Unsupported console type {console_type!r}; libvirt offers novnc")
+            raise exception.Invalid(reason=f"Unsupported console type {console_type!r}; libvirt offers novnc "
+                                           "(xvpvnc and spice-html5 have no proxy here)")
         dom = self._lookup(instance)
         with self._errors(instance, "remote console"):
             port = guest.vnc_port(dom.XMLDesc(0))
         if port is None:
             raise HypervisorError(f"instance {instance.uuid} has no VNC port (is it running?)")
-        return RemoteConsole(console_type="novnc", host=self.settings.vnc_listen, port=port,
-                             token=secrets.token_urlsafe(24))
+        token = console_proxy.TOKENS.issue(console_proxy.Target(self.settings.vnc_listen, port),
+                                           ttl=self.conf.libvirt.console_token_ttl)
+        proxy = console_proxy.active()
+        if proxy is None:  # a process without start_local (tools, tests): the bare VNC server, no URL
+            LOG.warning("no console proxy runs in this process; the console of %s has no URL", instance.uuid)
+        return RemoteConsole(console_type="novnc", host=self.settings.vnc_listen, port=port, token=token,
+                             url=proxy.url(token) if proxy else None)
 
     def set_admin_password(self, instance: Instance, password: str) -> None:
         """Rewrite the config drive with ``password``; the guest reads it at its next boot (no guest agent)."""

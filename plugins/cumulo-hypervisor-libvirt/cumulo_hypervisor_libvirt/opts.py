@@ -37,6 +37,20 @@ opts = [
     cfg.IntOpt("console_log_max_bytes", default=100 * 1024, min=1024,
                help="Bytes of the end of the console log that console output returns."),
     cfg.StrOpt("vnc_listen", default="127.0.0.1", help="Address the guests' VNC servers listen on."),
+    cfg.HostAddressOpt("console_proxy_host", default="127.0.0.1",
+                       help="Address the console proxy (websockify, started with the compute process) listens "
+                            "on; the guests' VNC servers are reached through it."),
+    cfg.PortOpt("console_proxy_port", default=6080,
+                help="Port of the console proxy. When it is in use and console_proxy_base_url is empty, a free "
+                     "port is taken instead (the URLs issued name it)."),
+    cfg.StrOpt("console_proxy_base_url", default="",
+               help="The noVNC page clients are sent to, as Nova's novncproxy_base_url (e.g. "
+                    "http://cloud.example.org:6080/vnc_auto.html); empty: vnc_auto.html on the proxy's address."),
+    cfg.StrOpt("console_proxy_web", default="/usr/share/novnc",
+               help="Directory of noVNC's pages the proxy serves (Debian's novnc package); when it does not "
+                    "exist, the proxy serves websockets only."),
+    cfg.IntOpt("console_token_ttl", default=600, min=1,
+               help="Seconds a remote console URL's token stays valid."),
     cfg.StrOpt("lxc_init", default="/sbin/init", help="Init program of LXC containers."),
     cfg.StrOpt("qemu_dac_label", default="owner",
                help="Who QEMU runs as: 'owner' (the user and group owning instances_path: the all-in-one "
