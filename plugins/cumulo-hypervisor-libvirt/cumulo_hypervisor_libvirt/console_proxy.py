@@ -2,7 +2,8 @@
 
 :class:`TokenStore` holds short-lived random tokens, each naming one console
 (a TCP ``host:port``, a domain's VNC server); :meth:`LibvirtDriver.get_remote_console`
-issues them and :class:`ConsoleProxy` (started by the driver's ``start_local``
+issues them (a serial console is a libvirt stream made a socket by
+:func:`stream_socket`) and :class:`ConsoleProxy` (started by the driver's ``start_local``
 hook, in a thread of the compute process) looks them up when a websocket
 client connects with ``?token=<token>``, then relays bytes both ways. The store
 is in memory: the proxy and the drivers issuing tokens share the process.
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable
 from http.server import HTTPServer
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from websockify.websocketproxy import ProxyRequestHandler  # type: ignore[import-untyped]
@@ -39,10 +40,76 @@ NOVNC_WEB = "/usr/share/novnc"
 
 @dataclasses.dataclass(frozen=True)
 class Target:
-    """What a token opens: ``host:port`` over TCP."""
+    """What a token opens: ``host:port`` over TCP, or what ``opener`` returns (a connected socket)."""
 
     host: str
     port: int
+    opener: Callable[[], socket.socket] | None = dataclasses.field(default=None, compare=False)
+    label: str = ""  # what log lines call it; host:port when empty
+
+    def __str__(self) -> str:
+        return self.label or f"{self.host}:{self.port}"
+
+    def connect(self) -> socket.socket:
+        """A socket connected to the console.
+
+        :raises OSError: the console does not answer.
+        """
+        if self.opener is not None:
+            return self.opener()
+        sock = socket.create_connection((self.host, self.port), timeout=10)
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+
+class Stream(Protocol):
+    """The part of a ``libvirt.virStream`` (blocking) that :func:`stream_socket` uses."""
+
+    def recv(self, nbytes: int) -> bytes: ...
+    def send(self, data: bytes) -> int: ...
+    def abort(self) -> None: ...
+
+
+def stream_socket(stream: Stream, name: str = "console") -> socket.socket:
+    """A socket whose peer relays to and from ``stream`` (a domain's serial console), in two threads.
+
+    The relay ends, and the stream is aborted, when either side closes.
+    """
+    ours, theirs = socket.socketpair()
+    done = threading.Event()
+
+    def finish() -> None:
+        if not done.is_set():
+            done.set()
+            with contextlib.suppress(Exception):
+                stream.abort()
+            with contextlib.suppress(OSError):
+                ours.shutdown(socket.SHUT_RDWR)
+
+    def from_stream() -> None:
+        try:
+            while not done.is_set() and (data := stream.recv(65536)):
+                if isinstance(data, bytes):  # -2 (would block) never comes from a blocking stream
+                    ours.sendall(data)
+        except Exception as err:  # libvirtError when the domain stops or the stream is aborted
+            LOG.debug("%s stream ended: %s", name, err)
+        finally:
+            finish()
+
+    def to_stream() -> None:
+        try:
+            while not done.is_set() and (data := ours.recv(65536)):
+                stream.send(data)
+        except Exception as err:
+            LOG.debug("%s socket ended: %s", name, err)
+        finally:
+            finish()
+            ours.close()
+
+    for pump in (from_stream, to_stream):
+        threading.Thread(target=pump, name=f"{name}-relay", daemon=True).start()
+    return theirs
 
 
 @dataclasses.dataclass
@@ -135,12 +202,10 @@ class _ConsoleHandler(ProxyRequestHandler):
 
     def new_websocket_client(self) -> None:
         try:
-            target = socket.create_connection((self.target.host, self.target.port), timeout=10)
-        except OSError as err:
-            LOG.info("console proxy: %s:%s does not answer: %s", self.target.host, self.target.port, err)
+            target = self.target.connect()
+        except Exception as err:  # OSError, or the opener's own (libvirtError)
+            LOG.info("console proxy: %s does not answer: %s", self.target, err)
             raise self.CClose(1011, "Failed to connect to the console") from err
-        target.settimeout(None)
-        target.setsockopt(socket.SOL_TCP, socket.TCP_NODELAY, 1)
         try:
             with self.server.session(self.request):
                 self.do_proxy(target)
@@ -237,6 +302,11 @@ class ConsoleProxy:
         """The noVNC URL of ``token`` as Nova gives it: ``<base>?path=%3Ftoken%3D<token>``."""
         sep = "&" if "?" in self.base_url else "?"
         return f"{self.base_url}{sep}{urlencode({'path': f'?token={token}'})}"
+
+    def websocket_url(self, token: str) -> str:
+        """The websocket of ``token`` itself, as Nova's serial console URLs: ``ws://host:port/?token=<token>``."""
+        base = urlparse(self.base_url)
+        return f"{'wss' if base.scheme == 'https' else 'ws'}://{base.netloc}/?token={token}"
 
     def start(self) -> ConsoleProxy:
         self._thread.start()

@@ -62,10 +62,10 @@ class LibvirtDriver(HypervisorDriver):
     The config drive: every instance gets one unless ``force_config_drive`` is
     false (then only those asking for one or given an admin password), because
     guests here have no metadata service to fall back on and
-    :meth:`set_admin_password` goes through it. Remote consoles (``novnc``) are
-    the domain's VNC server on ``vnc_listen``, reached through the websocket
-    proxy that :meth:`start_local` runs in the compute process
-    (:mod:`.console_proxy`) with a short-lived token.
+    :meth:`set_admin_password` goes through it. Remote consoles (``novnc``:
+    the domain's VNC server on ``vnc_listen``; ``serial``: libvirt's console
+    stream) are reached through the websocket proxy that :meth:`start_local`
+    runs in the compute process (:mod:`.console_proxy`) with a short-lived token.
     """
 
     interface_version = "2.1"
@@ -550,9 +550,11 @@ class LibvirtDriver(HypervisorDriver):
         runs in this process); ``host``/``port`` stay the VNC server's (what the
         token opens).
         """
+        if console_type == "serial":
+            return self._serial_console(instance)
         if console_type not in ("novnc", "vnc"):
             raise exception.Invalid(reason=f"Unsupported console type {console_type!r}; libvirt offers novnc "
-                                           "(xvpvnc and spice-html5 have no proxy here)")
+                                           "and serial (xvpvnc and spice-html5 have no proxy here)")
         dom = self._lookup(instance)
         with self._errors(instance, "remote console"):
             port = guest.vnc_port(dom.XMLDesc(0))
@@ -565,6 +567,34 @@ class LibvirtDriver(HypervisorDriver):
             LOG.warning("no console proxy runs in this process; the console of %s has no URL", instance.uuid)
         return RemoteConsole(console_type="novnc", host=self.settings.vnc_listen, port=port, token=token,
                              url=proxy.url(token) if proxy else None)
+
+    def _serial_console(self, instance: Instance) -> RemoteConsole:
+        """The domain's serial console (libvirt's console stream) as a websocket of the console proxy.
+
+        Each connection opens the console with VIR_DOMAIN_CONSOLE_FORCE: a new
+        client takes over from a stale one. The console log is unaffected.
+        """
+        dom = self._lookup(instance)
+        with self._errors(instance, "serial console"):
+            if not dom.isActive():
+                raise HypervisorError(f"instance {instance.uuid} is not running; its serial console is closed")
+        proxy = console_proxy.active()
+        if proxy is None:
+            raise HypervisorError("no console proxy runs in this compute process; the serial console needs it")
+        uuid = instance.uuid
+
+        def open_console() -> Any:
+            conn = self._connection()
+            stream = conn.newStream(0)
+            conn.lookupByUUIDString(uuid).openConsole(None, stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+            return console_proxy.stream_socket(stream, f"serial console of {uuid}")
+
+        host_name, port = proxy.address
+        target = console_proxy.Target(host_name, port, opener=open_console, label=f"serial console of {uuid}")
+        token = console_proxy.TOKENS.issue(target,
+                                           ttl=self.conf.libvirt.console_token_ttl)
+        return RemoteConsole(console_type="serial", host=host_name, port=port, token=token,
+                             url=proxy.websocket_url(token))
 
     def set_admin_password(self, instance: Instance, password: str) -> None:
         """Rewrite the config drive with ``password``; the guest reads it at its next boot (no guest agent)."""

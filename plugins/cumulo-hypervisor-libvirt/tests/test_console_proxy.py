@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import os
+import queue
 import socket
 import struct
 import threading
+import time
 import uuid as uuidlib
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from cumulo_hypervisor_libvirt import console_proxy, daemons, guest, opts
+from cumulo_hypervisor_libvirt import console_proxy, daemons, opts
 from cumulo_hypervisor_libvirt.console_proxy import ConsoleProxy, Target, TokenStore
 from cumulo_hypervisor_libvirt.driver import LibvirtDriver
 from oslo_config import cfg
@@ -353,9 +356,67 @@ def test_get_remote_console_gives_a_url_that_answers(tmp_path: Any, local_proxy:
     ws = open_ws(ws_url(console.url))
     assert receive(ws, len(BANNER)) == BANNER
     ws.close()
-    for refused in ("xvpvnc", "spice-html5", "serial"):
+    for refused in ("xvpvnc", "spice-html5", "rdp-html5"):
         with pytest.raises(exception.Invalid, match="Unsupported console type"):
             drv.get_remote_console(INSTANCE, refused)
+
+
+def test_a_serial_console_needs_the_proxy(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    drv = vnc_driver(str(tmp_path), 5900, monkeypatch)
+    monkeypatch.setattr(VNCDomain, "isActive", lambda self: True, raising=False)
+    with pytest.raises(HypervisorError, match="no console proxy"):
+        drv.get_remote_console(INSTANCE, "serial")
+    monkeypatch.setattr(VNCDomain, "isActive", lambda self: False, raising=False)
+    with pytest.raises(HypervisorError, match="not running"):
+        drv.get_remote_console(INSTANCE, "serial")
+
+
+class FakeStream:
+    """A blocking libvirt stream: ``recv`` returns what :meth:`feed` queued; ``b""`` once aborted."""
+
+    def __init__(self) -> None:
+        self.incoming: queue.Queue[bytes] = queue.Queue()
+        self.sent = b""
+        self.aborted = threading.Event()
+
+    def feed(self, data: bytes) -> None:
+        self.incoming.put(data)
+
+    def recv(self, nbytes: int) -> bytes:
+        return self.incoming.get()
+
+    def send(self, data: bytes) -> int:
+        self.sent += data
+        return len(data)
+
+    def abort(self) -> None:
+        self.aborted.set()
+        self.incoming.put(b"")
+
+
+def test_a_stream_console_is_relayed_both_ways(proxy: ConsoleProxy) -> None:
+    stream = FakeStream()
+    token = proxy.tokens.issue(Target("serial", 0, opener=lambda: console_proxy.stream_socket(stream)))
+    ws = open_ws(proxy.websocket_url(token))
+    stream.feed(b"login: ")
+    assert receive(ws, 7) == b"login: "
+    ws.send(b"root\n")
+    deadline = time.monotonic() + 5
+    while stream.sent != b"root\n" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stream.sent == b"root\n"
+    ws.close()
+    assert stream.aborted.wait(5)  # the client left: the libvirt stream is closed too
+
+
+def test_the_end_of_a_stream_closes_the_websocket(proxy: ConsoleProxy) -> None:
+    stream = FakeStream()
+    token = proxy.tokens.issue(Target("serial", 0, opener=lambda: console_proxy.stream_socket(stream)))
+    ws = open_ws(proxy.websocket_url(token))
+    stream.feed(b"bye")
+    stream.feed(b"")  # the domain stopped
+    assert receive(ws, 3) == b"bye"
+    assert ws.recv() is None and ws.close_code == 1000
 
 
 def test_without_a_proxy_the_console_has_no_url(tmp_path: Any, vnc: FakeVNC,
@@ -367,8 +428,10 @@ def test_without_a_proxy_the_console_has_no_url(tmp_path: Any, vnc: FakeVNC,
 # -- a real QEMU domain ----------------------------------------------------------------------------
 TINY_DOMAIN = """<domain type='qemu'>
   <name>{name}</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <os><type arch='x86_64' machine='pc'>hvm</type><bios useserial='yes' rebootTimeout='1000'/></os>
   <devices>
+    <serial type='pty'><log file='{log}' append='on'/><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
     <graphics type='vnc' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>
   </devices>
 </domain>"""
@@ -392,15 +455,50 @@ def _libvirt_or_skip() -> Any:
     return libvirt.open("qemu:///system")
 
 
-def test_a_real_domains_vnc_answers_through_the_proxy(proxy: ConsoleProxy) -> None:
+@pytest.fixture
+def tiny_domain(tmp_path: Any) -> Iterator[tuple[Any, str]]:
+    """A transient QEMU domain without disks: SeaBIOS on VNC and on the serial console (logged), retrying."""
     conn = _libvirt_or_skip()
-    dom = conn.createXML(TINY_DOMAIN.format(name=f"console-proxy-test-{uuidlib.uuid4().hex[:8]}"), 0)
-    try:
-        port = guest.vnc_port(dom.XMLDesc(0))
-        assert port
-        ws = open_ws(ws_url(proxy.url(proxy.tokens.issue(Target("127.0.0.1", port)))))
-        assert receive(ws, len(BANNER)) == BANNER
-        ws.close()
-    finally:
+    os.chmod(tmp_path, 0o755)  # QEMU (libvirt's qemu user, or root) writes the log through virtlogd
+    log = str(tmp_path / "console.log")
+    dom = conn.createXML(TINY_DOMAIN.format(name=f"console-proxy-test-{uuidlib.uuid4().hex[:8]}", log=log), 0)
+    yield dom, log
+    with contextlib.suppress(Exception):
         dom.destroy()
-        conn.close()
+    conn.close()
+
+
+def test_a_real_domains_vnc_and_serial_console_answer_through_the_proxy(
+        tmp_path: Any, local_proxy: Stoppable, tiny_domain: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    dom, log = tiny_domain
+    drv = LibvirtDriver(PluginContext(make_conf(str(tmp_path), connection_uri="qemu:///system"),
+                                      kind="hypervisor", name="libvirt", host="node-1"))
+    monkeypatch.setattr(drv, "_lookup", lambda inst: dom)  # not a cumulo instance: no ownership metadata
+    try:
+        _vnc_and_serial(drv, dataclasses.replace(INSTANCE, uuid=dom.UUIDString()), log)
+    finally:
+        if drv._conn is not None:
+            drv._conn.close()
+
+
+def _vnc_and_serial(drv: LibvirtDriver, inst: Instance, log: str) -> None:
+    console = drv.get_remote_console(inst, "novnc")
+    assert console.url
+    ws = open_ws(ws_url(console.url))
+    assert receive(ws, len(BANNER)) == BANNER
+    ws.close()
+
+    serial = drv.get_remote_console(inst, "serial")
+    assert serial.url and serial.url.startswith("ws://")
+    ws = open_ws(serial.url)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"No bootable device" not in seen and time.monotonic() < deadline:  # SeaBIOS retries every second
+        chunk = ws.recv()
+        if chunk is None:
+            break
+        seen += chunk
+    ws.close()
+    assert b"No bootable device" in seen, ws.close_code
+    with open(log, "rb") as f:
+        assert b"SeaBIOS" in f.read()  # the console log is still written
