@@ -50,6 +50,7 @@ FLAVOR = "bench.tiny"
 API_POLL = 0.25
 FILE_POLL = 0.02
 MiB = 1024 * 1024
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclasses.dataclass
@@ -74,6 +75,7 @@ class Guest:
     error: str = ""
     rss: int | None = None
     pss: int | None = None
+    qemu_cpu: float | None = None  # CPU seconds the guest's QEMU used until measured (all its life)
     anon: int | None = None  # private anonymous memory: the guest's RAM as it touches it, TCG's code cache
     accel: str = ""
 
@@ -91,7 +93,7 @@ class Guest:
                 "up_in_console_log_s": self.since_accept(self.up_file),
                 "up_via_api_s": self.since_accept(self.up_api), "api_polls": self.polls,
                 "api_conflicts": self.conflicts, "up_line": self.up_line, "error": self.error,
-                "rss_bytes": self.rss, "pss_bytes": self.pss, "anonymous_bytes": self.anon, "accel": self.accel}
+                "rss_bytes": self.rss, "pss_bytes": self.pss, "anonymous_bytes": self.anon, "qemu_cpu_s": self.qemu_cpu, "accel": self.accel}
 
 
 # -- the host --------------------------------------------------------------------------------------
@@ -146,10 +148,11 @@ def measure_qemu(guest: Guest) -> None:
             continue
         guest.accel = argv[argv.index("-accel") + 1] if "-accel" in argv[:-1] else ""
         try:
-            with open(f"/proc/{pid}/stat") as f:  # field 22: start time in ticks since boot
-                ticks = int(f.read().rpartition(")")[2].split()[19])
+            with open(f"/proc/{pid}/stat") as f:  # fields 14, 15: utime, stime; 22: start time (ticks since boot)
+                stat = f.read().rpartition(")")[2].split()
             since_boot = time.clock_gettime(time.CLOCK_BOOTTIME) - time.monotonic()
-            guest.qemu_started = ticks / os.sysconf("SC_CLK_TCK") - since_boot
+            guest.qemu_started = int(stat[19]) / TICK - since_boot
+            guest.qemu_cpu = (int(stat[11]) + int(stat[12])) / TICK
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 for line in f:
                     key, _, value = line.partition(":")
@@ -159,6 +162,13 @@ def measure_qemu(guest: Guest) -> None:
         except OSError as err:
             guest.error = guest.error or f"smaps_rollup of qemu pid {pid}: {err}"
         return
+
+
+def host_cpu() -> tuple[float, float]:
+    """CPU seconds the whole host has spent busy (user, system, irq) and stolen by its hypervisor, since boot."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq) / TICK, steal / TICK
 
 
 def versions() -> dict[str, str]:
@@ -273,10 +283,12 @@ def boot_and_wait(conn: Any, guest: Guest, image_id: str, flavor_id: str, watche
     guest.error = f"no '{MARKER}' on the console after {timeout:.0f} s"
 
 
-def boot_group(cloud: CumuloCloud, names: list[str], timeout: float) -> tuple[list[Guest], float | None]:
+def boot_group(cloud: CumuloCloud, names: list[str], timeout: float) -> tuple[list[Guest], dict[str, Any]]:
     """Boot ``names`` at once (one thread and connection each), measure memory, delete them.
 
-    Returns the guests and the seconds from the first 202 to the last marker (None if one never came up).
+    Returns the guests and the round: ``all_up_s`` (first 202 to the last marker seen through the API,
+    None if one never came up), its wall time, and the CPU seconds the host spent busy and stolen
+    meanwhile next to those the guests' QEMUs used (the rest is the cloud, the client and other work).
     """
     conns = [cloud.connect() for _ in names]
     for conn in conns:  # authenticate and discover before the clock runs
@@ -287,6 +299,7 @@ def boot_group(cloud: CumuloCloud, names: list[str], timeout: float) -> tuple[li
     watcher.start()
     guests = [Guest(name) for name in names]
     start = threading.Barrier(len(names)) if len(names) > 1 else None
+    wall0, (busy0, steal0) = time.monotonic(), host_cpu()
     threads = [threading.Thread(target=_guarded, args=(boot_and_wait, conn, g, image_id, flavor_id, watcher,
                                                         start, timeout))
                for conn, g in zip(conns, guests, strict=True)]
@@ -304,8 +317,12 @@ def boot_group(cloud: CumuloCloud, names: list[str], timeout: float) -> tuple[li
             if launched:
                 wall = datetime.datetime.fromisoformat(launched).replace(tzinfo=datetime.UTC).timestamp()
                 guest.active = guest.accepted + wall - guest.accepted_wall
+    busy1, steal1 = host_cpu()
     ups = [g.up_api for g in guests]
-    all_up = None if None in ups else max(u for u in ups if u is not None) - min(g.accepted for g in guests)
+    first = min((g.accepted for g in guests if g.accepted), default=wall0)
+    round_ = {"all_up_s": None if None in ups else max(u for u in ups if u is not None) - first,
+              "wall_s": time.monotonic() - wall0, "host_busy_cpu_s": busy1 - busy0, "host_steal_cpu_s": steal1 - steal0,
+              "guests_qemu_cpu_s": sum(g.qemu_cpu or 0.0 for g in guests)}
     for conn, guest in zip(conns, guests, strict=True):
         if guest.uuid:
             conn.compute.delete_server(guest.uuid)
@@ -313,7 +330,7 @@ def boot_group(cloud: CumuloCloud, names: list[str], timeout: float) -> tuple[li
     for conn, guest in zip(conns, guests, strict=True):  # gone before the next run starts
         while guest.uuid and conn.compute.find_server(guest.uuid) is not None and time.monotonic() < deadline:
             time.sleep(0.5)
-    return guests, all_up
+    return guests, round_
 
 
 def _guarded(fn: Any, *args: Any) -> None:
@@ -355,6 +372,13 @@ def summary(label: str, values: list[float]) -> str:
             f"({len(values)} runs)")
 
 
+def cpu_line(round_: dict[str, Any]) -> str:
+    """Where the host's CPU went during one round (booting to the markers, memory, deletes)."""
+    return (f"CPU during the round ({round_['wall_s']:.1f} s wall, {len(os.sched_getaffinity(0))} cores): "
+            f"host busy {round_['host_busy_cpu_s']:.1f} s, stolen {round_['host_steal_cpu_s']:.1f} s; "
+            f"the guests' QEMU {round_['guests_qemu_cpu_s']:.1f} s")
+
+
 def print_load(label: str, info: dict[str, Any]) -> None:
     la = info["loadavg"]
     print(f"load {label}: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} (1/5/15 min), nproc {info['nproc']}, "
@@ -381,25 +405,29 @@ def run(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
         print_load("before single runs", single["load_before"])
         print(HEADER)
         for n in range(1, args.runs + 1):
-            guests, _ = boot_group(cloud, [f"bench-r{n}"], args.timeout)
+            guests, round_ = boot_group(cloud, [f"bench-r{n}"], args.timeout)
             print(row(guests[0]) + ("  (cold: image not in the base cache)" if n == 1 else ""), flush=True)
-            single["runs"].append(guests[0].figures())
+            single["runs"].append({**guests[0].figures(), "round": round_})
         single["load_after"] = load()
         print_load("after single runs", single["load_after"])
         warm = [g for g in single["runs"][1:] if g["up_via_api_s"] is not None]
         for key in ("up_via_api_s", "up_in_console_log_s", "qemu_started_s", "active_s"):
             print(summary(f"warm {key}", [g[key] for g in warm if g[key] is not None]))
+        rounds = [g["round"] for g in single["runs"]]
+        print("all single runs: " + cpu_line({k: sum(r[k] or 0.0 for r in rounds) for k in rounds[0]}))
         if args.together > 1:
             together: dict[str, Any] = {"load_before": load()}
             result["together"] = together
             print(f"\n{args.together} guests at once")
             print_load("before", together["load_before"])
             print(HEADER)
-            guests, all_up = boot_group(cloud, [f"bench-g{i}" for i in range(1, args.together + 1)], args.timeout)
+            guests, round_ = boot_group(cloud, [f"bench-g{i}" for i in range(1, args.together + 1)], args.timeout)
             for guest in guests:
                 print(row(guest))
-            together.update(guests=[g.figures() for g in guests], all_up_s=all_up, load_after=load())
-            print(f"all {args.together} up (console API) {_s(all_up)} s after the first create was accepted")
+            together.update(guests=[g.figures() for g in guests], round=round_, load_after=load())
+            print(f"all {args.together} up (console API) {_s(round_['all_up_s'])} s after the first create was "
+                  f"accepted")
+            print(cpu_line(round_))
             print_load("after", together["load_after"])
     finally:
         cloud.stop()
