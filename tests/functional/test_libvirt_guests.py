@@ -73,7 +73,31 @@ def lv_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CumuloCloud]:
         cloud.openstack("flavor", "create", "--ram", "320", "--vcpus", "1", "--disk", "2", "t1.small")
         yield cloud
     finally:
+        try:  # a failed test leaves servers: delete them as a user would, before the cloud stops
+            for server in cloud.openstack("server", "list", "--all-projects"):
+                cloud.openstack("server", "delete", "--wait", server["ID"], check=False)
+        except Exception:  # the cloud is gone already: the backstop below still cleans up
+            pass
+        _destroy_domains_under(cloud.state_path)  # while the libvirtd the cloud may have started still runs
         cloud.stop()
+
+
+def _destroy_domains_under(state_path: str) -> None:
+    """Backstop: destroy and undefine the domains whose disks live in this cloud's state path."""
+    import libvirt
+
+    try:
+        conn = libvirt.open("qemu:///system")
+    except libvirt.libvirtError:
+        return
+    try:
+        for dom in conn.listAllDomains():
+            if state_path in dom.XMLDesc(0):
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+    finally:
+        conn.close()
 
 
 def _show(cloud: CumuloCloud, name: str) -> dict[str, Any]:
