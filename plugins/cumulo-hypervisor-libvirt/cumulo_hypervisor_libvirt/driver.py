@@ -586,13 +586,17 @@ class LibvirtDriver(HypervisorDriver):
         def open_console() -> Any:
             conn = self._connection()
             stream = conn.newStream(0)
-            conn.lookupByUUIDString(uuid).openConsole(None, stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+            try:
+                conn.lookupByUUIDString(uuid).openConsole(None, stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+            except libvirt.libvirtError:
+                with contextlib.suppress(libvirt.libvirtError):
+                    stream.abort()
+                raise
             return console_proxy.stream_socket(stream, f"serial console of {uuid}")
 
         host_name, port = proxy.address
         target = console_proxy.Target(host_name, port, opener=open_console, label=f"serial console of {uuid}")
-        token = console_proxy.TOKENS.issue(target,
-                                           ttl=self.conf.libvirt.console_token_ttl)
+        token = console_proxy.TOKENS.issue(target, ttl=self.conf.libvirt.console_token_ttl)
         return RemoteConsole(console_type="serial", host=host_name, port=port, token=token,
                              url=proxy.websocket_url(token))
 
