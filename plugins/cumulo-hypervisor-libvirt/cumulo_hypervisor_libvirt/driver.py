@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,7 +43,19 @@ from cumulo.interfaces.hypervisor import (
     SnapshotResult,
 )
 from cumulo.interfaces.service import Stoppable
-from cumulo_hypervisor_libvirt import configdrive, console_proxy, daemons, disks, events, guest, host, opts
+from cumulo_hypervisor_libvirt import (
+    configdrive,
+    console_proxy,
+    consoles,
+    daemons,
+    devices,
+    disks,
+    events,
+    files,
+    guest,
+    host,
+    opts,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -84,7 +95,7 @@ class LibvirtDriver(HypervisorDriver):
         self.settings = guest.GuestSettings(
             virt_type=self.virt_type, host=self.host, machine_type=lv.machine_type, cpu_mode=lv.cpu_mode,
             cpu_model=lv.cpu_model, vnc_listen=lv.vnc_listen, lxc_init=lv.lxc_init,
-            dac_label=_dac_label(lv.qemu_dac_label, self.instances_path))
+            dac_label=files.dac_label(lv.qemu_dac_label, self.instances_path))
         self._conn: Any = None
         self._conn_lock = threading.Lock()
         self._watcher: events.LifecycleWatcher | None = None
@@ -240,7 +251,7 @@ class LibvirtDriver(HypervisorDriver):
         volumes = [b for b in block_devices if b.destination_type == "volume" and b.connection_info]
         boot = next((b for b in volumes if b.boot_index == 0), None)
         if self.virt_type == "lxc":
-            _unpack_rootfs(image, os.path.join(d, "rootfs"))
+            files.unpack_rootfs(image, os.path.join(d, "rootfs"))
             return guest.domain_xml(instance, image.meta, self.settings, d, (), vifs)
         disk_list: list[guest.Disk] = []
         if boot is not None:
@@ -394,7 +405,7 @@ class LibvirtDriver(HypervisorDriver):
             rescue_path = os.path.join(d, RESCUE_DISK)
             disks.create_overlay(self.cache.base_image(image), rescue_path, 0)
             xml = guest.rescue_xml(original, guest.Disk(rescue_path), self._kernel(image))
-            _write_atomically(saved, original.encode())
+            files.write_atomically(saved, original.encode())
             try:
                 self._stop(dom)
                 self._define_and_start(xml)
@@ -478,7 +489,7 @@ class LibvirtDriver(HypervisorDriver):
             self.power_off(instance, self.conf.libvirt.shutdown_timeout)
             if not os.path.isdir(kept):  # a retried call has moved it already
                 os.rename(d, kept)
-                _write_atomically(os.path.join(kept, RESIZE_FILE), json.dumps(
+                files.write_atomically(os.path.join(kept, RESIZE_FILE), json.dumps(
                     {"dest_host": dest_host, "source_host": self.host, "domain_xml": xml}).encode())
             shutil.rmtree(d, ignore_errors=True)
             shutil.copytree(kept, d, ignore=shutil.ignore_patterns(RESIZE_FILE, UNRESCUE_XML, RESCUE_DISK))
@@ -502,7 +513,7 @@ class LibvirtDriver(HypervisorDriver):
 
     def confirm_migration(self, instance: Instance, network_info: Sequence[VIF]) -> None:
         kept = self._resize_dir(instance)
-        record = _read_json(os.path.join(kept, RESIZE_FILE))
+        record = files.read_json(os.path.join(kept, RESIZE_FILE))
         with self._errors(instance, "confirm resize"):
             if record.get("dest_host", self.host) != self.host:
                 dom = self._find(instance)  # still this host's on a daemon the destination does not share
@@ -514,7 +525,7 @@ class LibvirtDriver(HypervisorDriver):
     def finish_revert_migration(self, instance: Instance, network_info: Sequence[VIF],
                                 block_devices: Sequence[BlockDevice] = (), power_on: bool = True) -> None:
         d, kept = self.instance_dir(instance), self._resize_dir(instance)
-        record = _read_json(os.path.join(kept, RESIZE_FILE))
+        record = files.read_json(os.path.join(kept, RESIZE_FILE))
         if not record:
             raise HypervisorError(f"the disks kept for reverting {instance.uuid} are gone ({kept})")
         with self._errors(instance, "revert resize"):
@@ -531,16 +542,8 @@ class LibvirtDriver(HypervisorDriver):
     def get_console_output(self, instance: Instance) -> str:
         """The end of ``<instance dir>/console.log`` (``console_log_max_bytes``); empty before the first line."""
         self._lookup(instance)
-        path = guest.console_log_path(self.instance_dir(instance))
-        limit = self.conf.libvirt.console_log_max_bytes
-        try:
-            with open(path, "rb") as f:
-                f.seek(max(os.fstat(f.fileno()).st_size - limit, 0))
-                return f.read().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-        except OSError as err:
-            raise HypervisorError(f"console log of {instance.uuid}: {err}") from err
+        return consoles.log_tail(guest.console_log_path(self.instance_dir(instance)),
+                                 self.conf.libvirt.console_log_max_bytes, instance.uuid)
 
     def get_remote_console(self, instance: Instance, console_type: str) -> RemoteConsole:
         """The domain's VNC server (``novnc``/``vnc``) behind this process's console proxy.
@@ -558,15 +561,7 @@ class LibvirtDriver(HypervisorDriver):
         dom = self._lookup(instance)
         with self._errors(instance, "remote console"):
             port = guest.vnc_port(dom.XMLDesc(0))
-        if port is None:
-            raise HypervisorError(f"instance {instance.uuid} has no VNC port (is it running?)")
-        token = console_proxy.TOKENS.issue(console_proxy.Target(self.settings.vnc_listen, port),
-                                           ttl=self.conf.libvirt.console_token_ttl)
-        proxy = console_proxy.active()
-        if proxy is None:  # a process without start_local (tools, tests): the bare VNC server, no URL
-            LOG.warning("no console proxy runs in this process; the console of %s has no URL", instance.uuid)
-        return RemoteConsole(console_type="novnc", host=self.settings.vnc_listen, port=port, token=token,
-                             url=proxy.url(token) if proxy else None)
+        return consoles.vnc(instance.uuid, self.settings.vnc_listen, port, self.conf.libvirt.console_token_ttl)
 
     def _serial_console(self, instance: Instance) -> RemoteConsole:
         """The domain's serial console (libvirt's console stream) as a websocket of the console proxy.
@@ -578,27 +573,7 @@ class LibvirtDriver(HypervisorDriver):
         with self._errors(instance, "serial console"):
             if not dom.isActive():
                 raise HypervisorError(f"instance {instance.uuid} is not running; its serial console is closed")
-        proxy = console_proxy.active()
-        if proxy is None:
-            raise HypervisorError("no console proxy runs in this compute process; the serial console needs it")
-        uuid = instance.uuid
-
-        def open_console() -> Any:
-            conn = self._connection()
-            stream = conn.newStream(0)
-            try:
-                conn.lookupByUUIDString(uuid).openConsole(None, stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
-            except libvirt.libvirtError:
-                with contextlib.suppress(libvirt.libvirtError):
-                    stream.abort()
-                raise
-            return console_proxy.stream_socket(stream, f"serial console of {uuid}")
-
-        host_name, port = proxy.address
-        target = console_proxy.Target(host_name, port, opener=open_console, label=f"serial console of {uuid}")
-        token = console_proxy.TOKENS.issue(target, ttl=self.conf.libvirt.console_token_ttl)
-        return RemoteConsole(console_type="serial", host=host_name, port=port, token=token,
-                             url=proxy.websocket_url(token))
+        return consoles.serial(self._connection, instance.uuid, self.conf.libvirt.console_token_ttl)
 
     def set_admin_password(self, instance: Instance, password: str) -> None:
         """Rewrite the config drive with ``password``; the guest reads it at its next boot (no guest agent)."""
@@ -610,28 +585,6 @@ class LibvirtDriver(HypervisorDriver):
         configdrive.build(path, instance, guest.load_vifs(os.path.join(d, VIFS_FILE)), password)
 
     # -- volumes and interfaces ------------------------------------------------------------------
-    def _attach(self, dom: Any, device: str) -> None:
-        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if dom.isActive() else 0)
-        try:
-            dom.attachDeviceFlags(device, flags)
-        except libvirt.libvirtError as err:
-            if err.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
-                raise
-            # A driver without hot-plug (libvirt's test driver): change the definition only.
-            self._connection().defineXML(guest.with_device(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), device))
-            if dom.isActive():
-                LOG.warning("%s cannot hot-plug; the device appears at the next boot", self.uri)
-
-    def _detach(self, dom: Any, device: str) -> None:
-        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if dom.isActive() else 0)
-        try:
-            dom.detachDeviceFlags(device, flags)
-        except libvirt.libvirtError as err:
-            if err.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
-                raise
-            xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-            self._connection().defineXML(guest.without_device(xml, device))
-
     def attach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
         """A virtio disk on ``connection_info.device_path`` (``local`` and ``iscsi`` transports)."""
         dom = self._lookup(instance)
@@ -641,7 +594,7 @@ class LibvirtDriver(HypervisorDriver):
             if guest.find_disk(xml, serial=disk.serial, path=disk.path):
                 return
             element = guest.disk_element(disk, guest.free_target(xml, block_device.device_name))
-            self._attach(dom, guest.ET.tostring(element, encoding="unicode"))
+            devices.attach(self._connection(), dom, guest.ET.tostring(element, encoding="unicode"))
 
     def detach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
         dom = self._lookup(instance)
@@ -651,13 +604,13 @@ class LibvirtDriver(HypervisorDriver):
             found = guest.find_disk(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), serial=serial,
                                     path=ci.device_path if ci else None)
             if found:
-                self._detach(dom, found)
+                devices.detach(self._connection(), dom, found)
 
     def attach_interface(self, instance: Instance, vif: VIF) -> None:
         dom = self._lookup(instance)
         with self._errors(instance, "attach interface"):
             if guest.find_interface(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), vif.mac_address) is None:
-                self._attach(dom, guest.ET.tostring(guest.interface_element(vif), encoding="unicode"))
+                devices.attach(self._connection(), dom, guest.ET.tostring(guest.interface_element(vif), encoding="unicode"))
             path = os.path.join(self.instance_dir(instance), VIFS_FILE)
             guest.save_vifs(path, [*(v for v in guest.load_vifs(path) if v.id != vif.id), vif])
 
@@ -666,50 +619,6 @@ class LibvirtDriver(HypervisorDriver):
         with self._errors(instance, "detach interface"):
             found = guest.find_interface(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), vif.mac_address)
             if found is not None:
-                self._detach(dom, found)
+                devices.detach(self._connection(), dom, found)
             path = os.path.join(self.instance_dir(instance), VIFS_FILE)
             guest.save_vifs(path, [v for v in guest.load_vifs(path) if v.id != vif.id])
-
-
-# -- helpers ------------------------------------------------------------------------------------------
-def _dac_label(setting: str, instances_path: str) -> str:
-    """``[libvirt] qemu_dac_label`` as a libvirt DAC label ("+0:+0"), "" for libvirt's default user."""
-    if setting == "libvirt":
-        return ""
-    if setting != "owner":
-        return setting
-    probe = instances_path
-    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
-        probe = os.path.dirname(probe)
-    st = os.stat(probe)
-    return f"+{st.st_uid}:+{st.st_gid}"
-
-
-def _unpack_rootfs(image: ImageReader, dest: str) -> None:
-    """Extract a root-filesystem tarball image into ``dest`` (an lxc container's root)."""
-    tarball = dest + ".tar"
-    try:
-        image.save_to(tarball)
-        os.makedirs(dest, exist_ok=True)
-        with tarfile.open(tarball, "r:*") as tar:
-            tar.extractall(dest, filter="tar")  # keeps devices and modes, refuses paths outside dest
-    except tarfile.TarError as err:
-        raise HypervisorError(f"image {image.meta.id} is not a root-filesystem tarball: {err}") from err
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tarball)
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    with open(path + ".part", "wb") as f:
-        f.write(data)
-    os.replace(path + ".part", path)
-
-
-def _read_json(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}

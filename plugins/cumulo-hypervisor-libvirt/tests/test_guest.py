@@ -198,9 +198,9 @@ def test_qemu_runs_as_the_state_path_owner_when_asked() -> None:
 
 
 def test_dac_label_setting(tmp_path: Any) -> None:
-    from cumulo_hypervisor_libvirt.driver import _dac_label
+    from cumulo_hypervisor_libvirt.files import dac_label
 
     st = os.stat(tmp_path)
-    assert _dac_label("owner", str(tmp_path / "not" / "yet")) == f"+{st.st_uid}:+{st.st_gid}"
-    assert _dac_label("libvirt", str(tmp_path)) == ""
-    assert _dac_label("+107:+107", str(tmp_path)) == "+107:+107"
+    assert dac_label("owner", str(tmp_path / "not" / "yet")) == f"+{st.st_uid}:+{st.st_gid}"
+    assert dac_label("libvirt", str(tmp_path)) == ""
+    assert dac_label("+107:+107", str(tmp_path)) == "+107:+107"
