@@ -14,13 +14,16 @@ themselves from the config drive.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -218,3 +221,41 @@ def test_a_guest_that_shuts_itself_down_shows_shutoff_within_seconds(lv_cloud: C
     _wait(cloud, "lv-self", "SHUTOFF", timeout=15)  # the power sync polls only every 60 s: this is the event
     print(f"\nlv-self: SHUTOFF {time.monotonic() - started:.1f} s after the guest stopped")
     cloud.openstack("server", "delete", "--wait", "lv-self")
+
+
+def _ws_first_frame(ws_url: str) -> bytes:
+    """Open a websocket (RFC 6455 handshake, standard library only) and return the first frame's payload."""
+    u = urlparse(ws_url)
+    assert u.hostname and u.port, ws_url
+    s = socket.create_connection((u.hostname, u.port), timeout=30)
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(f"GET {u.path or '/'}?{u.query} HTTP/1.1\r\nHost: {u.netloc}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  "Sec-WebSocket-Protocol: binary\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += s.recv(4096)
+        head, _, rest = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        while len(rest) < 2 or len(rest) < 2 + (rest[1] & 0x7F):
+            rest += s.recv(4096)
+        return rest[2:2 + (rest[1] & 0x7F)]
+    finally:
+        s.close()
+
+
+def test_console_urls_answer(lv_cloud: CumuloCloud) -> None:
+    """``console url show`` gives a noVNC URL whose websocket speaks VNC; ``--serial`` a websocket URL."""
+    cloud = lv_cloud
+    cloud.openstack("server", "create", "--image", "tiny", "--flavor", "t1.tiny", "--nic", "none", "lv-con")
+    _wait(cloud, "lv-con", "ACTIVE")
+    url = str(cloud.openstack("console", "url", "show", "-f", "value", "-c", "url", "lv-con", json_out=False)).strip()
+    u = urlparse(url)
+    assert u.path.endswith("vnc_auto.html"), url
+    ws = f"ws://{u.netloc}/{parse_qs(u.query)['path'][0]}"
+    assert _ws_first_frame(ws).startswith(b"RFB 003.008")  # the guest's own VNC server, through the proxy
+    serial = str(cloud.openstack("console", "url", "show", "--serial", "-f", "value", "-c", "url", "lv-con",
+                                 json_out=False)).strip()
+    assert serial.startswith("ws://") and "token=" in serial
+    cloud.openstack("server", "delete", "--wait", "lv-con")
