@@ -28,32 +28,27 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from cumulo.testing.cloud import CumuloCloud
+from cumulo.testing.fixtures import unavailable
 
 MARKER = "cumulo-tiny: up"
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this is a failure)")
-    pytest.skip(reason)
-
-
 def _require() -> None:
     if os.geteuid() != 0:
-        _unavailable("real guests need root (the all-in-one starts libvirtd)")
+        unavailable("real guests need root (the all-in-one starts libvirtd)")
     for tool in ("qemu-system-x86_64", "qemu-img"):
         if shutil.which(tool) is None:
-            _unavailable(f"{tool} is not installed (tools/system-packages.sh installs it)")
+            unavailable(f"{tool} is not installed (tools/system-packages.sh installs it)")
     if not (shutil.which("libvirtd") or os.path.exists("/usr/sbin/libvirtd")):
-        _unavailable("libvirtd is not installed (tools/system-packages.sh installs it)")
+        unavailable("libvirtd is not installed (tools/system-packages.sh installs it)")
     try:
         import libvirt  # noqa: F401
     except ImportError:
-        _unavailable("libvirt-python is not installed")
+        unavailable("libvirt-python is not installed")
     from cumulo import registry
 
     if "libvirt" not in registry.names("hypervisor"):
-        _unavailable("the cumulo-hypervisor-libvirt plugin is not installed")
+        unavailable("the cumulo-hypervisor-libvirt plugin is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +65,7 @@ def lv_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CumuloCloud]:
                                "build-tiny", "--output", str(out), "--upload", "--clouds-yaml", cloud.clouds_yaml],
                               capture_output=True, text=True, timeout=900, env=cloud.env)
         if proc.returncode != 0 and "apt-get download" in proc.stderr:
-            _unavailable(f"the tiny guest's Debian packages cannot be fetched: {proc.stderr.strip()[-300:]}")
+            unavailable(f"the tiny guest's Debian packages cannot be fetched: {proc.stderr.strip()[-300:]}")
         assert proc.returncode == 0, proc.stderr[-2000:]
         cloud.openstack("flavor", "create", "--ram", "256", "--vcpus", "1", "--disk", "1", "t1.tiny")
         cloud.openstack("flavor", "create", "--ram", "320", "--vcpus", "1", "--disk", "2", "t1.small")

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
@@ -199,6 +200,19 @@ class APIClient:
 
     def delete(self, path: str, **kw: Any) -> webob.Response:
         return self.request("DELETE", path, **kw)
+
+
+# -- what a test needs from the machine -----------------------------------------------------------
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip for lack of ``reason`` (a tool, a daemon, a service), or fail when ``CI`` is set.
+
+    CI installs everything the tests need, so there a missing part is a failure, not a skip.
+    """
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure)")
+    pytest.skip(reason)
 
 
 # -- time ----------------------------------------------------------------------------------------

@@ -10,17 +10,11 @@ import os
 import shutil
 import sys
 from types import ModuleType
-from typing import NoReturn
 
 import pytest
 from cumulo_guest_tiny import build, debs
 
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip for lack of ``reason``, or fail when ``CI`` is set (CI must exercise the real build and boot)."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this is a failure)")
-    pytest.skip(reason)
+from cumulo.testing.fixtures import unavailable
 
 
 @pytest.fixture(scope="session")

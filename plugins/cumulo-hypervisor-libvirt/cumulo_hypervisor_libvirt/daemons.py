@@ -84,8 +84,13 @@ def _read_pid(path: str) -> int | None:
         return None
 
 
+def _which(name: str) -> str | None:
+    """``name`` on PATH, or in the sbin directories a non-login root shell may lack."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+
+
 def _binary(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    found = _which(name)
     if not found:
         raise HypervisorError(f"{name} is not installed (apt-get install libvirt-daemon-system "
                               "libvirt-daemon-system-sysv); tools/system-packages.sh installs it")
@@ -112,8 +117,7 @@ def _daemonize(name: str, argv: list[str], timeout: float = 30.0) -> StartedDaem
 
 def can_start() -> bool:
     """Whether :func:`start_local` could start libvirtd here (root, and the daemons installed)."""
-    return os.geteuid() == 0 and all(shutil.which(n) or shutil.which(n, path="/usr/sbin:/sbin")
-                                     for n in ("libvirtd", "virtlogd"))
+    return os.geteuid() == 0 and all(_which(n) for n in ("libvirtd", "virtlogd"))
 
 
 def libvirtd_argv(libvirtd: str, lxc: bool) -> list[str]:

@@ -35,6 +35,7 @@ from cumulo import exception
 from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.hypervisor import Flavor, HypervisorError, Instance
 from cumulo.interfaces.service import Stoppable
+from cumulo.testing.fixtures import unavailable
 
 BANNER = b"RFB 003.008\n"
 
@@ -440,17 +441,12 @@ TINY_DOMAIN = """<domain type='qemu'>
 def _libvirt_or_skip() -> Any:
     import libvirt
 
-    def unusable(why: str) -> None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and libvirt is unusable: {why}")
-        pytest.skip(why)
-
     if not daemons.can_start() and daemons._default_probe("qemu:///system") is not None:
-        unusable("qemu:///system does not answer and libvirtd cannot be started here")
+        unavailable("qemu:///system does not answer and libvirtd cannot be started here")
     try:
         daemons.start_local("qemu:///system")  # reuses a running libvirtd; what it starts lives on
     except HypervisorError as err:
-        unusable(str(err))
+        unavailable(str(err))
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     return libvirt.open("qemu:///system")
 
