@@ -3,7 +3,10 @@
 These machines have no systemd: nothing starts libvirtd for us. :func:`start_local` (the driver's
 ``start_local`` hook, run before any compute host is built) connects to the driver's URI; when that
 fails and this process is root, it starts ``virtlogd -d`` (the console logs go through it) and
-``libvirtd -d``, waits until the URI answers, and returns what stops them again. LXC needs libvirtd
+``libvirtd -d``, waits until the URI answers, and returns what stops them again. virtlogd is
+checked by connecting to its socket, not by the socket file: a virtlogd that died leaves the file
+behind, and libvirtd then fails every domain start with "Connection refused". A running libvirtd
+whose virtlogd is gone gets a new virtlogd (libvirtd connects to it per domain start). LXC needs libvirtd
 in a mount namespace without the cgroup v1 ``unified`` mount (``/work/shared/HOST-NOTES.md``).
 A daemon that was already running is left alone, before and after.
 """
@@ -14,6 +17,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -39,6 +43,25 @@ def _default_probe(uri: str) -> str | None:
         return str(err)
     conn.close()
     return None
+
+
+def virtlogd_answers(path: str = VIRTLOGD_SOCKET) -> bool:
+    """Whether a virtlogd accepts connections on ``path`` (a stale socket file does not)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2.0)
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
+
+
+def _start_virtlogd() -> StartedDaemon:
+    try:  # virtlogd refuses to start over a socket file left by one that died
+        os.unlink(VIRTLOGD_SOCKET)
+    except FileNotFoundError:
+        pass
+    return _daemonize("virtlogd", [_binary("virtlogd"), "-d"])
 
 
 class StartedDaemon:
@@ -156,8 +179,9 @@ def fix_kvm_permissions(dev_kvm: str = "/dev/kvm") -> bool:
 
 
 def start_local(uri: str, lxc: bool = False, wait: float = 60.0,
-                probe: Callable[[str], str | None] = _default_probe) -> list[StartedDaemon]:
-    """Make ``uri`` answer: nothing to do when it does, else start virtlogd and libvirtd (root only).
+                probe: Callable[[str], str | None] = _default_probe,
+                logd_probe: Callable[[], bool] = virtlogd_answers) -> list[StartedDaemon]:
+    """Make ``uri`` answer: start virtlogd when it does not answer, and libvirtd when the URI does not (root only).
 
     Returns the daemons started here, in start order (stop them in reverse).
 
@@ -169,15 +193,24 @@ def start_local(uri: str, lxc: bool = False, wait: float = 60.0,
     if os.geteuid() == 0:
         fix_kvm_permissions()
     why = probe(uri)
+    root = os.geteuid() == 0
     if why is None:
         LOG.info("libvirt: using the running libvirtd at %s", uri)
-        return []
-    if os.geteuid() != 0:
+        if logd_probe():
+            return []
+        if not root:
+            LOG.warning("libvirt: virtlogd does not answer on %s and only root can start it: guests "
+                        "will not start unless qemu.conf sets stdio_handler = \"file\"", VIRTLOGD_SOCKET)
+            return []
+        started = [_start_virtlogd()]
+        LOG.info("libvirt: virtlogd was not answering; started %r", started[0])
+        return started
+    if not root:
         raise HypervisorError(f"libvirt at {uri} does not answer ({why}) and only root can start libvirtd here")
-    started: list[StartedDaemon] = []
+    started = []
     try:
-        if not os.path.exists(VIRTLOGD_SOCKET):
-            started.append(_daemonize("virtlogd", [_binary("virtlogd"), "-d"]))
+        if not logd_probe():
+            started.append(_start_virtlogd())
         started.append(_daemonize("libvirtd", libvirtd_argv(_binary("libvirtd"), lxc)))
         deadline = time.monotonic() + wait
         while (why := probe(uri)) is not None:

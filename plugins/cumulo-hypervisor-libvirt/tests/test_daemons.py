@@ -22,7 +22,29 @@ def test_the_test_driver_needs_no_daemon() -> None:
 
 
 def test_a_running_libvirtd_is_used_and_left_alone() -> None:
-    assert daemons.start_local("qemu:///system", probe=lambda uri: None) == []
+    assert daemons.start_local("qemu:///system", probe=lambda uri: None, logd_probe=lambda: True) == []
+
+
+def test_a_running_libvirtd_whose_virtlogd_died_gets_a_new_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = _fake_daemons(monkeypatch)
+    started = daemons.start_local("qemu:///system", probe=lambda uri: None, logd_probe=lambda: False)
+    try:
+        assert [s.name for s in started] == ["virtlogd"] and ran == [["/usr/sbin/virtlogd", "-d"]]
+    finally:
+        for s in started:
+            s.stop()
+
+
+def test_a_stale_virtlogd_socket_file_does_not_count(tmp_path: Any) -> None:
+    import socket
+
+    path = str(tmp_path / "virtlogd-sock")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(path)
+        listener.listen(1)
+        assert daemons.virtlogd_answers(path)
+    assert os.path.exists(path) and not daemons.virtlogd_answers(path)  # closed: the file stays, nobody answers
+    assert not daemons.virtlogd_answers(str(tmp_path / "absent"))
 
 
 def test_not_root_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,14 +66,14 @@ def _fake_daemons(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(daemons, "_daemonize", daemonize)
     monkeypatch.setattr(daemons, "_binary", lambda name: f"/usr/sbin/{name}")
-    monkeypatch.setattr(daemons.os.path, "exists", lambda path: False)
+    monkeypatch.setattr(daemons, "VIRTLOGD_SOCKET", "/nonexistent/virtlogd-sock")  # never the real one
     return ran
 
 
 def test_starts_virtlogd_then_libvirtd_and_waits_for_the_uri(monkeypatch: pytest.MonkeyPatch) -> None:
     ran = _fake_daemons(monkeypatch)
     answers = iter(["refused", "refused", "refused", None])
-    started = daemons.start_local("qemu:///system", probe=lambda uri: next(answers))
+    started = daemons.start_local("qemu:///system", probe=lambda uri: next(answers), logd_probe=lambda: False)
     try:
         assert [s.name for s in started] == ["virtlogd", "libvirtd"]
         assert ran[0] == ["/usr/sbin/virtlogd", "-d"] and ran[1][-1].endswith("-d")
@@ -72,7 +94,7 @@ def test_a_libvirtd_that_never_answers_is_stopped_again(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(daemons.StartedDaemon, "stop", stop)
     with pytest.raises(HypervisorError, match="does not answer after"):
-        daemons.start_local("qemu:///system", wait=0.3, probe=lambda uri: "refused")
+        daemons.start_local("qemu:///system", wait=0.3, probe=lambda uri: "refused", logd_probe=lambda: False)
     assert seen == ["libvirtd", "virtlogd"]
 
 
