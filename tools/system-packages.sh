@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The operating-system packages the real drivers need (QEMU, libvirt; the network data plane adds
-# its own), installed with apt when this runs as root on Debian and they are missing. Elsewhere it
+# The operating-system packages the real drivers need (QEMU, libvirt, and the Linux network data
+# plane's nft, dnsmasq and busybox), installed with apt when this runs as root on Debian and they are missing. Elsewhere it
 # says what to install and leaves the machine alone: the drivers' tests then skip (or fail under CI).
 # Used by ./dev before the Python packages (libvirt-python builds against libvirt-dev).
 set -euo pipefail
@@ -9,6 +9,8 @@ PACKAGES=(
     libvirt-daemon-system libvirt-daemon-system-sysv        # libvirtd, virtlogd; -sysv: apt pulls no systemd
     libvirt-daemon-driver-qemu libvirt-daemon-driver-lxc
     libvirt-dev pkg-config gcc python3-dev                  # to build libvirt-python
+    nftables dnsmasq-base                                   # linuxbridge: NAT, security groups, DHCP
+    busybox curl                                            # its test hosts: udhcpc, nc, ping; metadata
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -16,7 +18,7 @@ for p in "${PACKAGES[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    echo "Not installed (needed by the libvirt driver): ${missing[*]}; install them with apt-get as root." >&2
+    echo "Not installed (needed by the libvirt and linuxbridge drivers): ${missing[*]}; install them with apt-get as root." >&2
     exit 0
 fi
 echo "Installing system packages: ${missing[*]} ..." >&2

@@ -71,10 +71,15 @@ def networks(s: orm.Session, rows: Sequence[models.Network]) -> list[Network]:
     for (row,) in c.in_chunks(s, lambda ch: sa.select(models.Subnet).where(models.Subnet.network_id.in_(ch))
                               .order_by(models.Subnet.created_at, models.Subnet.id), _ids(rows)):
         subnets[row.network_id].append(subnet(row))
+    dhcp_rows = [row for (row,) in c.in_chunks(s, lambda ch: sa.select(models.Port).where(
+        models.Port.network_id.in_(ch), models.Port.device_owner == c.DEVICE_OWNER_DHCP), _ids(rows))]
+    ips = fixed_ips_by_port(s, _ids(dhcp_rows))
+    dhcp = {p.network_id: port(p, ips[p.id], ()) for p in dhcp_rows}  # unbound, in no group
     return [Network(id=n.id, name=n.name, project_id=n.project_id, network_type=n.network_type,
                     physical_network=n.physical_network, segmentation_id=n.segmentation_id, mtu=n.mtu,
                     external=n.external, admin_state_up=n.admin_state_up, shared=n.shared,
-                    port_security_enabled=n.port_security_enabled, subnets=tuple(subnets[n.id]))
+                    port_security_enabled=n.port_security_enabled, subnets=tuple(subnets[n.id]),
+                    dhcp_port=dhcp.get(n.id))
             for n in rows]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import orm
 
 import cumulo.contracts.network as nexc
 import cumulo_service_network.common as c
+import cumulo_service_network.dhcp_ports as dhcp_ports
 import cumulo_service_network.ipam as ipam
 import cumulo_service_network.models as models
 import cumulo_service_network.views as views
@@ -179,6 +180,7 @@ class Subnets:
                                 subnetpool_id=pool_id, revision_number=0)
             s.add(sub)
             s.flush()
+            dhcp_ports.reconcile(s, self.dataplane.driver, net.id)
             view = views.subnet_views(s, [sub])[0]
         self.dataplane.notify_network("update", view["network_id"])
         return view
@@ -223,6 +225,7 @@ class Subnets:
             sub.gateway_ip = gateway
             c.bump(sub)
             s.flush()
+            dhcp_ports.reconcile(s, self.dataplane.driver, sub.network_id)
             view = views.subnet_views(s, [sub])[0]
         self.dataplane.notify_network("update", view["network_id"])
         return view
@@ -240,6 +243,8 @@ class Subnets:
             s.execute(sa.delete(models.IPAllocation).where(models.IPAllocation.subnet_id == sub.id))
             s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == sub.id))
             s.delete(sub)
+            s.flush()
+            dhcp_ports.reconcile(s, self.dataplane.driver, network_id)
         self.dataplane.notify_network("update", network_id)
 
     # -------------------------------------------------------------- subnetpools

@@ -110,3 +110,34 @@ def test_the_model_holds_every_kind(service, demo):
     assert group.name == "default" and group.port_ids == (port["id"],)
     service.sync_driver()
     assert service.driver.synced == 1 and set(service.driver.model["networks"]) == {n.id for n in model.networks}
+
+
+def test_a_driver_with_dhcp_ports_gets_one_per_dhcp_network(service, demo, received, monkeypatch):
+    monkeypatch.setattr(type(service.driver), "dhcp_ports", True)
+    net = service.create_network(demo, {"name": "n"})
+    sub = service.create_subnet(demo, {"network_id": net["id"], "cidr": "10.9.0.0/24"})
+    [dhcp] = [p for p in service.list_ports(demo) if p["device_owner"] == "network:dhcp"]
+    [ip] = dhcp["fixed_ips"]
+    assert ip["subnet_id"] == sub["id"] and ip["ip_address"].startswith("10.9.0.")
+    method, action, record = received[-1]
+    assert (method, action) == ("network_changed", "update") and record.dhcp_port is not None
+    assert (record.dhcp_port.id, record.dhcp_port.fixed_ips[0].ip_address) == (dhcp["id"], ip["ip_address"])
+    # A second DHCP subnet adds an address to the same port; no DHCP left removes it.
+    sub2 = service.create_subnet(demo, {"network_id": net["id"], "cidr": "10.9.1.0/24"})
+    [dhcp2] = [p for p in service.list_ports(demo) if p["device_owner"] == "network:dhcp"]
+    assert dhcp2["id"] == dhcp["id"] and {i["subnet_id"] for i in dhcp2["fixed_ips"]} == {sub["id"], sub2["id"]}
+    service.update_subnet(demo, sub2["id"], {"enable_dhcp": False})
+    service.delete_subnet(demo, sub["id"])  # the DHCP port does not keep a subnet in use
+    assert not [p for p in service.list_ports(demo) if p["device_owner"] == "network:dhcp"]
+    assert received[-1][2].dhcp_port is None
+    service.update_subnet(demo, sub2["id"], {"enable_dhcp": True})
+    assert [p for p in service.list_ports(demo) if p["device_owner"] == "network:dhcp"]
+    service.delete_network(demo, net["id"])  # nor the network
+    assert received[-1][1] == "delete" and received[-1][2].dhcp_port is not None
+    assert not service.list_ports(demo)
+
+
+def test_a_driver_without_dhcp_ports_gets_none(service, demo, received):
+    net = service.create_network(demo, {"name": "n"})
+    service.create_subnet(demo, {"network_id": net["id"], "cidr": "10.9.0.0/24"})
+    assert not service.list_ports(demo) and received[-1][2].dhcp_port is None

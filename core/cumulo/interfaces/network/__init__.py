@@ -42,8 +42,15 @@ Construction. ``cls(ctx)`` with a :class:`~cumulo.interfaces.base.PluginContext`
 :meth:`~cumulo.interfaces.base.Plugin.list_opts`, checked by
 :meth:`~cumulo.interfaces.base.Plugin.validate_config`.
 
-Version history: 2.0 is built as ``cls(ctx)``; 3.0 (this) hands typed records instead of the API dicts (with
-``Model`` for ``sync``) and ``port_binding_vif`` returns a :class:`VifBinding`.
+DHCP ports. A driver that serves DHCP from an address of the network (dnsmasq
+on a port, as Neutron's DHCP agent) sets :attr:`NetworkDriver.dhcp_ports`:
+the area then keeps one ``network:dhcp`` port per network that has a subnet
+with ``enable_dhcp`` (a fixed IP on each such subnet, shown in port lists as
+Neutron shows it), and hands it as :attr:`Network.dhcp_port`.
+
+Version history: 2.0 is built as ``cls(ctx)``; 3.0 hands typed records instead of the API dicts (with
+``Model`` for ``sync``) and ``port_binding_vif`` returns a :class:`VifBinding`; 3.1 (this) adds
+:attr:`NetworkDriver.dhcp_ports` and :attr:`Network.dhcp_port`.
 """
 
 from __future__ import annotations
@@ -101,7 +108,11 @@ class NetworkDriver(Plugin):
     :mod:`cumulo.interfaces.network.records`.
     """
 
-    INTERFACE_VERSION = "3.0"  # 3.0: typed records, VifBinding, Model for sync
+    INTERFACE_VERSION = "3.1"  # 3.0: typed records, VifBinding, Model for sync; 3.1: DHCP ports
+
+    #: Whether the area keeps a ``network:dhcp`` port on every network with a DHCP subnet
+    #: (handed as :attr:`Network.dhcp_port`). A driver without its own DHCP server leaves it off.
+    dhcp_ports: ClassVar[bool] = False
 
     #: Network types this driver can realise ("flat", "vlan", "local", "vxlan"); the area
     #: refuses to create a network of another type.

@@ -122,6 +122,9 @@ class Network:
     shared: bool = False
     port_security_enabled: bool = True
     subnets: tuple[Subnet, ...] = ()
+    #: The network's ``network:dhcp`` port (one fixed IP on each DHCP subnet), kept by the area
+    #: for a driver with :attr:`~cumulo.interfaces.network.NetworkDriver.dhcp_ports`; else None.
+    dhcp_port: Port | None = None
 
     def subnet(self, subnet_id: str) -> Subnet | None:
         """One of :attr:`subnets` by id, None when the network has no such subnet."""
