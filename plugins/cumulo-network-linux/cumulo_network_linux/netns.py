@@ -219,5 +219,7 @@ def plug_veth(bridge_ns: str | None, bridge: str, tap: str, inner_ns: str, inner
         outer.link("set", index=tap_index, master=bridge_index, state="up")
     with route(inner_ns) as ipr:
         index = link_index(ipr, inner)
+        if index is None:
+            raise NetworkDriverError(f"veth end {inner} did not appear in namespace {inner_ns}")
         ipr.link("set", index=index, address=mac, state="up")
         set_addresses(ipr, index, addresses)
