@@ -62,6 +62,10 @@ class Recorder:
     def supported_network_types(self) -> frozenset[str]:
         return self.driver.supported_network_types
 
+    @property
+    def dhcp_ports(self) -> bool:
+        return self.driver.dhcp_ports
+
     def _forward(self, method: str, action: Any, record: Any) -> None:
         with self._lock:
             self.received.append((method, action, record))
