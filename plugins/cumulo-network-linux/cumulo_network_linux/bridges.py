@@ -107,13 +107,14 @@ class Bridges:
             if uplink is not None:
                 self._enslave(ipr, uplink, bridge_index, network.mtu if uplink != interface else None)
         if network.external and interface is None:
-            self._ensure_outside(network, bridge)
+            self._ensure_outside(network, bridge_index)
+        else:  # no longer external, or mapped now: the outside goes through the uplink
+            self._remove_outside(network.id)
         return bridge
 
     def remove(self, network_id: str) -> None:
         """Delete the bridge of ``network_id`` (a full id or its 11-character prefix), its VXLAN/VLAN device and outside veth."""
-        if _present(self.outside_ns):
-            netns.delete_link(self.outside_ns, names.outside(network_id))
+        self._remove_outside(network_id)
         if not _present(self.host_ns):
             return
         bridge = names.bridge(network_id)
@@ -124,7 +125,6 @@ class Bridges:
                     if link.get("master") == bridge_index and _kind(link) in OWN_UPLINK_KINDS:
                         self._delete(ipr, link["index"])
                 self._delete(ipr, bridge_index)
-        netns.delete_link(self.host_ns, gateway_tap(network_id))
 
     def managed(self) -> set[str]:
         """The 11-character network id prefixes of the bridges in the host namespace."""
@@ -257,8 +257,8 @@ class Bridges:
         except NetlinkError as err:
             raise NetworkDriverError(f"cannot plug {ifname} into its bridge: {err}") from err
 
-    def _ensure_outside(self, network: Network, bridge: str) -> None:
-        """The veth from ``bridge`` into the outside namespace, its outside end holding the subnets' gateways."""
+    def _ensure_outside(self, network: Network, bridge_index: int) -> None:
+        """The veth from the bridge into the outside namespace, its outside end holding the subnets' gateways."""
         outside, tap = names.outside(network.id), gateway_tap(network.id)
         if self.outside_ns:
             netns.ensure(self.outside_ns)
@@ -269,13 +269,19 @@ class Bridges:
             netns.delete_link(self.outside_ns, outside)
             self._make_outside_veth(tap, outside, network.mtu)
         with netns.route(self.host_ns) as ipr:
-            self._enslave(ipr, tap, self._require(ipr, bridge, network), network.mtu)
+            self._enslave(ipr, tap, bridge_index, network.mtu)
         with netns.route(self.outside_ns) as out:
             index = netns.link_index(out, outside)
             if index is None:
                 raise NetworkDriverError(f"veth end {outside} did not appear in namespace {self.outside_ns or '(own)'}")
             out.link("set", index=index, mtu=network.mtu, state="up")
             netns.set_addresses(out, index, [(s.gateway_ip, s.prefixlen) for s in network.subnets if s.gateway_ip])
+
+    def _remove_outside(self, network_id: str) -> None:
+        if _present(self.outside_ns):
+            netns.delete_link(self.outside_ns, names.outside(network_id))
+        if _present(self.host_ns):
+            netns.delete_link(self.host_ns, gateway_tap(network_id))
 
     def _make_outside_veth(self, tap: str, outside: str, mtu: int) -> None:
         # A veth is made in one namespace and its peer moved to another by name, so make it

@@ -159,8 +159,7 @@ class DhcpServers:
             if changed:
                 os.kill(pid, signal.SIGHUP)
             return
-        if pid is not None:
-            self._stop(network.id)
+        self._stop(network.id)  # also one whose pid file was lost: it would hold the interface's DHCP socket
         self._start(network.id, argv)
 
     def remove(self, network_id: str) -> None:
@@ -177,6 +176,7 @@ class DhcpServers:
             if self._live_pid(network_id) is not None:
                 continue
             try:
+                self._stop(network_id)
                 self._start(network_id, argv)
             except NetworkDriverError as err:  # the others still get their turn
                 LOG.error("linuxbridge: cannot restart dnsmasq of network %s: %s", network_id, err)
@@ -317,6 +317,9 @@ class DhcpServers:
         self._make_dirs(files)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(files.pid)
+        for path in (files.leases, files.log):  # dnsmasq keeps the mode of a file that exists (else 0644)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE))
+            os.chmod(path, FILE_MODE)
         namespace = names.dhcp_namespace(network_id)
         if not netns.exists(namespace):
             raise NetworkDriverError(f"cannot start dnsmasq of network {network_id}: namespace {namespace} is gone")

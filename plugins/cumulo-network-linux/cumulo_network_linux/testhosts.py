@@ -76,9 +76,12 @@ class TestHost:
         """
         workdir = tempfile.mkdtemp(prefix=f"testhost-{namespace}-")  # 0700: the DHCP script is ours only
         host = cls(namespace, port, host_ns, workdir)
+        bridge = names.bridge(port.network_id)
         try:
-            netns.plug_veth(host.host_ns, names.bridge(port.network_id), names.tap(port.id), namespace, INTERFACE,
-                            port.mac_address)
+            with netns.route(host.host_ns) as ipr:  # the bridge's MTU, as a hypervisor gives its taps
+                index = netns.link_index(ipr, bridge)
+                mtu = int(ipr.get_links(index)[0].get("mtu")) if index is not None else 1500
+            netns.plug_veth(host.host_ns, bridge, names.tap(port.id), namespace, INTERFACE, port.mac_address, mtu=mtu)
         except BaseException:
             host.delete()
             raise

@@ -7,6 +7,7 @@ links are never touched) and ping between test hosts.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import shutil
@@ -240,6 +241,10 @@ def test_an_unmapped_external_network_reaches_the_outside_through_its_gateway_ve
     host.run("ip", "addr", "add", "172.31.9.10/24", "dev", "eth0")
     assert _ping(outside_ns, "172.31.9.10")
 
+    bridges.ensure(dataclasses.replace(net, external=False))  # no longer external: no gateway veth
+    assert _link(outside_ns, names.outside(net.id)) is None and _link(host_ns, gateway_tap(net.id)) is None
+    bridges.ensure(net)
+    assert _ping(outside_ns, "172.31.9.10")
     bridges.remove(net.id)
     assert _link(outside_ns, names.outside(net.id)) is None and _link(host_ns, gateway_tap(net.id)) is None
     assert not _ping(outside_ns, "172.31.9.10")
@@ -271,6 +276,7 @@ def test_vxlan_carries_a_ping_between_two_hosts(namespaces: list[str], hosts: li
         hosts.append(host)
         host.run("ip", "addr", "add", f"{address}/24", "dev", "eth0")
     assert _ping(hosts[0].namespace, "10.77.0.2")
+    assert _link(hosts[0].namespace, "eth0").get("mtu") == 1450  # a test host takes its bridge's MTU
 
     def flood(ns: str) -> set[str]:
         with netns.route(ns) as ipr:

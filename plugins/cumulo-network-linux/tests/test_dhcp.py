@@ -177,7 +177,7 @@ def test_files_are_private_and_name_only_known_hosts(site: Site) -> None:
     site.network(net, dhcp_port, [dhcp_port, known, elsewhere])
     directory = os.path.join(site.state_dir, net.id)
     assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
-    for name in ("hosts", "opts"):
+    for name in ("hosts", "opts", "leases", "dnsmasq.log"):
         assert stat.S_IMODE(os.stat(os.path.join(directory, name)).st_mode) == 0o600
     with open(os.path.join(directory, "hosts"), encoding="utf-8") as f:
         assert f.read() == f"{known.mac_address},host-10-61-0-30,10.61.0.30\n"
@@ -296,3 +296,18 @@ def test_ipv6_subnets_get_ranges_by_address_mode() -> None:
     opts = servers._opts(net, served, dhcp_port).splitlines()
     assert f"tag:subnet-{v6[0].id},option6:dns-server,[fd00::53]" in opts
     assert f"tag:subnet-{net.subnets[0].id},option:dns-server,10.0.0.53" in opts
+
+
+def test_dnsmasq_accepts_the_ipv6_ranges_and_router_advertisements(site: Site) -> None:
+    net = _net()
+    v6 = [Subnet(id=_uid(), network_id=net.id, cidr=f"fd00:{i}::/64", ip_version=6, ipv6_address_mode=mode,
+                 ipv6_ra_mode=mode) for i, mode in enumerate(("dhcpv6-stateful", "slaac"))]
+    net = dataclasses.replace(net, subnets=(*net.subnets, *v6))
+    dhcp_port = Port(id=_uid(), network_id=net.id, mac_address=_mac(),
+                     fixed_ips=(FixedIP(net.subnets[0].id, "10.61.0.2"),
+                                *[FixedIP(s.id, f"fd00:{i}::2") for i, s in enumerate(v6)]))
+    site.network(net, dhcp_port, [])
+    pid = _pid(site.dhcp, net.id)
+    assert _dnsmasq_of(net.id) == [pid]
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert b"--enable-ra" in f.read()
