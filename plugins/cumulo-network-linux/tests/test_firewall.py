@@ -69,7 +69,7 @@ def _chain(script: str, name: str) -> list[str]:
     head = f"  chain {name} {{\n"
     assert head in script, f"no chain {name}"
     body = script.split(head, 1)[1].split("\n  }\n", 1)[0]
-    return [line.strip() for line in body.splitlines() if not line.strip().startswith("comment ")]
+    return [line.strip() for line in body.splitlines() if not line.strip().startswith(("comment ", "type "))]
 
 
 def _group_rules(*rules: SecurityGroupRule, direction: Direction = "ingress") -> list[str]:
@@ -134,13 +134,13 @@ def test_render_icmp_type_and_code() -> None:
 
 
 def test_render_drops_rules_that_match_nothing() -> None:
-    assert _group_rules(
-        _rule("ingress", "IPv4", prefix="2001:db8::/64"),
-        _rule("ingress", "IPv6", prefix="10.0.0.0/8"),
-        _rule("ingress", "IPv4", protocol="ipv6-icmp"),
-        _rule("ingress", protocol="no-such-protocol"),
-        _rule("ingress", protocol="300"),
-    ) == []
+    port = _port("p1", "fa:16:3e:00:00:01", "10.0.0.1", groups=["g"])
+    group = _group("g", _rule("ingress", "IPv4", prefix="2001:db8::/64"), _rule("ingress", "IPv6", prefix="10.0.0.0/8"),
+                   _rule("ingress", "IPv4", protocol="ipv6-icmp"), _rule("ingress", protocol="no-such-protocol"),
+                   _rule("ingress", protocol="300"), ports=["p1"])
+    script = render([port], {"g": group}, [port])
+    assert "chain g1_ingress" not in script  # no rule left: the port's ingress is what is implicit, then drop
+    assert "elements = { 0x10000 : drop }" in script
 
 
 def test_protocol_number() -> None:
@@ -182,20 +182,30 @@ def test_render_profiles_are_shared_and_stateless_has_no_conntrack() -> None:
     c = _port("c", "fa:16:3e:00:00:03", "10.0.0.3", groups=["free"])
     d = _port("d", "fa:16:3e:00:00:04", "10.0.0.4")
     off = _port("off", "fa:16:3e:00:00:05", "10.0.0.5", groups=["s"], security=False)
-    groups = {"s": _group("s", _rule("egress")), "t": _group("t"),
+    groups = {"s": _group("s", _rule("egress")), "t": _group("t", _rule("egress", "IPv6")),
               "free": _group("free", _rule("ingress"), stateful=False)}
     script = render([a, b, c, d, off], groups)
+    # One profile per combination of groups: a and b share 1, c (stateless) is 2, d (no groups) 3.
     assert 'elements = { "tapa" : 0x1, "tapb" : 0x1, "tapc" : 0x2, "tapd" : 0x3 }' in script
     assert "tapoff" not in script  # port security disabled: not filtered, not even anti-spoofing
-    # Groups are numbered by id: free g1, s g2, t g3.
-    assert _chain(script, "egress_p1")[-5:] == ["ct state established,related accept", "ct state invalid drop",
-                                                  "jump g2_egress", "jump g3_egress", "drop"]
-    assert _chain(script, "ingress_p2")[-2:] == ["jump g1_ingress", "drop"]
-    assert not any(line.startswith("ct ") for line in _chain(script, "ingress_p2"))
-    assert _chain(script, "ingress_p3")[-3:] == ["ct state established,related accept", "ct state invalid drop",
-                                                   "drop"]  # no groups: only what is implicit
     assert _chain(script, "to_p2") == ["meta mark set meta mark and 0xffff or 0x20000"]
-    assert 'elements = { 0x10000 : jump ingress_p1, 0x20000 : jump ingress_p2, 0x30000 : jump ingress_p3 }' in script
+    # Groups are numbered by id (free g1, s g2, t g3); a chain exists only for a direction with rules.
+    assert "chain g2_ingress" not in script and "chain g1_egress" not in script
+    assert _chain(script, "egress_p1") == ["jump g2_egress", "jump g3_egress"]  # both groups of a and b
+    assert "elements = { 0x1 : jump egress_p1, 0x2 : drop, 0x3 : drop }" in script
+    assert "elements = { 0x10000 : drop, 0x20000 : jump g1_ingress, 0x30000 : drop }" in script
+    assert "set ingress_stateful {\n    type mark\n    elements = { 0x10000, 0x30000 }\n  }" in script
+    assert _chain(script, "ingress_stage") == [
+        'iifname != "brq*" accept',
+        "meta mark and 0xffff0000 != @ingress_profiles accept",
+        "meta mark and 0xffff0000 @ingress_stateful ct state established,related accept",
+        "meta mark and 0xffff0000 @ingress_stateful ct state invalid drop",
+        "meta nfproto ipv4 udp sport 67 udp dport 68 accept",
+        "meta nfproto ipv6 udp sport 547 udp dport 546 accept",
+        "icmpv6 type { mld-listener-query, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept",
+        "meta mark and 0xffff0000 vmap @ingress_of",
+        "drop",
+    ]
 
 
 def test_render_anti_spoofing_elements() -> None:
