@@ -11,6 +11,8 @@ PACKAGES=(
     libvirt-dev pkg-config gcc python3-dev                  # to build libvirt-python
     nftables dnsmasq-base                                   # linuxbridge: NAT, security groups, DHCP
     busybox curl                                            # its test hosts: udhcpc, nc, ping; metadata
+    novnc                                                   # the noVNC pages the console proxy serves
+    lvm2 thin-provisioning-tools                            # the lvm volume driver's thin pools
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

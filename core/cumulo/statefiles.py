@@ -9,7 +9,9 @@ an operator left open, saying what it changed.
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import stat
 
 SECURE_UMASK = 0o077
@@ -50,3 +52,32 @@ def _restrict(path: str) -> int:
         return 0
     os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700 | (0o700 if stat.S_ISDIR(st.st_mode) else 0o600))
     return 1
+
+
+def secret(path: str, create: bool = True) -> str | None:
+    """The secret kept in ``path`` (0600); made (64 hex digits) when missing and ``create``, else None.
+
+    Two processes racing to make it agree: the file is created exclusively, and
+    the loser reads the winner's.
+    """
+    for _ in range(2):
+        try:
+            with open(path, encoding="ascii") as f:
+                value = f.read().strip()
+            if value:
+                return value
+        except FileNotFoundError:
+            pass
+        if not create:
+            return None
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as err:
+            if err.errno != errno.EEXIST:
+                raise
+            continue  # another process made it: read that one
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            value = secrets.token_hex(32)
+            f.write(value + "\n")
+        return value
+    raise OSError(f"{path} exists but holds no secret")

@@ -299,6 +299,14 @@ def generate_reference(app: Any = None) -> None:
     _versions_page()
 
 
+def generate_feature_matrix(app: Any = None) -> None:
+    """``data/feature-matrix.inc``: the feature matrix's tables, from the map and the recorded results."""
+    import runpy
+
+    runpy.run_path(os.path.join(ROOT, "tools", "feature_matrix.py"))["write_rendered"]()
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", generate_reference)
+    app.connect("builder-inited", generate_feature_matrix)
     return {"parallel_read_safe": True}

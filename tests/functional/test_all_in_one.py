@@ -37,6 +37,18 @@ def test_catalog_through_the_openstack_client(cloud):
     assert "identity" in {c["Type"] for c in catalog}
 
 
+def test_announcement_names_real_urls_and_how_to_use_them(cloud):
+    """`cumulo up` prints the admin project's object-store URL, not the catalog's template; with
+    --no-user-clouds-yaml (as here) it says which clouds.yaml the client must be pointed at."""
+    with open(cloud.log_path, errors="replace") as f:
+        announced = f.read()
+    project_id = cloud.openstack("project", "show", "admin")["id"]
+    object_lines = [line for line in announced.splitlines() if line.strip().startswith("object-store")]
+    assert object_lines and object_lines[-1].rstrip().endswith(f"/AUTH_{project_id}"), object_lines
+    assert "project_id)s" not in announced
+    assert f"OS_CLIENT_CONFIG_FILE={cloud.clouds_yaml} openstack --os-cloud cumulo catalog list" in announced
+
+
 def test_services_register_and_show_up(cloud):
     proc = cloud.run("cumulo", "--config-file", cloud.config_path, "service", "list", "-f", "json")
     services = json.loads(proc.stdout)

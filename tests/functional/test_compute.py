@@ -112,6 +112,10 @@ def test_resize_rebuild_snapshot(cloud, image):
     props = cloud.openstack("image", "show", "fc-snap")["properties"]
     assert props["os_distro"] == "cirros" and props["image_type"] == "snapshot"  # inherited from its base, as Nova
     cloud.openstack("image", "delete", "fc-snap")
+    cloud.openstack("server", "image", "create", "--name", "fc-snap2", "--property", "image_type=golden", "--wait",
+                    "fc-rs")
+    assert cloud.openstack("image", "show", "fc-snap2")["properties"]["image_type"] == "golden"  # the caller's wins
+    cloud.openstack("image", "delete", "fc-snap2")
     cloud.openstack("server", "delete", "fc-rs")
 
 
@@ -157,7 +161,7 @@ def test_quota_enforced(cloud, image):
 def test_hosts_services_zones(cloud):
     hvs = cloud.openstack("hypervisor", "list")
     assert len([h for h in hvs if h["Hypervisor Hostname"].startswith("fake-")]) >= 2
-    services = [s for s in cloud.openstack("compute", "service", "list") if s["Binary"] == "cumulo-compute"]
+    services = [s for s in cloud.openstack("compute", "service", "list") if s["Binary"] == "nova-compute"]
     assert services and all(s["State"] == "up" for s in services)
     host = services[-1]["Host"]
     cloud.openstack("compute", "service", "set", "--disable", "--disable-reason", "test", host, "cumulo-compute")

@@ -1,4 +1,4 @@
-"""Hypervisor interface 2.0: the image reader, derived capabilities, signature checks at load, and
+"""Hypervisor interface 3.0: the image reader, derived capabilities, signature checks at load, and
 the conformance suite on the smallest driver that puts a real, verified disk image in place."""
 
 from __future__ import annotations
@@ -157,34 +157,39 @@ def test_signature_problems_name_the_method() -> None:
 
 def test_registry_refuses_a_mismatched_driver_at_load() -> None:
     class Broken(_Base):
-        interface_version = "2.0"
+        interface_version = "3.0"
 
         def destroy(self, instance: Instance) -> None:  # type: ignore[override]
             ...
 
-    with pytest.raises(registry.PluginError, match=r"does not match HypervisorDriver 2\.1: destroy\(\)"):
+    with pytest.raises(registry.PluginError, match=r"does not match HypervisorDriver 3\.1: destroy\(\)"):
         registry.check_class("hypervisor", Broken, "broken")
 
 
-def test_registry_refuses_a_1_0_driver() -> None:
+def test_registry_refuses_a_driver_of_an_older_major_version() -> None:
     class Old(_Base):
         interface_version = "1.0"
 
+    class Before3(_Base):  # 3.0 changed how volumes arrive: a 2.x driver would misread them
+        interface_version = "2.1"
+
     with pytest.raises(registry.PluginError, match="written for HypervisorDriver 1.0"):
         registry.check_class("hypervisor", Old, "old")
+    with pytest.raises(registry.PluginError, match="written for HypervisorDriver 2.1, but this kernel provides 3.1"):
+        registry.check_class("hypervisor", Before3, "before3")
 
 
 def test_registry_checks_named_contracts() -> None:
     class WantsImage(_Base):
-        interface_version = "2.0"
+        interface_version = "3.0"
         contracts = {"image": "1.0"}
 
     class WantsFuture(_Base):
-        interface_version = "2.0"
+        interface_version = "3.0"
         contracts = {"image": "2.0"}
 
     class WantsMissing(_Base):
-        interface_version = "2.0"
+        interface_version = "3.0"
         contracts = {"nothing_here": "1.0"}
 
     registry.check_class("hypervisor", WantsImage, "ok")

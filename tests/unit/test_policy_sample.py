@@ -25,6 +25,8 @@ def test_upstream_admin_only_defaults_are_in_the_sample():
     with open(os.path.join(ROOT, "etc", "policy.yaml.sample")) as f:
         sample = f.read()
     for rule in ("create_floatingip:floating_ip_address", "create_router:external_gateway_info:enable_snat",
-                 "update_router:external_gateway_info:enable_snat", "identity:list_services",
-                 "identity:list_endpoints"):
+                 "update_router:external_gateway_info:enable_snat"):
         assert f'#"{rule}": "rule:admin_required"' in sample, rule
+    # Keystone's: administrators, and readers of the system scope.
+    for rule in ("identity:list_services", "identity:list_endpoints"):
+        assert f'#"{rule}": "rule:admin_required or (role:reader and system_scope:all)"' in sample, rule

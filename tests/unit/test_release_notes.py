@@ -109,7 +109,7 @@ def note_problems(record: dict[str, dict[str, str]], root: Path = ROOT) -> list[
 
 def test_the_scan_finds_the_interfaces():
     versions = code_versions()
-    assert versions["cumulo.interfaces.hypervisor.HypervisorDriver"] == "2.1"  # a package: __init__.py
+    assert versions["cumulo.interfaces.hypervisor.HypervisorDriver"] == "3.1"  # a package: __init__.py
     assert versions["cumulo.interfaces.object.ObjectBackend"] == "2.0"
     assert {"cumulo.interfaces.auth.IdentityBackend", "cumulo.interfaces.auth.TokenProvider"} <= set(versions)
 

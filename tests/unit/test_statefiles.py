@@ -38,3 +38,30 @@ def test_secure_umask_makes_new_files_private(tmp_path):
         assert os.stat(tmp_path / "dir").st_mode & 0o777 == 0o700
     finally:
         os.umask(previous)
+
+
+def test_secret_is_made_once_private_and_then_read(tmp_path):
+    path = str(tmp_path / "x.secret")
+    assert statefiles.secret(path, create=False) is None
+    first = statefiles.secret(path)
+    assert first and len(first) == 64 and int(first, 16) >= 0
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert statefiles.secret(path) == first == statefiles.secret(path, create=False)
+
+
+def test_metadata_shared_secret_prefers_the_option_then_the_generated_file(tmp_path):
+    from oslo_config import cfg
+
+    from cumulo.conf import metadata as metadata_conf
+    from cumulo.utils import metadata_proxy
+
+    conf = cfg.ConfigOpts()
+    conf.register_opt(cfg.StrOpt("state_path"))
+    conf.register_opts(metadata_conf.metadata_opts, group="metadata")
+    conf([])
+    conf.set_override("state_path", str(tmp_path))
+    assert metadata_proxy.shared_secret(conf) == ""  # the metadata service alone makes nothing: no proxy trusted
+    made = metadata_proxy.shared_secret(conf, create=True)  # a proxy starting
+    assert made and metadata_proxy.shared_secret(conf) == made  # the metadata service now reads the same
+    conf.set_override("proxy_shared_secret", "configured", group="metadata")
+    assert metadata_proxy.shared_secret(conf, create=True) == "configured"

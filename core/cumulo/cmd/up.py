@@ -15,6 +15,8 @@ import json
 import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -25,7 +27,8 @@ from cumulo import exception, registry, statefiles
 from cumulo.conf import CONF
 from cumulo.db import migrate
 from cumulo.interfaces.base import PluginContext
-from cumulo.services import ServiceHub
+from cumulo.services import ServiceHub, choose_all_in_one_plugins
+from cumulo.wsgi.middleware import ServiceType
 from cumulo.wsgi.server import PathDispatcher, Server
 
 LOG = logging.getLogger(__name__)
@@ -91,12 +94,16 @@ class AllInOne:
         if self.serve_api:
             self.server = Server(PathDispatcher({}), CONF.api.bind_host, CONF.api.port, CONF.api.threads)
             self.server.bind()
+            if CONF.api.port == 0:  # what the services that call back (metadata proxies) must use
+                CONF.set_override("port", self.server.port, group="api")
             self.base_url = (CONF.api.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
         self.stoppables.extend(self.hub.start_all(self.areas))
         if self.serve_api and self.hub.has("identity") and (self.areas is None or "identity" in self.areas):
             self.creds = self.hub.identity.bootstrap(None, self.base_url, frontends)
         if self.server is not None:
-            mounts = {f.path_prefix: f.build_app(self.hub) for f in frontends}
+            # Each app knows its catalog service type (access rules of application credentials name it).
+            mounts: dict[str, Any] = {f.path_prefix: ServiceType(f.build_app(self.hub), f.service_type)
+                                      for f in frontends}
             mounts[""] = _index_app(frontends, self.base_url)
             self.server.server.wsgi_app = PathDispatcher(mounts)
             self.server.start()
@@ -148,6 +155,9 @@ class Up(Command):
         if unknown:
             raise exception.ConfigError(reason=f"Unknown service area(s) {', '.join(unknown)}; "
                                                f"installed areas are {', '.join(installed)}")
+        for line in choose_all_in_one_plugins(cloud.hub.plugins()):  # before any area builds its drivers
+            self.app.stdout.write(f"Chosen: {line}\n")
+            LOG.info("All-in-one choice: %s", line)
         statefiles.secure_umask()
         tightened = statefiles.tighten(CONF.state_path)
         if tightened:
@@ -157,13 +167,17 @@ class Up(Command):
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        image = DefaultImage(self.app.stdout)
         try:
             cloud.start()
             self._announce(cloud, parsed_args)
+            if cloud.server is not None:
+                image.start()
             stop.wait()
         finally:
             self.app.stdout.write("Stopping...\n")
             self.app.stdout.flush()
+            image.stop()
             cloud.stop()
             _remove(os.path.join(CONF.state_path, "up.json"))
         self.app.stdout.write("Stopped.\n")
@@ -182,16 +196,84 @@ class Up(Command):
         if cloud.server is not None:
             out.write(f"Cumulo is up at {cloud.base_url}\n")
             for f in registry.load_plugins("api", CONF.api.frontends, PluginContext(CONF)):
-                out.write(f"  {f.service_type:<14} {f.endpoint_url(cloud.base_url)}\n")
+                url = f.endpoint_url(cloud.base_url)
+                project_id = (cloud.creds or {}).get("project_id")
+                if project_id:  # the admin project's own URL, not the catalog's template
+                    url = url.replace("$(project_id)s", project_id).replace("%(project_id)s", project_id)
+                out.write(f"  {f.service_type:<14} {url}\n")
         if os.path.exists(clouds_path):
+            # The clients read ~/.config/openstack/clouds.yaml themselves; only a private copy needs naming.
+            env = "" if not args.no_user_clouds_yaml else f"OS_CLIENT_CONFIG_FILE={clouds_path} "
             out.write(f"Credentials: {clouds_path} (cloud '{CLOUD_NAME}'); try:\n"
-                      f"  OS_CLIENT_CONFIG_FILE={clouds_path} openstack --os-cloud {CLOUD_NAME} catalog list\n")
+                      f"  {env}openstack --os-cloud {CLOUD_NAME} catalog list\n")
         out.write(f"State: {CONF.state_path}; logs: {os.path.join(CONF.state_path, 'cumulo.log')}. "
                   "Ctrl-C stops.\n")
         out.flush()
         status = {"pid": os.getpid(), "url": cloud.base_url, "clouds_yaml": clouds_path, "cloud": CLOUD_NAME}
         with open(os.path.join(CONF.state_path, "up.json"), "w") as f:
             json.dump(status, f)
+
+
+class DefaultImage:
+    """The first start's bootable image (``[DEFAULT] default_image``): ``image build-tiny --upload`` in the background.
+
+    Run as a child ``cumulo`` process (the command is a plugin's; the kernel
+    only knows its name), its progress lines printed as they come. Done once
+    per state path: a marker file remembers it.
+    """
+
+    COMMAND = ("image", "build-tiny")
+    MARKER = "default-image.done"
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.proc: subprocess.Popen[str] | None = None
+        self.thread: threading.Thread | None = None
+
+    def _say(self, line: str) -> None:
+        self.out.write(f"Default image: {line}\n")
+        self.out.flush()
+
+    def start(self) -> None:
+        marker = os.path.join(CONF.state_path, self.MARKER)
+        if not CONF.default_image or os.path.exists(marker):
+            return
+        if "_".join(self.COMMAND) not in registry.names("cli"):  # cliff's entry-point name for "image build-tiny"
+            LOG.info("No default image: the '%s' command (cumulo-guest-tiny) is not installed", " ".join(self.COMMAND))
+            return
+        argv = [sys.executable, "-m", "cumulo.cmd.main"]
+        for path in CONF.config_file or ():
+            argv += ["--config-file", path]
+        argv += [*self.COMMAND, "--upload", "--clouds-yaml", os.path.join(CONF.state_path, "clouds.yaml")]
+        self._say("building the tiny guest from Debian packages and uploading it (in the background)")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.thread = threading.Thread(target=self._follow, args=(self.proc, marker), name="default-image",
+                                       daemon=True)
+        self.thread.start()
+
+    def _follow(self, proc: subprocess.Popen[str], marker: str) -> None:
+        last = ""
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.strip():
+                last = line.strip()
+                LOG.info("default image: %s", last)
+                if not last.startswith(("Traceback", "  ")):
+                    self._say(last)
+        if proc.wait() == 0:
+            with open(marker, "w") as f:
+                f.write("built and uploaded by cumulo up; delete this file to do it again\n")
+            self._say("ready: openstack --os-cloud cumulo server create --image tiny --flavor m1.tiny ...")
+        elif proc.returncode > 0:
+            self._say(f"not made ({last[-300:]}); 'cumulo image build-tiny --upload' retries")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
 
 
 def _refresh_auth_url(path: str, auth_url: str) -> None:

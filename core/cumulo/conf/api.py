@@ -10,7 +10,7 @@ api_opts: list[cfg.Opt] = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API server listens on."),
     cfg.PortOpt("port", default=8800, help="Port of the API server; every frontend is mounted under its path."),
     cfg.StrOpt("public_url", help="Base URL clients reach the API at. Default: http://<bind_host>:<port>."),
-    cfg.ListOpt("frontends", default=["identity", "compute", "image", "network", "object-store"],
+    cfg.ListOpt("frontends", default=["identity", "compute", "image", "network", "object-store", "volumev3", "ec2", "s3"],
                 help="API frontend plugins (cumulo.api) to serve."),
     cfg.IntOpt("threads", default=64, min=1, help="Worker threads of the WSGI server."),
     cfg.IntOpt("max_request_body_size", default=1024 * 1024, min=1,

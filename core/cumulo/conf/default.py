@@ -22,6 +22,11 @@ default_opts: list[cfg.Opt] = [
     cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
     cfg.StrOpt("log_file", help="Write logs to this file instead of standard error."),
     cfg.StrOpt("region_name", default="RegionOne", help="Region in the service catalog."),
+    cfg.BoolOpt("default_image", default=True,
+                help="cumulo up: on the first start of a state path, build the tiny guest from Debian "
+                     "packages and upload it ('cumulo image build-tiny --upload', from the "
+                     "cumulo-guest-tiny plugin), in the background, so the new cloud has a bootable "
+                     "image. Its progress is printed; a failure says how to retry."),
 ]
 
 

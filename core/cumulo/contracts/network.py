@@ -25,7 +25,9 @@ from cumulo.context import RequestContext
 
 #: Version of this contract ("MAJOR.MINOR"): a new record field with a default,
 #: error or method is a minor change, a removed or renamed one a major change.
-CONTRACT_VERSION = "1.1"  # 1.1: FixedIP carries its subnet's prefix, gateway, DNS, DHCP
+CONTRACT_VERSION = "1.3"  # 1.1: FixedIP carries its subnet's prefix, gateway, DNS, DHCP; 1.2: attach/detach one port;
+# 1.3: security groups and their rules managed, floating IPs allocated, associated and released (the Compute
+# API's proxies)
 
 __all__ = [
     "AUTO", "CONTRACT_VERSION", "NONE", "Direction", "Ethertype", "FixedIP", "FloatingIP", "InstancePort",
@@ -255,6 +257,37 @@ class NetworkService(Protocol):
         """
         ...
 
+    def attach_instance_port(self, ctx: RequestContext, instance_uuid: str, host: str,
+                             requested: RequestedNetwork, availability_zone: str = "nova") -> InstancePort:
+        """Give a running server one more port on ``host`` (contract 1.2): the interface it hot-plugs.
+
+        With ``requested.port_id`` the user's port is bound to the server (its
+        security groups stay its own); with ``requested.network_id`` a new port
+        is made there (on ``requested.fixed_ip`` when given) in the project's
+        ``default`` group unless the network disables port security. The port
+        made here is deleted by :meth:`detach_instance_port` and
+        :meth:`deallocate_for_instance`; the user's is only unbound. Returns the
+        port with its addresses.
+
+        :raises cumulo.exception.Invalid: neither a port nor a network, a network without a subnet,
+            a malformed fixed IP.
+        :raises NetworkNotFound: an unknown (or another project's) network.
+        :raises PortNotFound: an unknown (or another project's) port.
+        :raises PortInUse: the port is attached to a device already.
+        :raises InvalidIpForNetwork: the fixed IP is on none of the network's subnets.
+        :raises cumulo.exception.Conflict: the fixed IP is taken, or the port is still bound to a host.
+        :raises IpAddressGenerationFailure: the network has no free address left.
+        :raises cumulo.exception.QuotaExceeded: no port left in the project's quota.
+        """
+        ...
+
+    def detach_instance_port(self, ctx: RequestContext, instance_uuid: str, port_id: str) -> None:
+        """Take one port from a server (contract 1.2): delete it if it was made for the server, else unbind it.
+
+        :raises PortNotFound: ``port_id`` is not a port of that server.
+        """
+        ...
+
     def deallocate_for_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
         """Delete the ports made for the server and unbind the user's ones (floating IPs are disassociated).
 
@@ -307,6 +340,96 @@ class NetworkService(Protocol):
 
     def floating_ips(self, ctx: RequestContext) -> list[FloatingIP]:
         """The caller's project's floating IPs (every project's for an administrator), oldest first."""
+        ...
+
+    # -- 1.3: what the Compute API's legacy proxies manage -------------------------------------
+
+    def project_security_groups(self, ctx: RequestContext) -> list[SecurityGroup]:
+        """The caller's project's security groups (every project's for an administrator), oldest first.
+
+        The project's ``default`` group is made first when it has none.
+        """
+        ...
+
+    def security_group(self, ctx: RequestContext, group_id: str) -> SecurityGroup:
+        """One group with its rules. :raises SecurityGroupNotFound: no such group the caller can see."""
+        ...
+
+    def add_security_group(self, ctx: RequestContext, name: str, description: str = "") -> SecurityGroup:
+        """A new group of the caller's project (egress allowed, as every new group).
+
+        :raises cumulo.exception.Conflict: ``name`` is ``default``.
+        :raises OverQuota: the project has its quota of groups.
+        """
+        ...
+
+    def edit_security_group(self, ctx: RequestContext, group_id: str, name: str | None = None,
+                            description: str | None = None) -> SecurityGroup:
+        """Rename a group or change its description.
+
+        :raises SecurityGroupNotFound: no such group the caller can see.
+        :raises cumulo.exception.Conflict: renaming the default group, or naming another one ``default``.
+        """
+        ...
+
+    def drop_security_group(self, ctx: RequestContext, group_id: str) -> None:
+        """Delete a group and its rules.
+
+        :raises SecurityGroupNotFound: no such group the caller can see.
+        :raises SecurityGroupCannotRemoveDefault: the project's default group (for a non-administrator).
+        :raises SecurityGroupInUse: ports are members of it.
+        """
+        ...
+
+    def add_security_group_rule(self, ctx: RequestContext, group_id: str, *, direction: Direction = "ingress",
+                                ethertype: Ethertype = "IPv4", protocol: str | None = None,
+                                port_range_min: int | None = None, port_range_max: int | None = None,
+                                remote_ip_prefix: str | None = None,
+                                remote_group_id: str | None = None) -> SecurityGroupRule:
+        """A new rule of group ``group_id``.
+
+        :raises SecurityGroupNotFound: no such group (or remote group) the caller can see.
+        :raises InvalidInput: a bad protocol, port range or prefix.
+        :raises SecurityGroupRuleExists: the group has the same rule.
+        """
+        ...
+
+    def drop_security_group_rule(self, ctx: RequestContext, rule_id: str) -> None:
+        """Delete a rule. :raises SecurityGroupRuleNotFound: no such rule the caller can see."""
+        ...
+
+    def floating_ip(self, ctx: RequestContext, fip_id: str) -> FloatingIP:
+        """One floating IP. :raises FloatingIPNotFound: no such floating IP the caller can see."""
+        ...
+
+    def allocate_floating_ip(self, ctx: RequestContext, network: str | None = None) -> FloatingIP:
+        """A new floating IP of the caller's project from external network ``network`` (id or name).
+
+        None is the default external network.
+
+        :raises NetworkNotFound: no such external network.
+        :raises IpAddressGenerationFailure: the network has no free address.
+        :raises OverQuota: the project has its quota of floating IPs.
+        """
+        ...
+
+    def associate_floating_ip(self, ctx: RequestContext, fip_id: str, port_id: str,
+                              fixed_ip: str | None = None) -> FloatingIP:
+        """NAT the floating IP to a fixed IPv4 address of ``port_id`` (it leaves any other port).
+
+        :raises FloatingIPNotFound: no such floating IP.
+        :raises PortNotFound: no such port.
+        :raises BadRequest: the port has no (or not that) IPv4 address.
+        :raises ExternalGatewayForFloatingIPNotFound: no router joins the port's subnet to the floating IP's network.
+        """
+        ...
+
+    def disassociate_floating_ip(self, ctx: RequestContext, fip_id: str) -> FloatingIP:
+        """Take the floating IP off its port. :raises FloatingIPNotFound: no such floating IP."""
+        ...
+
+    def release_floating_ip(self, ctx: RequestContext, fip_id: str) -> None:
+        """Give the floating IP back. :raises FloatingIPNotFound: no such floating IP the caller can see."""
         ...
 
 

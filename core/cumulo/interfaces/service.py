@@ -65,7 +65,8 @@ class AreaService(Plugin):
     machinery and the other areas (``hub.<other area>``).
     """
 
-    INTERFACE_VERSION: ClassVar[str] = "2.0"  # 2.0: built as cls(ctx); 1.1: plugin_options, list_opts
+    # 2.1: all_in_one_choices; 2.0: built as cls(ctx); 1.1: plugin_options, list_opts
+    INTERFACE_VERSION: ClassVar[str] = "2.1"
 
     #: The area's name: the hub attribute frontends use (``hub.image``).
     area: ClassVar[str] = ""
@@ -76,6 +77,12 @@ class AreaService(Plugin):
     #: The area's options whose values name plugins, ``(group, option, kind)``:
     #: ``cumulo config check`` loads what they name (``("image", "stores", "image")``).
     plugin_options: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: For ``cumulo up``: options naming one plugin, with the plugins to try in order when the operator
+    #: left the option unset, ``(group, option, kind, (first choice, ..., fallback))``. The first
+    #: installed one whose ``validate_config`` finds no problem is used (the compute area:
+    #: ``("compute", "hypervisor_driver", "hypervisor", ("libvirt", "fake"))``); the option's own
+    #: default stays what a library user or a multi-node operator gets.
+    all_in_one_choices: ClassVar[tuple[tuple[str, str, str, tuple[str, ...]], ...]] = ()
 
     @abc.abstractmethod
     def build(self, hub: Hub) -> Any:

@@ -26,7 +26,8 @@ from cumulo.interfaces.service import AreaService, Stoppable
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["AreaNotInstalled", "ServiceHub", "Stoppable", "import_areas", "installed_areas", "start_order"]
+__all__ = ["AreaNotInstalled", "ServiceHub", "Stoppable", "choose_all_in_one_plugins", "import_areas",
+           "installed_areas", "start_order"]
 
 
 class AreaNotInstalled(LookupError, AttributeError):
@@ -83,6 +84,46 @@ def import_areas(areas: Iterable[str] | None = None) -> list[str]:
     plugins = _area_plugins()
     wanted = set(plugins) if areas is None else set(areas) & set(plugins)
     return [a for a in start_order(plugins) if a in wanted]
+
+
+def _set_by_operator(conf: cfg.ConfigOpts, group: str, option: str) -> bool:
+    try:
+        where = conf.get_location(option, group)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return False
+    return where is not None and where.location != cfg.Locations.opt_default
+
+
+def choose_all_in_one_plugins(plugins: dict[str, AreaService], conf: cfg.ConfigOpts = CONF) -> list[str]:
+    """Apply each area's :attr:`~AreaService.all_in_one_choices` the operator left unset; what was chosen, as lines.
+
+    A candidate is skipped when it is not installed or its ``validate_config``
+    names a problem (the line says which, so the operator learns why, say, the
+    fake hypervisor runs); the last candidate is taken whatever it says.
+    """
+    lines: list[str] = []
+    for plugin in plugins.values():
+        for group, option, kind, candidates in plugin.all_in_one_choices:
+            if _set_by_operator(conf, group, option) or not candidates:
+                continue
+            installed = set(registry.names(kind))
+            passed_over: list[str] = []
+            chosen = candidates[-1]
+            for name in candidates:
+                if name not in installed:
+                    passed_over.append(f"{name}: not installed")
+                    continue
+                cls = registry.load_class(kind, name)
+                registry.register_plugin_opts(cls, conf)
+                problems = cls.validate_config(conf) if name != candidates[-1] else []
+                if not problems:
+                    chosen = name
+                    break
+                passed_over.append(f"{name}: {'; '.join(problems)}")
+            conf.set_override(option, chosen, group=group)
+            why = f" (passed over {' | '.join(passed_over)})" if passed_over else ""
+            lines.append(f"[{group}] {option} = {chosen}{why}")
+    return lines
 
 
 class ServiceHub:

@@ -58,8 +58,14 @@ class CumuloCloud:
     # -- lifecycle -------------------------------------------------------------
     def write_config(self) -> None:
         os.makedirs(self.state_path, exist_ok=True)
-        sections: dict[str, dict[str, Any]] = {"DEFAULT": {"state_path": self.state_path, "host": "cumulo-test"},
-                                               "api": {"port": self.port}}
+        # The simulated drivers and no default image unless a test asks: cumulo up would otherwise choose
+        # libvirt and linuxbridge wherever this machine can run them (AreaService.all_in_one_choices), and
+        # build the tiny guest on a first start.
+        sections: dict[str, dict[str, Any]] = {"DEFAULT": {"state_path": self.state_path, "host": "cumulo-test",
+                                                           "default_image": False},
+                                               "api": {"port": self.port},
+                                               "compute": {"hypervisor_driver": "fake"},
+                                               "network": {"driver": "noop"}}
         for group, values in self.config.items():
             sections.setdefault(group, {}).update(values)
         with open(self.config_path, "w") as f:

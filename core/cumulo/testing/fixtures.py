@@ -215,6 +215,49 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+LIBVIRTD_LOCK = "/tmp/cumulo-tests-libvirtd.lock"
+
+
+@contextlib.contextmanager
+def libvirtd_session() -> Iterator[None]:
+    """Hold the machine's libvirtd for a test (an exclusive lock across test processes).
+
+    A test that starts or uses the system libvirtd holds this so that tests in
+    other workers do not stop it, or start one that cannot do what it needs
+    (LXC needs a libvirtd started in its own mount namespace), meanwhile.
+    """
+    import fcntl
+
+    with open(LIBVIRTD_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def stop_volume_exports(state_path: str) -> None:
+    """Backstop: stop the NBD export daemons the volume area left under ``state_path``.
+
+    A volume still attached when a test ends keeps its export (as a storage daemon would); each
+    daemon is found by its pidfile (``<state_path>/volumes/exports/*.pid``, the file driver's
+    layout) and killed only if its command line names this state path.
+    """
+    import glob
+    import signal
+
+    for pidfile in glob.glob(os.path.join(state_path, "volumes", "exports", "*.pid")):
+        try:
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if state_path.encode() not in f.read():
+                    continue
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            continue
+
+
 # -- time ----------------------------------------------------------------------------------------
 
 

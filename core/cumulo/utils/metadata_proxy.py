@@ -13,23 +13,45 @@ is asking by something the instance cannot forge:
   :data:`FORWARDED_HEADER` (the instance's address, only believed alongside a
   valid signature).
 
-An empty secret (the default) means no proxy is trusted: every signed-header
-request is refused. A proxy signs with :func:`sign`; the metadata service (the
-Compute API frontend) checks with :func:`verify` (constant-time comparison).
-Both pass the secret in, so this module reads no configuration.
+Both sides take the secret from :func:`shared_secret`: ``[metadata]
+proxy_shared_secret``, or when that is empty the secret a proxy on this
+machine generated into ``<state_path>/metadata-proxy.secret`` (so an
+all-in-one needs no setting). With neither, no proxy is trusted: every
+signed-header request is refused. A proxy signs with :func:`sign`; the metadata
+service (the Compute API frontend) checks with :func:`verify` (constant-time
+comparison).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 
-__all__ = ["FORWARDED_HEADER", "INSTANCE_ID_HEADER", "SIGNATURE_HEADER", "TENANT_HEADER", "sign", "verify"]
+from oslo_config import cfg
+
+from cumulo import statefiles
+
+__all__ = ["FORWARDED_HEADER", "INSTANCE_ID_HEADER", "SECRET_FILE_NAME", "SIGNATURE_HEADER", "TENANT_HEADER",
+           "shared_secret", "sign", "verify"]
+
+SECRET_FILE_NAME = "metadata-proxy.secret"
 
 INSTANCE_ID_HEADER = "X-Instance-ID"
 SIGNATURE_HEADER = "X-Instance-ID-Signature"
 TENANT_HEADER = "X-Tenant-ID"
 FORWARDED_HEADER = "X-Forwarded-For"
+
+
+def shared_secret(conf: cfg.ConfigOpts, create: bool = False) -> str:
+    """``[metadata] proxy_shared_secret``, else the one in ``<state_path>/metadata-proxy.secret``.
+
+    ``create`` (a proxy starting) makes that file when missing; the metadata
+    service only reads it. "" when there is no secret (no proxy is trusted).
+    """
+    if conf.metadata.proxy_shared_secret:
+        return str(conf.metadata.proxy_shared_secret)
+    return statefiles.secret(os.path.join(conf.state_path, SECRET_FILE_NAME), create=create) or ""
 
 
 def _digest(secret: str, instance_id: str) -> str:

@@ -263,6 +263,44 @@ class BodySizeLimit:
         return self.app(environ, start_response)
 
 
+#: Where the API server says which catalog service type the frontend answering a request is
+#: (:class:`ServiceType`); access rules of application credentials are matched against it.
+SERVICE_TYPE_KEY = "cumulo.service_type"
+
+
+def _rule_path(glob: str) -> re.Pattern[str]:
+    parts = re.split(r"(\*\*|\*)", glob)
+    return re.compile("".join("[^/]*" if p == "*" else ".*" if p == "**" else re.escape(p) for p in parts) + r"\Z")
+
+
+def access_rules_allow(rules: Any, service_type: str | None, method: str, path: str) -> bool:
+    """Whether an application credential's ``rules`` allow ``method`` on ``path`` of ``service_type``.
+
+    Each rule is ``{"service", "method", "path"}``; the path is a glob where ``*`` is one path
+    segment and ``**`` any number of them, as keystonemiddleware matches them. No service type
+    (a frontend not in the catalog) allows nothing.
+    """
+    if not service_type:
+        return False
+    for rule in rules or ():
+        if rule.get("service") == service_type and str(rule.get("method", "")).upper() == method.upper() \
+                and _rule_path(str(rule.get("path", ""))).match(path):
+            return True
+    return False
+
+
+class ServiceType:
+    """Tells the layers below which catalog service type answers (``environ[SERVICE_TYPE_KEY]``)."""
+
+    def __init__(self, app: WSGIApp, service_type: str) -> None:
+        self.app, self.service_type = app, service_type
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self.service_type:
+            environ[SERVICE_TYPE_KEY] = self.service_type
+        return self.app(environ, start_response)
+
+
 class AuthMiddleware:
     """Validate ``X-Auth-Token`` and put the RequestContext in the environ.
 
@@ -276,6 +314,10 @@ class AuthMiddleware:
     no project that is not system-scoped (unscoped or domain-scoped) gets a 403,
     as Keystone-backed services give it nothing; with ``delay_auth_decision``
     such a token counts as an invalid one (the request goes on anonymous).
+
+    A token of an application credential with access rules is a 401 (or anonymous, with
+    ``delay_auth_decision``) unless a rule allows the request on the service type
+    :class:`ServiceType` names (:func:`access_rules_allow`).
     """
 
     def __init__(self, app: WSGIApp, validate: TokenValidator, cache_seconds: float = 5.0,
@@ -315,6 +357,16 @@ class AuthMiddleware:
                 environ["cumulo.auth_status"] = "invalid"
                 return self.app(environ, start_response)
             raise exception.Forbidden(UNSCOPED_MESSAGE)
+        rules = (base.token_info or {}).get("access_rules")
+        if rules is not None and not access_rules_allow(rules, environ.get(SERVICE_TYPE_KEY),
+                                                        environ.get("REQUEST_METHOD", "GET"),
+                                                        environ.get("PATH_INFO", "") or "/"):
+            # As keystonemiddleware: an application credential's token reaches only what its rules allow.
+            if self.delay:
+                environ["cumulo.auth_status"] = "invalid"
+                return self.app(environ, start_response)
+            raise exception.NotAuthenticated("The application credential's access rules do not allow this "
+                                             "request.")
         # A fresh copy per request: its own request id, no shared mutation.
         ctx = RequestContext.from_dict({**base.to_dict(), "request_id": environ.get(REQUEST_ID_KEY, base.request_id)})
         ctx.token_info = base.token_info

@@ -24,7 +24,8 @@ class ComputeFrontend(FactoryFrontend):
     path_prefix = "/compute"
     app_factory = "cumulo_api_compute.app:build"
     endpoint_suffix = "/v2.1"
-    contracts = {"compute": "1.1"}
+    # The network contract's 1.3 methods back the legacy proxies (os-security-groups, os-floating-ips...).
+    contracts = {"compute": "1.4", "network": "1.3"}
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:

@@ -149,7 +149,7 @@ class MetadataApp:
         instance_id = req.headers.get(proxy_auth.INSTANCE_ID_HEADER)
         signature = req.headers.get(proxy_auth.SIGNATURE_HEADER)
         if instance_id is not None or signature is not None:
-            if not proxy_auth.verify(instance_id, signature, CONF.metadata.proxy_shared_secret):
+            if not proxy_auth.verify(instance_id, signature, proxy_auth.shared_secret(CONF)):
                 LOG.warning("Metadata request from %s with an unsigned or badly signed %s header refused",
                             req.remote_addr, proxy_auth.INSTANCE_ID_HEADER)
                 raise exception.Forbidden("Invalid proxy request signature.")

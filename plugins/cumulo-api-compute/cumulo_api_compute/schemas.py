@@ -15,10 +15,42 @@ TAG = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": "^[^,/]*$"}
 REF = {"type": ["string", "integer"], "minLength": 1}
 INT_LIKE = {"type": ["integer", "string"], "pattern": r"^-?[0-9]+$"}
 BOOL_LIKE = {"type": ["boolean", "string"]}
+#: Nova's ``OS-DCF:diskConfig`` (create, update, rebuild, resize).
+DISK_CONFIG = {"type": "string", "enum": ["AUTO", "MANUAL"]}
 
 
 def _v(text: str) -> APIVersion:
     return APIVersion.parse(text)
+
+
+def block_device_v2(ver: APIVersion) -> dict[str, Any]:
+    """One ``block_device_mapping_v2`` item (Nova's keys; ``tag`` from 2.42, ``volume_type`` from 2.67)."""
+    props: dict[str, Any] = {
+        "source_type": {"type": "string", "enum": ["volume", "image", "snapshot", "blank"]},
+        "destination_type": {"type": "string", "enum": ["local", "volume"]},
+        "uuid": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[a-zA-Z0-9._-]*$"},
+        "boot_index": {"type": ["integer", "string", "null"], "pattern": "^-?[0-9]+$"},
+        "volume_size": {"type": ["integer", "string", "null"], "pattern": "^[0-9]+$", "minimum": 0},
+        "device_name": {"type": ["string", "null"], "maxLength": 255, "pattern": "^[a-zA-Z0-9._/-]*$"},
+        "delete_on_termination": BOOL_LIKE, "no_device": {},
+        "guest_format": {"type": "string", "maxLength": 255},
+        "disk_bus": {"type": "string", "maxLength": 255}, "device_type": {"type": "string", "maxLength": 255},
+        # the legacy id keys Nova still takes in a v2 item
+        "image_id": {"type": "string"}, "volume_id": {"type": "string"}, "snapshot_id": {"type": "string"},
+    }
+    if ver >= _v("2.42"):
+        props["tag"] = TAG
+    if ver >= _v("2.67"):
+        props["volume_type"] = {"type": ["string", "null"], "minLength": 0, "maxLength": 255}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+#: One legacy ``block_device_mapping`` item: a volume (or snapshot) at a device name.
+BLOCK_DEVICE_V1 = {"type": "object", "properties": {
+    "device_name": {"type": ["string", "null"], "maxLength": 255}, "volume_id": {"type": "string"},
+    "snapshot_id": {"type": "string"}, "volume_size": {"type": ["integer", "string", "null"]},
+    "delete_on_termination": BOOL_LIKE, "no_device": {}, "virtual_name": {"type": "string"}},
+    "additionalProperties": False}
 
 
 def server_create(ver: APIVersion) -> dict[str, Any]:
@@ -43,8 +75,9 @@ def server_create(ver: APIVersion) -> dict[str, Any]:
         "max_count": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
         "return_reservation_id": BOOL_LIKE, "config_drive": BOOL_LIKE,
         "accessIPv4": {"type": "string"}, "accessIPv6": {"type": "string"},
-        "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
-        "block_device_mapping_v2": {"type": "array"}, "block_device_mapping": {"type": "array"},
+        "OS-DCF:diskConfig": DISK_CONFIG,
+        "block_device_mapping_v2": {"type": "array", "items": block_device_v2(ver)},
+        "block_device_mapping": {"type": "array", "items": BLOCK_DEVICE_V1},
         "description": {"type": ["string", "null"], "maxLength": 255},
         "personality": {"type": "array"},
     }
@@ -66,7 +99,7 @@ def server_create(ver: APIVersion) -> dict[str, Any]:
 SERVER_UPDATE = {"type": "object", "properties": {"server": {"type": "object", "properties": {
     "name": LOOSE_NAME, "description": {"type": ["string", "null"], "maxLength": 255},
     "accessIPv4": {"type": "string"}, "accessIPv6": {"type": "string"},
-    "OS-DCF:diskConfig": {"type": "string"}, "hostname": {"type": "string", "maxLength": 63}},
+    "OS-DCF:diskConfig": DISK_CONFIG, "hostname": {"type": "string", "maxLength": 63}},
     "additionalProperties": False}}, "required": ["server"], "additionalProperties": False}
 
 REBOOT = {"type": "object", "properties": {"type": {"type": "string", "enum": ["SOFT", "HARD", "soft", "hard"]}},
@@ -75,7 +108,7 @@ LOCK = {"type": "object", "properties": {"locked_reason": {"type": "string", "ma
         "additionalProperties": False}
 RESCUE = {"type": "object", "properties": {"adminPass": {"type": "string"}, "rescue_image_ref": {"type": "string"}},
           "additionalProperties": False}
-RESIZE = {"type": "object", "properties": {"flavorRef": REF, "OS-DCF:diskConfig": {"type": "string"}},
+RESIZE = {"type": "object", "properties": {"flavorRef": REF, "OS-DCF:diskConfig": DISK_CONFIG},
           "required": ["flavorRef"], "additionalProperties": False}
 CREATE_IMAGE = {"type": "object", "properties": {"name": LOOSE_NAME, "metadata": METADATA},
                 "required": ["name"], "additionalProperties": False}
@@ -85,6 +118,53 @@ CHANGE_PASSWORD = {"type": "object", "properties": {"adminPass": {"type": "strin
                    "required": ["adminPass"], "additionalProperties": False}
 SECURITY_GROUP_ACTION = {"type": "object", "properties": {"name": {"type": "string", "minLength": 1}},
                          "required": ["name"]}
+UUID_LIKE = {"type": "string", "minLength": 1, "maxLength": 255}
+
+
+def interface_create(ver: APIVersion) -> dict[str, Any]:
+    """``POST /servers/{id}/os-interface``: a port, or a network with at most one fixed IP (``tag``: 2.49)."""
+    props: dict[str, Any] = {
+        "port_id": UUID_LIKE, "net_id": UUID_LIKE,
+        "fixed_ips": {"type": "array", "minItems": 1, "maxItems": 1, "items": {
+            "type": "object", "properties": {"ip_address": {"type": "string", "minLength": 1}},
+            "required": ["ip_address"], "additionalProperties": False}}}
+    if ver >= _v("2.49"):
+        props["tag"] = TAG
+    return {"type": "object", "properties": {"interfaceAttachment": {
+        "type": "object", "properties": props, "additionalProperties": False}}, "additionalProperties": False}
+
+
+DEVICE_NAME = {"type": ["string", "null"], "maxLength": 255, "pattern": "^[a-zA-Z0-9._/-]*$"}
+
+
+def volume_attachment_create(ver: APIVersion) -> dict[str, Any]:
+    """``POST /servers/{id}/os-volume_attachments`` (``tag`` from 2.49, ``delete_on_termination`` from 2.79)."""
+    props: dict[str, Any] = {"volumeId": UUID_LIKE, "device": DEVICE_NAME}
+    if ver >= _v("2.49"):
+        props["tag"] = TAG
+    if ver >= _v("2.79"):
+        props["delete_on_termination"] = {"type": "boolean"}
+    return {"type": "object", "properties": {"volumeAttachment": {
+        "type": "object", "properties": props, "required": ["volumeId"], "additionalProperties": False}},
+        "required": ["volumeAttachment"], "additionalProperties": False}
+
+
+def volume_attachment_update(ver: APIVersion) -> dict[str, Any]:
+    """``PUT /servers/{id}/os-volume_attachments/{volume_id}``: the volume (a swap when another), and from
+    2.85 ``delete_on_termination`` (the other keys, when given, must match the attachment)."""
+    props: dict[str, Any] = {"volumeId": UUID_LIKE}
+    if ver >= _v("2.85"):
+        props.update({"delete_on_termination": {"type": "boolean"}, "device": DEVICE_NAME, "id": UUID_LIKE,
+                      "serverId": UUID_LIKE, "tag": TAG, "attachment_id": UUID_LIKE, "bdm_uuid": UUID_LIKE})
+    return {"type": "object", "properties": {"volumeAttachment": {
+        "type": "object", "properties": props, "required": ["volumeId"], "additionalProperties": False}},
+        "required": ["volumeAttachment"], "additionalProperties": False}
+
+
+ADD_FIXED_IP = {"type": "object", "properties": {"networkId": {"type": ["string", "integer"], "minLength": 1}},
+                "required": ["networkId"], "additionalProperties": False}
+REMOVE_FIXED_IP = {"type": "object", "properties": {"address": {"type": "string", "minLength": 1}},
+                   "required": ["address"], "additionalProperties": False}
 REMOTE_CONSOLE = {"type": "object", "properties": {"remote_console": {"type": "object", "properties": {
     "protocol": {"type": "string", "enum": ["vnc", "spice", "serial", "rdp", "mks"]},
     "type": {"type": "string", "enum": ["novnc", "xvpvnc", "spice-html5", "spice-direct", "serial",
@@ -95,7 +175,7 @@ REMOTE_CONSOLE = {"type": "object", "properties": {"remote_console": {"type": "o
 def rebuild(ver: APIVersion) -> dict[str, Any]:
     props: dict[str, Any] = {"imageRef": REF, "adminPass": {"type": "string"}, "name": LOOSE_NAME,
                              "metadata": METADATA, "preserve_ephemeral": {"type": "boolean"},
-                             "OS-DCF:diskConfig": {"type": "string"}, "accessIPv4": {"type": "string"},
+                             "OS-DCF:diskConfig": DISK_CONFIG, "accessIPv4": {"type": "string"},
                              "accessIPv6": {"type": "string"}, "personality": {"type": "array"}}
     if ver >= _v("2.19"):
         props["description"] = {"type": ["string", "null"], "maxLength": 255}
@@ -119,7 +199,9 @@ TAGS_BODY = {"type": "object", "properties": {"tags": {"type": "array", "items":
 def flavor_create(ver: APIVersion) -> dict[str, Any]:
     props: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^(?! )[^\x00-\x1f]*(?<! )$"},
-        "id": {"type": ["string", "null"], "maxLength": 255, "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"},
+        # As Nova: a number is an id too (Tempest creates flavors with integer ids).
+        "id": {"type": ["string", "number", "null"], "minLength": 1, "maxLength": 255,
+               "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"},
         "ram": {**INT_LIKE, "minimum": 1}, "vcpus": {**INT_LIKE, "minimum": 1}, "disk": {**INT_LIKE, "minimum": 0},
         "OS-FLV-EXT-DATA:ephemeral": {**INT_LIKE, "minimum": 0}, "swap": {**INT_LIKE, "minimum": 0},
         "rxtx_factor": {"type": ["number", "string"]}, "os-flavor-access:is_public": BOOL_LIKE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,13 +14,16 @@ from cumulo.contracts.compute import (
     HypervisorServerView,
     HypervisorView,
     InstanceActionView,
+    InterfaceAttachmentView,
     KeypairView,
     ServerGroupView,
     ServerSecurityGroupView,
     ServerView,
     ServiceView,
     VmStates,
+    VolumeAttachmentView,
 )
+from cumulo.contracts.compute.servers import AUTO_DISK_CONFIG
 from cumulo.wsgi.microversion import APIVersion
 
 
@@ -47,21 +51,39 @@ def links(base: str, collection: str, ident: str) -> list[dict[str, str]]:
             {"rel": "bookmark", "href": f"{root}/{collection}/{ident}"}]
 
 
-def addresses(ports: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def addresses(ports: list[dict[str, Any]], extended: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """A server's addresses by network name; ``extended`` adds the ``OS-EXT-IPS`` type and MAC of each."""
     out: dict[str, list[dict[str, Any]]] = {}
     for p in ports or []:
         name = p.get("network_name") or p.get("network_id") or "network"
         entries = out.setdefault(name, [])
-        for ip in p.get("fixed_ips") or []:
-            addr = ip.get("ip_address")
-            version = ip.get("version") or (6 if addr and ":" in addr else 4)
-            entries.append({"version": version, "addr": addr, "OS-EXT-IPS:type": "fixed",
-                            "OS-EXT-IPS-MAC:mac_addr": p.get("mac_address")})
-        for fip in p.get("floating_ips") or []:
-            addr = fip.get("floating_ip_address")
-            entries.append({"version": 6 if addr and ":" in addr else 4, "addr": addr,
-                            "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": p.get("mac_address")})
+        found = [(ip.get("ip_address"), ip.get("version"), "fixed") for ip in p.get("fixed_ips") or []]
+        found += [(fip.get("floating_ip_address"), None, "floating") for fip in p.get("floating_ips") or []]
+        for addr, version, kind in found:
+            entry: dict[str, Any] = {"version": version or (6 if addr and ":" in addr else 4), "addr": addr}
+            if extended:
+                entry.update({"OS-EXT-IPS:type": kind, "OS-EXT-IPS-MAC:mac_addr": p.get("mac_address")})
+            entries.append(entry)
     return out
+
+
+def canonical_ip(value: str | None) -> str:
+    """An access IP as Nova answers it: canonical (``2001:DB8:0::1`` is ``2001:db8::1``), "" when unset."""
+    if not value:
+        return ""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:  # a value stored before addresses were validated: shown as it is
+        return value
+
+
+#: The statuses Nova shows a server's ``progress`` in.
+PROGRESS_STATUSES = ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING")
+
+
+def disk_config(inst: ServerView) -> str:
+    """Nova's ``OS-DCF:diskConfig``: AUTO when set so (create, update, rebuild, resize), MANUAL otherwise."""
+    return "AUTO" if (inst.get("system_metadata") or {}).get(AUTO_DISK_CONFIG) == "True" else "MANUAL"
 
 
 def server_brief(base: str, inst: ServerView) -> dict[str, Any]:
@@ -81,49 +103,74 @@ def flavor_in_server(base: str, inst: ServerView, ver: APIVersion) -> dict[str, 
     return {"id": fid, "links": [{"rel": "bookmark", "href": f"{root}/flavors/{fid}"}]}
 
 
+#: Where a server is rendered: Nova shows less in the update and rebuild answers below 2.75.
+SHOW, LIST, UPDATE, REBUILD = "show", "list", "update", "rebuild"
+
+
 def server_detail(base: str, inst: ServerView, ver: APIVersion, admin: bool,
-                  groups: list[str] | None = None) -> dict[str, Any]:
+                  groups: list[str] | None = None, kind: str = SHOW) -> dict[str, Any]:
+    """One server as Nova renders it for ``kind`` (:data:`SHOW`, :data:`LIST`, :data:`UPDATE`, :data:`REBUILD`).
+
+    Below 2.75 the update and rebuild answers carry only the common server keys and the
+    microversion additions every view has (Nova's ``show`` with its extensions off: no
+    ``OS-EXT-*``, ``OS-SRV-USG:*``, ``key_name``, ``security_groups``, extended addresses);
+    rebuild adds ``key_name`` from 2.54 and ``user_data`` from 2.57. ``server_groups`` (2.71)
+    is in show, update and rebuild, not in the detailed list.
+    """
     root = base.rsplit("/v2.1", 1)[0]
     image = ({"id": inst["image_ref"], "links": [{"rel": "bookmark", "href": f"{root}/images/{inst['image_ref']}"}]}
              if inst.get("image_ref") else "")
+    full = kind in (SHOW, LIST) or ver >= v("2.75")
     out: dict[str, Any] = {
         "id": inst["uuid"], "name": inst["display_name"], "status": inst["status"],
         "tenant_id": inst["project_id"], "user_id": inst["user_id"], "metadata": inst.get("metadata") or {},
         "hostId": inst.get("host_id", ""), "image": image, "flavor": flavor_in_server(base, inst, ver),
         "created": iso(inst["created_at"]), "updated": iso(inst.get("updated_at") or inst["created_at"]),
-        "addresses": addresses(inst.get("ports") or []), "accessIPv4": inst.get("access_ip_v4") or "",
-        "accessIPv6": inst.get("access_ip_v6") or "", "links": links(base, "servers", inst["uuid"]),
-        "OS-DCF:diskConfig": "MANUAL", "progress": inst.get("progress") or 0,
-        "OS-EXT-AZ:availability_zone": inst.get("availability_zone") or "",
-        "config_drive": inst.get("config_drive") or "", "key_name": inst.get("key_name"),
-        "OS-SRV-USG:launched_at": iso_us(inst.get("launched_at")),
-        "OS-SRV-USG:terminated_at": iso_us(inst.get("terminated_at")),
-        "security_groups": [{"name": n} for n in (inst.get("security_groups") or [])],
-        "OS-EXT-STS:task_state": inst.get("task_state"), "OS-EXT-STS:vm_state": inst["vm_state"],
-        "OS-EXT-STS:power_state": inst.get("power_state") or 0,
-        "os-extended-volumes:volumes_attached": [],
+        "addresses": addresses(inst.get("ports") or [], extended=full),
+        "accessIPv4": canonical_ip(inst.get("access_ip_v4")), "accessIPv6": canonical_ip(inst.get("access_ip_v6")),
+        "links": links(base, "servers", inst["uuid"]), "OS-DCF:diskConfig": disk_config(inst),
     }
-    if admin:
+    if inst["status"] in PROGRESS_STATUSES:  # as Nova: progress only while it means something
+        out["progress"] = inst.get("progress") or 0
+    if full:
+        out.update({
+            "OS-EXT-AZ:availability_zone": inst.get("availability_zone") or "",
+            "config_drive": inst.get("config_drive") or "", "key_name": inst.get("key_name"),
+            "OS-SRV-USG:launched_at": iso_us(inst.get("launched_at")),
+            "OS-SRV-USG:terminated_at": iso_us(inst.get("terminated_at")),
+            "OS-EXT-STS:task_state": inst.get("task_state"), "OS-EXT-STS:vm_state": inst["vm_state"],
+            "OS-EXT-STS:power_state": inst.get("power_state") or 0,
+            "os-extended-volumes:volumes_attached": volumes_attached(inst, ver),
+        })
+        if inst.get("security_groups"):  # as Nova: no key for a server in no group
+            out["security_groups"] = [{"name": n} for n in inst.get("security_groups") or []]
+    if full and admin:
         out["OS-EXT-SRV-ATTR:host"] = inst.get("host")
-        out["OS-EXT-SRV-ATTR:instance_name"] = inst.get("name")
+        out["OS-EXT-SRV-ATTR:instance_name"] = inst.get("name") or ""
         out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = inst.get("node")
         if ver >= v("2.3"):
             out.update({"OS-EXT-SRV-ATTR:reservation_id": inst.get("reservation_id"),
                         "OS-EXT-SRV-ATTR:launch_index": inst.get("launch_index", 0),
-                        "OS-EXT-SRV-ATTR:hostname": inst.get("hostname"), "OS-EXT-SRV-ATTR:kernel_id": "",
+                        "OS-EXT-SRV-ATTR:hostname": inst.get("hostname") or "", "OS-EXT-SRV-ATTR:kernel_id": "",
                         "OS-EXT-SRV-ATTR:ramdisk_id": "", "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
                         "OS-EXT-SRV-ATTR:user_data": inst.get("user_data")})
     if ver >= v("2.9"):
         out["locked"] = bool(inst.get("locked"))
-    if ver >= v("2.16") and admin:
+    if ver >= v("2.16") and admin and full:
         out["host_status"] = inst.get("host_status", "")
     if ver >= v("2.19"):
         out["description"] = inst.get("display_description")
     if ver >= v("2.26"):
         out["tags"] = list(inst.get("tags") or [])
+    if kind == REBUILD and ver >= v("2.54"):
+        out["key_name"] = inst.get("key_name")
+    if kind == REBUILD and ver >= v("2.57"):
+        # the rebuild answer's own key (2.75 drops the admin's OS-EXT-SRV-ATTR:user_data from it)
+        out.pop("OS-EXT-SRV-ATTR:user_data", None)
+        out["user_data"] = inst.get("user_data")
     if ver >= v("2.63"):
         out["trusted_image_certificates"] = None
-    if ver >= v("2.71"):
+    if ver >= v("2.71") and kind != LIST:
         out["server_groups"] = list(groups or [])
     if ver >= v("2.73"):
         out["locked_reason"] = inst.get("locked_reason")
@@ -195,6 +242,48 @@ def quota_set(project_id: str, values: Mapping[str, Any], ver: APIVersion, with_
     return out
 
 
+def volumes_attached(inst: ServerView, ver: APIVersion) -> list[dict[str, Any]]:
+    """A server's ``os-extended-volumes:volumes_attached``: each volume's id (``delete_on_termination`` from 2.3)."""
+    out = []
+    for a in inst.get("volumes_attached") or []:
+        item: dict[str, Any] = {"id": a["volume_id"]}
+        if ver >= v("2.3"):
+            item["delete_on_termination"] = a["delete_on_termination"]
+        out.append(item)
+    return out
+
+
+def volume_attachment(a: VolumeAttachmentView, ver: APIVersion, created: bool = False) -> dict[str, Any]:
+    """A volume attachment (``os-volume_attachments``) as Nova renders it at ``ver``.
+
+    ``tag`` from 2.70, ``delete_on_termination`` from 2.79; from 2.89 the list and show drop ``id``
+    (the volume's id again) for ``attachment_id`` and ``bdm_uuid``; the answer to an attach
+    (``created``) keeps ``id``.
+    """
+    out: dict[str, Any] = {"device": a["device"], "serverId": a["server_id"], "volumeId": a["volume_id"]}
+    if created or ver < v("2.89"):
+        out["id"] = a["volume_id"]
+    if ver >= v("2.70"):
+        out["tag"] = a["tag"]
+    if ver >= v("2.79"):
+        out["delete_on_termination"] = a["delete_on_termination"]
+    if ver >= v("2.89") and not created:
+        out["attachment_id"] = a["attachment_id"]
+        out["bdm_uuid"] = a["id"]
+    return out
+
+
+def interface_attachment(i: InterfaceAttachmentView, ver: APIVersion) -> dict[str, Any]:
+    """An interface attachment (``os-interface``); its device ``tag`` from microversion 2.70."""
+    out: dict[str, Any] = {"port_id": i["port_id"], "net_id": i["net_id"], "mac_addr": i["mac_addr"],
+                           "port_state": i["port_state"],
+                           "fixed_ips": [{"subnet_id": ip["subnet_id"], "ip_address": ip["ip_address"]}
+                                         for ip in i["fixed_ips"]]}
+    if ver >= v("2.70"):
+        out["tag"] = i["tag"]
+    return out
+
+
 def server_security_groups(groups: list[ServerSecurityGroupView]) -> list[dict[str, Any]]:
     """A server's security groups as Nova shows them: Neutron's ingress rules in Nova's rule shape."""
     names = {g["id"]: g for g in groups if "id" in g}
@@ -227,12 +316,28 @@ def security_group_rule(rule: Mapping[str, Any], groups: Mapping[str, ServerSecu
     return out
 
 
+#: The service binaries the compute area registers, by the name Nova gives them (``os-services``, zones).
+NOVA_BINARIES = {"cumulo-compute": "nova-compute", "cumulo-scheduler": "nova-scheduler",
+                 "cumulo-conductor": "nova-conductor"}
+_CUMULO_BINARIES = {nova: ours for ours, nova in NOVA_BINARIES.items()}
+
+
+def nova_binary(binary: str) -> str:
+    """A service binary as Nova names it (``cumulo-compute`` is ``nova-compute``; others as they are)."""
+    return NOVA_BINARIES.get(binary, binary)
+
+
+def cumulo_binary(binary: str) -> str:
+    """The binary a client names (Nova's name or ours) as the service records hold it."""
+    return _CUMULO_BINARIES.get(binary, binary)
+
+
 def availability_zone(z: AvailabilityZoneView) -> dict[str, Any]:
     """A zone with its hosts' services (the detailed list), their times as strings."""
     hosts = z["hosts"]
     if hosts is None:
         return dict(z)
-    return {**z, "hosts": {host: {binary: {**svc, "updated_at": iso_us(svc["updated_at"])}
+    return {**z, "hosts": {host: {nova_binary(binary): {**svc, "updated_at": iso_us(svc["updated_at"])}
                                   for binary, svc in services.items()}
                            for host, services in hosts.items()}}
 
@@ -270,7 +375,8 @@ def hypervisor(h: HypervisorView, ver: APIVersion, detail: bool, servers: list[H
 
 
 def service(s: ServiceView, ver: APIVersion) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": s["uuid"] if ver >= v("2.53") else s["id"], "binary": s["binary"], "host": s["host"],
+    out: dict[str, Any] = {"id": s["uuid"] if ver >= v("2.53") else s["id"], "binary": nova_binary(s["binary"]),
+                           "host": s["host"],
            "zone": s.get("availability_zone", "nova"), "status": s["status"], "state": s["state"],
            "updated_at": iso_us(s.get("last_seen_up") or s.get("updated_at")),
            "disabled_reason": s.get("disabled_reason")}

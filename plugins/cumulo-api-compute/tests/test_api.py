@@ -264,8 +264,16 @@ def test_hosts_services_zones(cloud):
     assert sorted(h["hypervisor_hostname"] for h in hvs) == ["fake-1", "fake-2", "fake-3"]
     assert cloud.get("/v2.1/os-hypervisors", token="u1:p1").status_int == 403
     services = cloud.get("/v2.1/os-services", token=ADMIN).json["services"]
-    compute = [s for s in services if s["binary"] == "cumulo-compute"]
+    compute = [s for s in services if s["binary"] == "nova-compute"]  # Nova's names for the area's binaries
     assert len(compute) == 3 and all(s["state"] == "up" for s in compute)
+    assert not [s for s in services if s["binary"].startswith("cumulo-")]
+    for name in ("nova-compute", "cumulo-compute"):  # either name selects them
+        listed = cloud.get(f"/v2.1/os-services?binary={name}&host=fake-1", token=ADMIN).json["services"]
+        assert [(s["host"], s["binary"]) for s in listed] == [("fake-1", "nova-compute")]
+    legacy = cloud.put("/v2.1/os-services/disable", {"host": "fake-3", "binary": "nova-compute"}, token=ADMIN,
+                       version="2.1")
+    assert legacy.json["service"] == {"host": "fake-3", "binary": "nova-compute", "status": "disabled"}
+    cloud.put("/v2.1/os-services/enable", {"host": "fake-3", "binary": "nova-compute"}, token=ADMIN, version="2.1")
     resp = cloud.put(f"/v2.1/os-services/{compute[0]['id']}",
                      {"status": "disabled", "disabled_reason": "maint"}, token=ADMIN)
     assert resp.json["service"]["status"] == "disabled"
@@ -416,3 +424,35 @@ def test_forced_host_is_admin_only_and_names_no_host(cloud):
     resp = cloud.post("/v2.1/servers", {"server": {**body["server"], "availability_zone": "nova",
                                                    "host": "fake-9"}}, token=ADMIN, version="2.74")
     assert resp.status_int == 400 and "fake-9" in resp.json["badRequest"]["message"]
+
+
+def test_usage_is_the_projects_own_or_an_admins(cloud):
+    sid = _boot(cloud)["id"]
+    cloud.wait_status(sid, "ACTIVE")
+    assert cloud.get("/v2.1/os-simple-tenant-usage").status_int == 403
+    own = cloud.get("/v2.1/os-simple-tenant-usage/p1?start=2000-01-01").json["tenant_usage"]
+    assert [u["instance_id"] for u in own["server_usages"]] == [sid] and own["tenant_id"] == "p1"
+    assert cloud.get("/v2.1/os-simple-tenant-usage/p2", token=OTHER).json == {"tenant_usage": {}}
+    assert cloud.get("/v2.1/os-simple-tenant-usage/p1", token=OTHER).status_int == 403
+    every = cloud.get("/v2.1/os-simple-tenant-usage?start=2000-01-01", token=ADMIN).json["tenant_usages"]
+    assert [u["tenant_id"] for u in every] == ["p1"] and "server_usages" not in every[0]
+
+
+def test_deleted_filter_is_an_admins(cloud):
+    live, gone = _boot(cloud, name="live")["id"], _boot(cloud, name="gone")["id"]
+    cloud.wait_status(gone, "ACTIVE")
+    assert cloud.delete(f"/v2.1/servers/{gone}").status_int == 204
+    cloud.wait_status(gone, "DELETED")
+    listed = cloud.get("/v2.1/servers?deleted=true&all_tenants=1", token=ADMIN).json["servers"]
+    assert [s["id"] for s in listed] == [gone]  # only the deleted ones, as Nova
+    assert [s["id"] for s in cloud.get("/v2.1/servers?deleted=true").json["servers"]] == [live]  # ignored
+
+
+def test_access_ips_are_checked_and_canonical(cloud):
+    bad = cloud.post("/v2.1/servers", {"server": {"name": "x", "imageRef": "img-1", "flavorRef": "42",
+                                                  "networks": "none", "accessIPv6": "10.0.0.1"}})
+    assert bad.status_int == 400 and "accessIPv6" in bad.json["badRequest"]["message"]
+    sid = _boot(cloud, accessIPv6="2001:DB8::0:1")["id"]
+    assert cloud.get(f"/v2.1/servers/{sid}").json["server"]["accessIPv6"] == "2001:db8::1"
+    updated = cloud.put(f"/v2.1/servers/{sid}", {"server": {"accessIPv4": "", "accessIPv6": ""}}).json["server"]
+    assert updated["accessIPv4"] == "" and updated["accessIPv6"] == ""

@@ -24,13 +24,20 @@ from cumulo.utils.ranges import content_range, unsatisfied_range
 from cumulo.wsgi import Request, Router, validate
 from cumulo.wsgi.middleware import BodySizeLimit, pipeline
 from cumulo_api_image import schemas
+from cumulo_api_image.metadefs import MetadefsAPI
+from cumulo_api_image.tasks import TasksAPI
 
 CHUNK = 64 * 1024
-PATCH_TYPES = ("application/openstack-images-v2.1-json-patch", "application/json-patch+json")
+PATCH_V21 = "application/openstack-images-v2.1-json-patch"
+#: The Image API 2.0 patch: each operation names itself by its member, whose value is the path
+#: (``{"replace": "/name", "value": "x"}``, JSON Schema draft 4), where 2.1 has ``op`` and ``path``.
+PATCH_V20 = "application/openstack-images-v2.0-json-patch"
+PATCH_TYPES = (PATCH_V21, PATCH_V20, "application/json-patch+json")
+PATCH_OPS = ("add", "remove", "replace")
 #: (version, status) pairs published by version discovery, newest first.
 VERSIONS = [("2.16", "CURRENT")] + [(f"2.{n}", "SUPPORTED") for n in range(15, -1, -1)]
 LIST_PARAMS = ("limit", "marker", "sort_key", "sort_dir", "sort", "tag")
-_UPLOAD_PATH = re.compile(r"^/v2/images/[^/]+/file/?$")
+_UPLOAD_PATH = re.compile(r"^/v2/images/[^/]+/(file|stage)/?$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -64,7 +71,7 @@ def member_view(member: dict[str, Any]) -> dict[str, Any]:
 
 
 class SelectiveBodyLimit:
-    """The JSON body limit for every route but the data upload (which streams, capped elsewhere)."""
+    """The JSON body limit for every route but the data upload and stage (which stream, capped elsewhere)."""
 
     def __init__(self, app: Callable[..., Any], limit: int) -> None:
         self.app = app
@@ -95,6 +102,29 @@ def read_body(environ: dict[str, Any], chunk_size: int = CHUNK) -> Iterator[byte
         if remaining is not None:
             remaining -= len(data)
         yield data
+
+
+def patch_v20(operations: Any) -> Any:
+    """A 2.0 patch (``{"<op>": "<path>", "value": ...}``) as the 2.1 operations the service reads.
+
+    Anything but a list of objects is passed on for the service to refuse.
+
+    :raises Invalid: an operation with no, or more than one, of add/remove/replace (400, as Glance).
+    """
+    if not isinstance(operations, list):
+        return operations
+    out: list[Any] = []
+    for op in operations:
+        if not isinstance(op, dict):
+            out.append(op)
+            continue
+        named = [k for k in PATCH_OPS if k in op]
+        if len(named) != 1:
+            raise exception.Invalid(reason="Operation objects must contain exactly one member named "
+                                           "\"add\", \"remove\", or \"replace\".")
+        kind = named[0]
+        out.append({"op": kind, "path": op[kind], **{k: v for k, v in op.items() if k != kind}})
+    return out
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -149,6 +179,10 @@ class ImageAPI:
         r.add("DELETE", "/v2/images/{image_id}", self.delete_image)
         r.add("PUT", "/v2/images/{image_id}/file", self.upload)
         r.add("GET", "/v2/images/{image_id}/file", self.download)
+        r.add("PUT", "/v2/images/{image_id}/stage", self.stage)
+        r.add("POST", "/v2/images/{image_id}/import", self.import_image)
+        r.add("GET", "/v2/images/{image_id}/tasks", self.image_tasks)
+        r.add("DELETE", "/v2/stores/{store_id}/{image_id}", self.delete_from_store)
         r.add("POST", "/v2/images/{image_id}/actions/deactivate", self.deactivate)
         r.add("POST", "/v2/images/{image_id}/actions/reactivate", self.reactivate)
         r.add("PUT", "/v2/images/{image_id}/tags/{tag}", self.add_tag)
@@ -159,6 +193,8 @@ class ImageAPI:
         r.add("PUT", "/v2/images/{image_id}/members/{member_id}", self.update_member)
         r.add("DELETE", "/v2/images/{image_id}/members/{member_id}", self.delete_member)
         r.add("POST", "/v2/images/{image_id}/locations", self.add_location)
+        MetadefsAPI(hub).add_routes(r)
+        TasksAPI(hub).add_routes(r)
 
     @property
     def images(self) -> Any:
@@ -177,13 +213,22 @@ class ImageAPI:
         return self._versions_doc(req)
 
     def import_info(self, req: Request) -> dict[str, Any]:
-        return {"import-methods": {"description": "Import methods available.", "type": "array", "value": []}}
+        return {"import-methods": {"description": "Import methods available.", "type": "array",
+                                   "value": self.images.import_methods()}}
 
     def stores_info(self, req: Request) -> dict[str, Any]:
         default = self.conf.image.default_store
         return {"stores": [{"id": name, "description": f"Cumulo '{name}' image store",
-                            **({"default": True} if name == default else {})}
+                            **({"default": True} if name == default else {}),
+                            **({} if self._writable(name) else {"read-only": "true"})}
                            for name in self.images.enabled_stores()]}
+
+    def _writable(self, name: str) -> bool:
+        """Whether the store takes data (Glance marks the others, http, ``read-only``)."""
+        try:
+            return bool(self.images.store(name).writable)
+        except Exception:  # a store that does not load takes nothing either
+            return False
 
     # -- images
     def list_images(self, req: Request) -> dict[str, Any]:
@@ -236,18 +281,28 @@ class ImageAPI:
         if not isinstance(body, dict):
             raise exception.Invalid(reason="The request body must be a JSON object of image attributes.")
         image = self.images.create(req.context, body)
-        return 201, image_view(image), {"Location": f"{req.application_url}/v2/images/{image['id']}"}
+        headers = {"Location": f"{req.application_url}/v2/images/{image['id']}"}
+        methods = self.images.import_methods()
+        if methods:  # what clients read to choose an import method (openstacksdk's image_import_methods)
+            headers["OpenStack-image-import-methods"] = ",".join(methods)
+        return 201, image_view(image), headers
 
     def show_image(self, req: Request, image_id: str) -> dict[str, Any]:
         return image_view(self.images.get(req.context, image_id))
 
-    def update_image(self, req: Request, image_id: str) -> dict[str, Any]:
+    def update_image(self, req: Request, image_id: str) -> dict[str, Any] | webob.Response:
         ctype = (req.content_type or "").lower()
         if ctype not in PATCH_TYPES:
-            raise exception.UnsupportedMediaType(
-                reason=f"Content type '{ctype or 'none'}' is not supported for PATCH; use "
-                       f"application/openstack-images-v2.1-json-patch.")
+            # Glance's 415 names the patch media types it takes in Accept-Patch (RFC 5789).
+            message = (f"Content type '{ctype or 'none'}' is not supported for PATCH; use "
+                       f"{PATCH_V21} or {PATCH_V20}.")
+            resp = webob.Response(status=415, content_type="application/json", charset="UTF-8",
+                                  json_body=glance_fault(415, "Unsupported Media Type", message, None))
+            resp.headers["Accept-Patch"] = ", ".join(sorted((PATCH_V20, PATCH_V21)))
+            return resp
         ops = req.json_body_or_fault()
+        if ctype == PATCH_V20:
+            ops = patch_v20(ops)
         return image_view(self.images.patch(req.context, image_id, ops))
 
     def delete_image(self, req: Request, image_id: str) -> None:
@@ -265,7 +320,10 @@ class ImageAPI:
         return 202, None
 
     # -- data
-    def upload(self, req: Request, image_id: str) -> None:
+    @staticmethod
+    def _data_size(req: Request) -> int | None:
+        """The declared size of image data sent (415 unless octet-stream): X-OpenStack-Image-Size, else
+        Content-Length unless chunked."""
         ctype = (req.content_type or "").lower()
         if ctype != "application/octet-stream":
             raise exception.UnsupportedMediaType(
@@ -277,12 +335,37 @@ class ImageAPI:
             declared = req.headers.get("Content-Length")
         if declared is not None and not declared.strip().isdigit():
             raise exception.ValidationError(field="X-OpenStack-Image-Size", reason=f"'{declared}' is not a size in bytes")
-        size = int(declared) if declared is not None else None
+        return int(declared) if declared is not None else None
+
+    def upload(self, req: Request, image_id: str) -> None:
+        size = self._data_size(req)
         checksum = self._content_md5(req.headers.get("Content-MD5"))
         try:
             self.images.upload(req.context, image_id, read_body(req.environ), size=size, checksum=checksum)
         except ClientDisconnected as err:
             raise exception.Invalid(reason=f"The upload was incomplete: {err}") from None
+
+    # -- interoperable import
+    def stage(self, req: Request, image_id: str) -> None:
+        """``PUT /v2/images/{id}/stage``: the data for a glance-direct import (204)."""
+        size = self._data_size(req)
+        try:
+            self.images.stage(req.context, image_id, read_body(req.environ), size=size)
+        except ClientDisconnected as err:
+            raise exception.Invalid(reason=f"The staged data was incomplete: {err}") from None
+
+    def import_image(self, req: Request, image_id: str) -> tuple[int, None]:
+        """``POST /v2/images/{id}/import``: 202, the import runs in the background."""
+        self.images.import_image(req.context, image_id, req.json_body_or_fault())
+        return 202, None
+
+    def delete_from_store(self, req: Request, store_id: str, image_id: str) -> None:
+        """``DELETE /v2/stores/{store_id}/{image_id}`` (Image API 2.10): never the last copy."""
+        self.images.delete_from_store(req.context, store_id, image_id)
+
+    def image_tasks(self, req: Request, image_id: str) -> dict[str, Any]:
+        """``GET /v2/images/{id}/tasks`` (Image API 2.12): the image's import tasks."""
+        return {"tasks": self.images.image_tasks(req.context, image_id)}
 
     @staticmethod
     def _content_md5(value: str | None) -> str | None:

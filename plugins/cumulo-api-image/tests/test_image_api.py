@@ -17,7 +17,7 @@ both_stores = pytest.mark.parametrize("store_name", ["filesystem", "object"])
 
 
 def _image(api, **fields):
-    r = api.post("/v2/images", {"disk_format": "qcow2", "container_format": "bare", **fields})
+    r = api.post("/v2/images", {"disk_format": "raw", "container_format": "bare", **fields})
     assert r.status_int == 201, r.text
     return r.json
 
@@ -245,11 +245,34 @@ def test_patch(api):
     assert "k" not in r.json
     r = api.patch(f"/v2/images/{image['id']}", [{"op": "replace", "path": "/name", "value": "c"}],
                   content_type="application/json")
-    assert r.status_int == 415
+    assert r.status_int == 415 and "v2.1-json-patch" in r.json["message"]
+    assert r.headers["Accept-Patch"] == ("application/openstack-images-v2.0-json-patch, "
+                                         "application/openstack-images-v2.1-json-patch")
     r = api.patch(f"/v2/images/{image['id']}", {"op": "replace"})
     assert r.status_int == 400
     r = api.patch(f"/v2/images/{image['id']}", [{"op": "remove", "path": "/missing"}])
     assert r.status_int == 409
+
+
+V20 = "application/openstack-images-v2.0-json-patch"
+
+
+def test_patch_v20_media_type(api):
+    """Glance's 2.0 patch: the operation is the member's name and its value the path."""
+    image = _image(api, name="a")
+    r = api.patch(f"/v2/images/{image['id']}", [{"replace": "/name", "value": "b"},
+                                                 {"add": "/k", "value": "v"}, {"add": "/tags/-", "value": "t"}],
+                  content_type=V20)
+    assert r.status_int == 200, r.text
+    assert (r.json["name"], r.json["k"], r.json["tags"]) == ("b", "v", ["t"])
+    r = api.patch(f"/v2/images/{image['id']}", [{"remove": "/k"}], content_type=V20)
+    assert r.status_int == 200 and "k" not in r.json
+    assert api.patch(f"/v2/images/{image['id']}", [{"remove": "/k"}], content_type=V20).status_int == 409
+    for bad in ([{"op": "replace", "path": "/name", "value": "c"}],  # the 2.1 shape is not 2.0
+                [{"add": "/x", "replace": "/y", "value": 1}], {"replace": "/name"}, [{"add": "name", "value": 1}]):
+        r = api.patch(f"/v2/images/{image['id']}", bad, content_type=V20)
+        assert r.status_int == 400, (bad, r.text)
+    assert api.get(f"/v2/images/{image['id']}").json["name"] == "b"
 
 
 def test_tags_routes(api):
@@ -278,14 +301,18 @@ def test_members_routes(api, other):
     assert other.get(f"/v2/images/{image['id']}").status_int == 404
 
 
-def test_deactivate_routes(api, admin_api):
-    image = _image(api)
+def test_deactivate_routes(api, other, admin_api):
+    image = _image(api, visibility="community")
     _upload(api, image["id"], b"data")
-    assert api.post(f"/v2/images/{image['id']}/actions/deactivate").status_int == 403
-    assert admin_api.post(f"/v2/images/{image['id']}/actions/deactivate").status_int == 204
+    assert other.post(f"/v2/images/{image['id']}/actions/deactivate").status_int == 403
+    assert api.post(f"/v2/images/{image['id']}/actions/deactivate").status_int == 204  # the owner may
     assert api.get(f"/v2/images/{image['id']}/file").status_int == 403
-    assert admin_api.post(f"/v2/images/{image['id']}/actions/reactivate").status_int == 204
+    assert admin_api.get(f"/v2/images/{image['id']}/file").body == b"data"
+    assert other.post(f"/v2/images/{image['id']}/actions/reactivate").status_int == 403
+    assert api.post(f"/v2/images/{image['id']}/actions/reactivate").status_int == 204
     assert api.get(f"/v2/images/{image['id']}/file").body == b"data"
+    assert admin_api.post(f"/v2/images/{image['id']}/actions/deactivate").status_int == 204
+    assert admin_api.post(f"/v2/images/{image['id']}/actions/reactivate").status_int == 204
 
 
 def test_protected_delete_is_403(api):
@@ -299,9 +326,10 @@ def test_schemas_and_info(api):
     assert schema["name"] == "image" and "compressed" in schema["properties"]["container_format"]["enum"]
     assert api.get("/v2/schemas/images").json["name"] == "images"
     assert api.get("/v2/schemas/members").json["name"] == "members"
-    stores = api.get("/v2/info/stores").json["stores"]
-    assert any(s.get("default") for s in stores)
-    assert api.get("/v2/info/import").json["import-methods"]["value"] == []
+    stores = {s["id"]: s for s in api.get("/v2/info/stores").json["stores"]}
+    assert any(s.get("default") for s in stores.values())
+    assert stores["http"]["read-only"] == "true" and "read-only" not in stores["filesystem"]
+    assert api.get("/v2/info/import").json["import-methods"]["value"] == ["glance-direct", "web-download"]
 
 
 def test_unknown_route_and_method(api):
@@ -376,3 +404,11 @@ def test_unknown_image_paths_are_404(api):
     assert api.get("/v2/images/x/nothing").json["code"] == "404 Not Found"
     r = api.request("PUT", "/v2/images")
     assert r.status_int == 405 and "GET" in r.headers["Allow"]
+
+
+def test_upload_not_of_the_disk_format_is_400_and_stays_queued(api):
+    image = _image(api, disk_format="qcow2")
+    r = _upload(api, image["id"], b"plain bytes, no qcow2 header" * 100)
+    assert r.status_int == 400, r.text
+    assert "disk_format qcow2" in r.json["message"] and r.json["code"] == "400 Bad Request"
+    assert api.get(f"/v2/images/{image['id']}").json["status"] == "queued"

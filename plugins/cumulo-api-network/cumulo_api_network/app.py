@@ -39,6 +39,10 @@ EXTENSIONS = [
     ("default-subnetpools", "Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."),
     ("network-ip-availability", "Network IP Availability", "Provides IP availability data for each network and "
                                                            "subnet."),
+    # Subnets of the external network are visible to every project (Neutron since 2024.1), and each
+    # subnet says whether its network is external: the read-only, filterable subnet "router:external".
+    ("subnet-external-network", "Subnet belongs to an external network",
+     "Informs if the subnet belongs to an external network"),
     ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
 ]
@@ -242,10 +246,26 @@ class NetworkAPI:
         r.add("DELETE", "/v2.0/auto-allocated-topology/{project_id}", self.delete_topology)
         r.add("GET", "/v2.0/network-ip-availabilities", self.list_availability)
         r.add("GET", "/v2.0/network-ip-availabilities/{network_id}", self.show_availability)
+        r.add("GET", "/v2.0/agents", self.list_agents)
+        r.add("GET", "/v2.0/agents/{agent_id}", self.show_agent)
 
     @property
     def svc(self) -> Any:
         return self.hub.network
+
+    def _decorate(self, stem: str, ctx: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Subnets get ``router:external``: whether their network is external (``subnet-external-network``).
+
+        The caller's own view of the networks decides; a subnet whose network it cannot see
+        (it can see every external network) is not on an external network.
+        """
+        if stem != "subnet" or not items:
+            return items
+        external = {n["id"] for n in self.svc.list_networks(ctx) if n.get("router:external")}
+        return [{**i, "router:external": i.get("network_id") in external} for i in items]
+
+    def _one(self, stem: str, ctx: Any, item: dict[str, Any]) -> dict[str, Any]:
+        return self._decorate(stem, ctx, [item])[0]
 
     # ---------------------------------------------------------------- discovery
     def versions(self, req: Request) -> dict[str, Any]:
@@ -279,7 +299,7 @@ class NetworkAPI:
                 items = lister(req.context, device_id=req.GET["device_id"])
             else:
                 items = lister(req.context)
-            return query(req, items, plural)
+            return query(req, self._decorate(stem, req.context, items), plural)
         return handler
 
     def _create(self, stem: str, singular: str, plural: str) -> Callable[..., Any]:
@@ -300,20 +320,22 @@ class NetworkAPI:
                         except Exception:  # best effort: the first error is reported
                             pass
                     raise
-                return 201, {plural: done}
+                return 201, {plural: self._decorate(stem, req.context, done)}
             if not isinstance(body, dict) or singular not in body:
                 raise exception.Invalid(reason=f"Unable to find '{singular}' in request body")
-            return 201, {singular: creator(req.context, body[singular])}
+            return 201, {singular: self._one(stem, req.context, creator(req.context, body[singular]))}
         return handler
 
     def _show(self, stem: str, singular: str) -> Callable[..., Any]:
         def handler(req: Request, rid: str) -> dict[str, Any]:
-            return {singular: fields(req, getattr(self.svc, f"get_{stem}")(req.context, rid))}
+            return {singular: fields(req, self._one(stem, req.context, getattr(self.svc, f"get_{stem}")(req.context,
+                                                                                                      rid)))}
         return handler
 
     def _update(self, stem: str, singular: str) -> Callable[..., Any]:
         def handler(req: Request, rid: str) -> dict[str, Any]:
-            return {singular: getattr(self.svc, f"update_{stem}")(req.context, rid, body_of(req, singular))}
+            item = getattr(self.svc, f"update_{stem}")(req.context, rid, body_of(req, singular))
+            return {singular: self._one(stem, req.context, item)}
         return handler
 
     def _delete(self, stem: str) -> Callable[..., Any]:
@@ -403,6 +425,13 @@ class NetworkAPI:
 
     def show_availability(self, req: Request, network_id: str) -> dict[str, Any]:
         return {"network_ip_availability": self.svc.get_network_ip_availability(req.context, network_id)}
+
+    # ------------------------------------------------------------ agents
+    def list_agents(self, req: Request) -> dict[str, Any]:
+        return query(req, self.svc.list_agents(req.context), "agents")
+
+    def show_agent(self, req: Request, agent_id: str) -> dict[str, Any]:
+        return {"agent": self.svc.get_agent(req.context, agent_id)}
 
 
 class _DiscoveryWithoutAuth:

@@ -259,3 +259,91 @@ def test_non_ascii_tags_and_bad_urls(call):
     assert status == 404 and body["NeutronError"]["type"] == "HTTPNotFound"
     status, body = call("POST", "/v2.0/networks", {"network": {"name": "x", "mtu": 2**64}})
     assert status == 400 and "64-bit" in body["NeutronError"]["message"]
+
+
+def test_subnet_external_network_extension(call):
+    _, body = call("GET", "/v2.0/extensions/subnet-external-network", status=200)
+    assert body["extension"]["name"] == "Subnet belongs to an external network"
+    _, body = call("GET", "/v2.0/networks?router:external=true", status=200)
+    public = body["networks"][0]
+    _, net = call("POST", "/v2.0/networks", {"network": {"name": "own"}}, status=201)
+    _, sub = call("POST", "/v2.0/subnets", {"subnet": {"network_id": net["network"]["id"], "ip_version": 4,
+                                                       "cidr": "10.77.0.0/24"}}, status=201)
+    assert sub["subnet"]["router:external"] is False
+    # A tenant sees the external network's subnets, marked, and can filter on the mark.
+    _, body = call("GET", "/v2.0/subnets", status=200)
+    marks = {s["network_id"]: s["router:external"] for s in body["subnets"]}
+    assert marks[public["id"]] is True and marks[net["network"]["id"]] is False
+    _, body = call("GET", "/v2.0/subnets?router:external=true", status=200)
+    assert {s["network_id"] for s in body["subnets"]} == {public["id"]}
+    assert public["subnets"] and body["subnets"][0]["id"] in public["subnets"]
+    _, body = call("GET", "/v2.0/subnets?router:external=False&fields=id&fields=router:external", status=200)
+    assert body["subnets"] == [{"id": sub["subnet"]["id"], "router:external": False}]
+    _, shown = call("GET", f"/v2.0/subnets/{public['subnets'][0]}", status=200)
+    assert shown["subnet"]["router:external"] is True
+    _, upd = call("PUT", f"/v2.0/subnets/{sub['subnet']['id']}", {"subnet": {"name": "renamed"}}, status=200)
+    assert upd["subnet"]["router:external"] is False
+    # Read-only, as in Neutron.
+    status, _ = call("PUT", f"/v2.0/subnets/{sub['subnet']['id']}", {"subnet": {"router:external": True}})
+    assert status == 400
+    status, _ = call("POST", "/v2.0/subnets", {"subnet": {"network_id": net["network"]["id"], "ip_version": 4,
+                                                          "cidr": "10.78.0.0/24", "router:external": True}})
+    assert status == 400
+
+
+def _sg_rule(call, group_id, protocol, pmin, pmax, ethertype="IPv4"):
+    return call("POST", "/v2.0/security-group-rules", {"security_group_rule": {
+        "security_group_id": group_id, "protocol": protocol, "port_range_min": pmin, "port_range_max": pmax,
+        "direction": "ingress", "ethertype": ethertype}})
+
+
+@pytest.mark.parametrize("ethertype", ["IPv4", "IPv6"])
+def test_security_group_rule_port_faults_in_neutrons_words(call, ethertype):
+    _, body = call("POST", "/v2.0/security-groups", {"security_group": {"name": "sg"}}, status=201)
+    gid = body["security_group"]["id"]
+    for protocol, pmin, pmax, words in (
+            ("tcp", -16, 80, "Invalid value for port -16"),
+            ("tcp", 80, 79, "port_range_min must be <= port_range_max"),
+            ("tcp", 80, 65536, "Invalid value for port 65536"),
+            ("tcp", None, 6, "port_range_min must be <= port_range_max"),
+            ("tcp", -16, 65536, "Invalid value for port"),
+            ("icmp", 1, 256, "Invalid value for ICMP code"),
+            ("icmp", -1, 25, "Invalid value"),
+            ("icmp", None, 6, "ICMP type (port-range-min) is missing"),
+            ("icmp", 300, 1, "Invalid value for ICMP type")):
+        status, fault = _sg_rule(call, gid, protocol, pmin, pmax, ethertype)
+        assert status == 400 and words in fault["NeutronError"]["message"], (protocol, pmin, pmax, fault)
+    status, made = _sg_rule(call, gid, "tcp", 22, 22, ethertype)
+    assert status == 201 and made["security_group_rule"]["port_range_min"] == 22
+    status, made = _sg_rule(call, gid, "icmp", 8, None, ethertype)
+    assert status == 201 and made["security_group_rule"]["port_range_max"] is None
+
+
+def test_deleting_an_external_network_takes_its_unused_floating_ips(call):
+    _, body = call("POST", "/v2.0/networks", {"network": {"name": "ext", "router:external": True}},
+                   token=ADMIN, status=201)
+    net = body["network"]
+    call("POST", "/v2.0/subnets", {"subnet": {"network_id": net["id"], "cidr": "198.51.100.0/24",
+                                              "ip_version": 4}}, token=ADMIN, status=201)
+    _, body = call("POST", "/v2.0/floatingips", {"floatingip": {"floating_network_id": net["id"]}},
+                   token=ADMIN, status=201)
+    fip = body["floatingip"]
+    call("DELETE", f"/v2.0/networks/{net['id']}", token=ADMIN, status=204)
+    call("GET", f"/v2.0/floatingips/{fip['id']}", token=ADMIN, status=404)
+    _, body = call("GET", f"/v2.0/ports?network_id={net['id']}", token=ADMIN, status=200)
+    assert body["ports"] == []
+
+
+def test_an_internal_network_with_a_port_stays_in_use(call):
+    _, body = call("POST", "/v2.0/networks", {"network": {"name": "n"}}, status=201)
+    net = body["network"]
+    call("POST", "/v2.0/ports", {"port": {"network_id": net["id"]}}, status=201)
+    status, fault = call("DELETE", f"/v2.0/networks/{net['id']}")
+    assert status == 409 and fault["NeutronError"]["type"] == "NetworkInUse"
+
+
+def test_agents_of_a_noop_driver_and_for_non_admins(call):
+    # The noop driver realises nothing: it plays no agent's part. A non-admin lists none, as Neutron.
+    assert call("GET", "/v2.0/agents", token=ADMIN, status=200)[1] == {"agents": []}
+    assert call("GET", "/v2.0/agents", status=200)[1] == {"agents": []}
+    call("GET", "/v2.0/agents/nothing", token=ADMIN, status=404)

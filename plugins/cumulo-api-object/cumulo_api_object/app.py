@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, unquote
@@ -40,6 +42,7 @@ from cumulo.utils.ranges import (
 from cumulo.wsgi.faults import classify
 from cumulo.wsgi.middleware import pipeline
 from cumulo.wsgi.request import CONTEXT_KEY, REQUEST_ID_KEY
+from cumulo_api_object import extract
 
 LOG = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
@@ -48,8 +51,51 @@ VERSIONS = ("v1", "v1.0")
 
 def build(services: Any) -> Callable[..., Any]:
     app = SwiftApp(services)
-    return pipeline(app, validate=services.token_validator(), delay_auth_decision=True,
-                    token_cache_seconds=CONF.api.token_cache_time)
+    return TransId(pipeline(app, validate=services.token_validator(), delay_auth_decision=True,
+                            token_cache_seconds=CONF.api.token_cache_time))
+
+
+#: Swift's transaction id: ``tx`` + 21 hex digits + ``-`` + the request's Unix time as 10 hex digits,
+#: then ``-<X-Trans-Id-Extra>`` (its first 32 characters, URL-quoted) when the client sent one.
+TRANS_EXTRA_CHARS = 32
+
+
+def new_trans_id(extra: str | None = None, now: float | None = None) -> str:
+    """A Swift-shaped transaction id (``tx<21 hex>-<10 hex of the Unix time>[-extra]``)."""
+    trans = f"tx{uuid.uuid4().hex[:21]}-{int(time.time() if now is None else now):010x}"
+    if extra:
+        trans += "-" + quote(extra[:TRANS_EXTRA_CHARS])  # quoted as Swift does ('/' kept)
+    return trans
+
+
+class TransId:
+    """Outside the kernel pipeline: the request id *is* the Swift transaction id.
+
+    The kernel's request-id layer keeps an id already in the environ, so the access log,
+    the request context, ``X-Openstack-Request-Id`` and ``X-Trans-Id`` all carry this one
+    (Swift sends both headers with the same value; Tempest checks the ``tx...`` shape).
+    ``X-Trans-Id`` is set here too, so answers made before the Swift app (framing or
+    auth faults) carry it as well.
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        trans = environ.get(REQUEST_ID_KEY)
+        if not trans:
+            extra = environ.get("HTTP_X_TRANS_ID_EXTRA")
+            try:  # WSGI hands header values over as latin-1; the extra is text
+                extra = extra.encode("latin-1").decode("utf-8") if extra else extra
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                pass
+            trans = environ[REQUEST_ID_KEY] = new_trans_id(extra)
+
+        def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers = [h for h in headers if h[0].lower() != "x-trans-id"] + [("X-Trans-Id", trans)]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return self.app(environ, _start)
 
 
 def _truthy(value: str | None) -> bool:
@@ -148,9 +194,6 @@ class SwiftApp:
             resp = self.dispatch(req)
         except Exception as err:  # every error becomes a Swift-style plain-text answer
             resp = self.error(err, req)
-        trans = environ.get(REQUEST_ID_KEY)
-        if trans:
-            resp.headers["X-Trans-Id"] = trans
         if any(not v.isascii() for _k, v in resp.headerlist):
             resp.headerlist = [(k, _wsgi_value(v)) for k, v in resp.headerlist]
         return resp(environ, start_response)
@@ -182,6 +225,8 @@ class SwiftApp:
             raise SwiftError(412, "Invalid UTF8 or contains NULL")
         if path.rstrip("/") in ("/info", ""):
             return self.info(req, path)
+        if path.rstrip("/") == "/healthcheck":
+            return self.healthcheck(req)
         parts = path.split("/", 4)
         if len(parts) < 3 or parts[1] not in VERSIONS or not parts[2]:
             raise exception.NotFound(f"Not Found: {path} is not a Swift v1 path (/v1/<account>/...)")
@@ -194,6 +239,8 @@ class SwiftApp:
             raise SwiftError(400, "The query string is not valid UTF-8") from None
         caller = self.caller(req, path, params, account, container, obj)
         handler: dict[str, Callable[..., webob.Response]]  # each takes (req, caller, params, *args)
+        if "extract-archive" in params and req.method == "PUT":  # the path is where the archive goes
+            return self.extract_archive(req, caller, params, account, "/".join(p for p in (container, obj) if p))
         if obj:
             handler = {"GET": self.get_object, "HEAD": self.get_object, "PUT": self.put_object,
                        "POST": self.post_object, "DELETE": self.delete_object, "COPY": self.copy_object}
@@ -206,6 +253,8 @@ class SwiftApp:
             args = (account, container)
         else:
             handler = {"GET": self.get_account, "HEAD": self.get_account, "POST": self.post_account}
+            if "bulk-delete" in params:  # Swift's bulk middleware takes DELETE as well as POST
+                handler["DELETE"] = self.post_account
             allowed = "GET, HEAD, OPTIONS, POST"
             args = (account,)
         if req.method == "OPTIONS":
@@ -223,9 +272,54 @@ class SwiftApp:
                 raise exception.NotAuthenticated("Temp URL invalid: it must name an object")
             self.svc.check_account(account)
             caller = Caller(ctx=None, referrer=req.referer, remote_addr=req.remote_addr)
-            caller.tempurl = self.svc.tempurl_grant(req.method, path, params, req.remote_addr,
-                                                    account, container, obj)
+            caller.tempurl = self._tempurl_grant(req, path, params, account, container, obj)
         return caller
+
+    def _tempurl_grant(self, req: webob.Request, path: str, params: dict[str, str], account: str,
+                       container: str, obj: str) -> Any:
+        """The grant of a TempURL signed over the path below the mount point or the whole path.
+
+        Clients sign the path of the object's URL as they know it: python-swiftclient the
+        ``/v1/...`` path it is given, Tempest the path of the catalog's endpoint, which here
+        includes where the API is mounted (``/object/v1/...``). Both name the same object.
+
+        :raises cumulo_service_object.tempurl.TempURLInvalid: (401) neither path was signed.
+        """
+        script = (req.environ.get("SCRIPT_NAME") or "").rstrip("/")
+        try:
+            return self.svc.tempurl_grant(req.method, path, params, req.remote_addr, account, container, obj)
+        except exception.NotAuthenticated as err:
+            if not script or "expired" in str(err).lower():  # an expired URL is expired by either path
+                raise
+        try:
+            mounted = script.encode("latin-1").decode("utf-8") + path
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            mounted = script + path
+        return self.svc.tempurl_grant(req.method, mounted, params, req.remote_addr, account, container, obj)
+
+    @staticmethod
+    def healthcheck(req: webob.Request) -> webob.Response:
+        """Swift's healthcheck middleware: ``200 OK`` and the body ``OK``, nothing else, no token needed."""
+        if req.method not in ("GET", "HEAD"):
+            return _text(405, "Only GET and HEAD are allowed on /healthcheck", {"Allow": "GET, HEAD"})
+        resp = webob.Response(status=200)
+        resp.headerlist = [("Content-Type", "text/plain"), ("Content-Length", "2")]
+        resp.body = b"OK"
+        return resp
+
+    def extract_archive(self, req: webob.Request, caller: Caller, params: dict[str, str], account: str,
+                        upload_path: str) -> webob.Response:
+        body, _length = self._body(req)
+        report = extract.extract(self.svc, caller, account, upload_path, params.get("extract-archive") or "",
+                                 body, _headers(req))
+        if "json" in (req.headers.get("Accept") or ""):
+            resp = webob.Response(content_type="application/json", charset="utf-8")
+            resp.text = json.dumps(report)
+            return resp
+        lines = [f"Number Files Created: {report['Number Files Created']}",
+                 f"Response Body: {report['Response Body']}", f"Response Status: {report['Response Status']}",
+                 "Errors:"] + [f"{name}, {status}" for name, status in report["Errors"]]
+        return _text(200, "\n".join(lines))
 
     def info(self, req: webob.Request, path: str) -> webob.Response:
         if path.rstrip("/") == "":
@@ -235,7 +329,7 @@ class SwiftApp:
         if req.method not in ("GET", "HEAD", "OPTIONS"):
             return _text(405, "Only GET and HEAD are allowed on /info", {"Allow": "GET, HEAD, OPTIONS"})
         resp = webob.Response(content_type="application/json", charset="UTF-8")
-        resp.text = json.dumps(self.svc.info())
+        resp.text = json.dumps({**self.svc.info(), "bulk_upload": extract.info()})
         return resp
 
     # ------------------------------------------------------------------ listings
@@ -257,8 +351,8 @@ class SwiftApp:
         fmt = (params.get("format") or "").lower()
         if fmt in ("json", "xml", "plain"):
             return fmt
-        if fmt:
-            raise SwiftError(400, f"Unsupported format {fmt!r}; use json, xml or plain")
+        if fmt:  # Swift answers any other ?format= in plain text (Tempest's bulk delete sends format=txt)
+            return "plain"
         best = None
         if req.headers.get("Accept"):
             offers = req.accept.acceptable_offers(["text/plain", "application/json", "application/xml", "text/xml"])
@@ -409,8 +503,8 @@ class SwiftApp:
             self.svc.container_delete(caller, account, container)
         except Exception as err:
             if getattr(err, "code", None) == 409:
-                raise SwiftError(409, "There was a conflict when trying to complete your request: "
-                                      f"container {container} is not empty") from None
+                # Swift's words for a container that is not empty (clients match them).
+                raise SwiftError(409, "There was a conflict when trying to complete your request.") from None
             raise
         return _empty(204)
 
@@ -519,6 +613,8 @@ class SwiftApp:
         if src is not None and src_path:
             headers["X-Copied-From"] = quote(src_path)
             headers["X-Copied-From-Last-Modified"] = http_date(src.last_modified)
+            # A copy's answer names the metadata the new object got, as Swift's copy middleware does.
+            headers.update({k: v for k, v in info.metadata.items() if k.lower().startswith("x-object-meta-")})
         return _empty(201, headers)
 
     def put_object(self, req: webob.Request, caller: Caller, params: dict[str, str], account: str,

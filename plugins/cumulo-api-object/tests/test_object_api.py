@@ -171,6 +171,19 @@ def test_copy_method_and_x_copy_from(api):
     r = api("PUT", f"{ACCT}/c/dst2", body=b"", headers={"X-Copy-From": "/c/src"})
     assert r.status_int == 201 and api("GET", f"{ACCT}/c/dst2").body == b"content"
     assert api("COPY", f"{ACCT}/c/src").status_int == 412
+    # Both ways answer with the merged metadata (the request's over the source's).
+    for way in ("COPY", "PUT"):
+        headers = {"X-Object-Meta-T": "", "X-Object-Meta-B": "3"}
+        headers.update({"Destination": "c/m"} if way == "COPY" else {"X-Copy-From": "c/src"})
+        r = api(way, f"{ACCT}/c/src" if way == "COPY" else f"{ACCT}/c/m", body=None if way == "COPY" else b"",
+                headers=headers)
+        assert r.status_int == 201 and r.headers["X-Object-Meta-A"] == "1" and r.headers["X-Object-Meta-B"] == "3"
+        got = api("HEAD", f"{ACCT}/c/m").headers
+        assert got["X-Object-Meta-A"] == "1" and got["X-Object-Meta-B"] == "3"
+    fresh = api("PUT", f"{ACCT}/c/f", body=b"", headers={"X-Copy-From": "c/src", "X-Fresh-Metadata": "true",
+                                                          "X-Object-Meta-N": "n"})
+    assert fresh.status_int == 201 and "X-Object-Meta-A" not in fresh.headers
+    assert "X-Object-Meta-A" not in api("HEAD", f"{ACCT}/c/f").headers
     assert api("COPY", f"{ACCT}/c/missing", headers={"Destination": "c/x"}).status_int == 404
 
 
@@ -261,7 +274,8 @@ def test_client_mistakes(api):
     assert api("PUT", f"{ACCT}/c/o", body=b"x", headers={"X-Copy-From": "nocontainer"}).status_int == 400  # a copy has no body
     assert api("PUT", f"{ACCT}/c/o", body=b"", headers={"X-Copy-From": "nocontainer"}).status_int == 412
     assert api("PUT", f"{ACCT}/c2", headers={"X-Storage-Policy": "gold"}).status_int == 400
-    assert api("GET", f"{ACCT}/c?format=yaml").status_int == 400
+    unknown = api("GET", f"{ACCT}/c?format=yaml")  # as Swift: an unknown format is the plain listing
+    assert unknown.status_int == 200 and unknown.content_type == "text/plain" and unknown.body == b"o\n"
     assert api("GET", f"{ACCT}/c?prefix=%FF").status_int == 400
 
 
@@ -288,3 +302,113 @@ def test_utf8_metadata_roundtrip(api):
     api.hub.object.post_object("AUTH_p1", "c", "meta", {"X-Object-Meta-Note": "☁ from the kernel"})
     assert api("HEAD", f"{ACCT}/c/meta").headers["X-Object-Meta-Note"] == "☁ from the kernel".encode().decode(
         "latin-1")
+
+
+# ---------------------------------------------------------------- transaction ids (Tempest's matcher)
+SWIFT_TRANS = r"^tx[0-9a-f]{21}-[0-9a-f]{10}"
+
+
+def test_trans_id_is_swift_shaped_and_the_request_id(api, caplog):
+    import re
+
+    before = int(time.time())
+    with caplog.at_level("INFO", logger="cumulo.access"):
+        r = api("HEAD", f"{ACCT}/c")
+        r.app_iter.close()  # the access line is written when the server closes the body
+    after = int(time.time())
+    trans = r.headers["X-Trans-Id"]
+    assert re.match(SWIFT_TRANS + r"$", trans), trans
+    assert r.headers["X-Openstack-Request-Id"] == trans
+    assert before <= int(trans.split("-")[1], 16) <= after
+    logged = [rec for rec in caplog.records if rec.name == "cumulo.access"]
+    assert [getattr(rec, "request_id", None) for rec in logged] == [trans]
+    assert api("HEAD", f"{ACCT}/c").headers["X-Trans-Id"] != trans
+
+
+def test_trans_id_on_errors_and_extra(api):
+    import re
+
+    missing = api("GET", f"{ACCT}/nope/obj")
+    assert missing.status_int == 404
+    assert re.match(SWIFT_TRANS + r"$", missing.headers["X-Trans-Id"])
+    assert missing.headers["X-Openstack-Request-Id"] == missing.headers["X-Trans-Id"]
+    bad = api("PATCH", f"{ACCT}/c")
+    assert bad.status_int == 405 and re.match(SWIFT_TRANS, bad.headers["X-Trans-Id"])
+    extra = api("HEAD", f"{ACCT}/c", headers={"X-Trans-Id-Extra": "my upload/" + "x" * 40})
+    trans = extra.headers["X-Trans-Id"]
+    assert re.match(SWIFT_TRANS + r"-my%20upload/x{22}$", trans), trans
+    assert extra.headers["X-Openstack-Request-Id"] == trans
+
+
+def _tar(files, mode="w"):
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as tar:
+        for name, data in files.items():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+        folder = tarfile.TarInfo("adir")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)  # a directory entry makes nothing
+    return buf.getvalue()
+
+
+def test_extract_archive_then_bulk_delete_by_delete_and_post(api):
+    """Tempest's bulk tests: an archive unpacked at the account, then its paths deleted by DELETE and POST."""
+    assert "bulk_upload" in api("GET", "/info", token=None).json
+    for way in ("DELETE", "POST"):
+        r = api("PUT", f"{ACCT}?extract-archive=tar", body=_tar({f"x{way}/o1": b"one", f"x{way}/d/o2": b"two"}))
+        assert r.status_int == 200 and "Number Files Created: 2" in r.text and "201 Created" in r.text
+        assert api("GET", f"{ACCT}/x{way}/d/o2").body == b"two"
+        r = api(way, f"{ACCT}?bulk-delete", body=f"x{way}/o1\nx{way}/d/o2\nx{way}".encode(),
+                headers={"Accept": "application/json", "Content-Type": "text/plain"})
+        assert r.status_int == 200 and r.json["Number Deleted"] == 3 and not r.json["Errors"]
+        assert api("HEAD", f"{ACCT}/x{way}").status_int == 404
+    # Below a container, compressed, as JSON; another account's user gets the errors, nothing is made.
+    r = api("PUT", f"{ACCT}/c/pre?extract-archive=tar.gz", body=_tar({"f": b"z"}, "w:gz"),
+            headers={"Accept": "application/json"})
+    assert r.json["Number Files Created"] == 1 and api("GET", f"{ACCT}/c/pre/f").body == b"z"
+    r = api("PUT", f"{ACCT}?extract-archive=tar", token=OTHER, body=_tar({"y/o": b"1"}),
+            headers={"Accept": "application/json"})
+    assert r.json["Number Files Created"] == 0 and r.json["Response Status"] == "400 Bad Request"
+    assert r.json["Errors"] == [["/y/o", "403 Forbidden"]] and api("HEAD", f"{ACCT}/y").status_int == 404
+    assert api("PUT", f"{ACCT}?extract-archive=tar", body=b"not a tar").status_int == 400
+    assert api("PUT", f"{ACCT}?extract-archive=zip", body=b"").status_int == 400
+    assert api("DELETE", ACCT).status_int == 405  # without bulk-delete an account cannot be deleted
+
+
+def test_healthcheck_and_the_non_empty_container_conflict(api):
+    for method in ("GET", "HEAD"):
+        r = api(method, "/healthcheck", token=None)
+        assert r.status_int == 200 and r.headers["Content-Type"] == "text/plain"
+        assert r.headers["X-Trans-Id"].startswith("tx")
+    r = api("GET", "/healthcheck", token=None)
+    assert r.body == b"OK" and r.headers["Content-Length"] == "2"
+    api("PUT", f"{ACCT}/c/keep", body=b"x")
+    r = api("DELETE", f"{ACCT}/c")
+    assert r.status_int == 409 and r.text.strip() == "There was a conflict when trying to complete your request."
+
+
+def test_account_quotas_set_by_a_reseller_admin_hold_the_account_users(api):
+    """As Tempest's account quota tests: a ResellerAdmin (no role in the project) sets them, users are held."""
+    reseller = "rs:p9:ResellerAdmin"
+    quotas = {"X-Account-Meta-Quota-Bytes": "20", "X-Account-Quota-Count": "5"}
+    assert api("POST", ACCT, headers=quotas).status_int == 403  # the account's own member may not
+    assert api("POST", ACCT, headers={"X-Account-Quota-Count": "1"}).status_int == 403
+    assert api("POST", ACCT, token=reseller, headers=quotas).status_int == 204
+    assert api("PUT", f"{ACCT}/c/ok", body=b"x" * 20).status_int == 201
+    before = api("HEAD", ACCT).headers["X-Account-Bytes-Used"]
+    assert api("PUT", f"{ACCT}/c/over", body=b"x" * 21).status_int == 413
+    assert api("HEAD", ACCT).headers["X-Account-Bytes-Used"] == before
+    for quota in ("25", "", "20"):
+        assert api("POST", ACCT, token=reseller, headers={"X-Account-Meta-Quota-Bytes": quota}).status_int == 204
+    assert api("POST", ACCT, token=reseller, headers={"X-Remove-Account-Meta-Quota-Bytes": "x",
+                                                      "X-Account-Quota-Count": "1"}).status_int == 204
+    assert api("PUT", f"{ACCT}/c/second", body=b"").status_int == 413  # one object already
+    assert api("PUT", f"{ACCT}/c/ok", body=b"y" * 30).status_int == 201  # an overwrite adds no object
+    assert api("POST", ACCT, token=reseller, headers={"X-Account-Quota-Count": "-1"}).status_int == 400
+    assert api("POST", ACCT, token=reseller, headers={"X-Remove-Account-Quota-Count": "x"}).status_int == 204
+    assert api("PUT", f"{ACCT}/c/second", body=b"").status_int == 201
+    assert not [h for h in api("HEAD", ACCT).headers if "sysmeta" in h.lower()]

@@ -5,6 +5,8 @@ Tokens are noauth ``user:project:roles``; the account is ``AUTH_<project>``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 
@@ -196,3 +198,30 @@ def test_reader_sees_no_keys_and_cannot_set_them(api):
     assert api("HEAD", ACCT).headers["X-Account-Meta-Temp-Url-Key"] == "a1"
     # The reader's own signature with a guessed key is worthless.
     assert api("PUT", url("shared/r", "mine", "PUT"), token=None, body=b"x").status_int == 401
+
+
+def _signed(path, key, method, expires, digest=hashlib.sha256):
+    sig = hmac.new(key.encode(), f"{method}\n{expires}\n{path}".encode(), digest).hexdigest()
+    return f"temp_url_sig={sig}&temp_url_expires={expires}"
+
+
+def test_tempurl_signed_over_the_endpoint_path_as_tempest_signs_it(api):
+    """Tempest signs the path of the catalog's URL, which includes where the API is mounted."""
+    api("POST", ACCT, headers={"X-Account-Meta-Temp-URL-Key": "k"})
+    assert api("PUT", f"{ACCT}/c").status_int == 201
+    assert api("PUT", f"{ACCT}/c/obj", body=b"data").status_int == 201
+    expires = int(time.time()) + 60
+    mounted = f"/object-store{ACCT}/c/obj"
+    got = api("GET", f"{ACCT}/c/obj?{_signed(mounted, 'k', 'GET', expires, hashlib.sha1)}&inline", token=OWNER)
+    assert got.status_int == 200 and got.body == b"data" and got.headers["Content-Disposition"] == "inline"
+    assert api("HEAD", f"{ACCT}/c/obj?{_signed(mounted, 'k', 'HEAD', expires)}", token=None).status_int == 200
+    put = api("PUT", f"{ACCT}/c/obj?{_signed(mounted, 'k', 'PUT', expires, hashlib.sha512)}", token=None, body=b"new")
+    assert put.status_int == 201 and api("GET", f"{ACCT}/c/obj").body == b"new"
+    # Still one object, one method, one key: another mount, method or object is refused.
+    assert api("GET", f"{ACCT}/c/obj?{_signed('/other' + ACCT + '/c/obj', 'k', 'GET', expires)}",
+               token=None).status_int == 401
+    assert api("DELETE", f"{ACCT}/c/obj?{_signed(mounted, 'k', 'GET', expires)}", token=None).status_int == 401
+    assert api("GET", f"{ACCT}/c/obj2?{_signed(mounted, 'k', 'GET', expires)}", token=None).status_int == 401
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+    by_iso = _signed(mounted, "k", "GET", expires).replace(f"temp_url_expires={expires}", f"temp_url_expires={iso}")
+    assert api("GET", f"{ACCT}/c/obj?{by_iso}", token=None).status_int == 200

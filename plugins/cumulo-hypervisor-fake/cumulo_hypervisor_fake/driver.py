@@ -23,8 +23,11 @@ from oslo_config import cfg
 from cumulo import exception
 from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.hypervisor import (
+    PROTOCOL_FILE,
+    PROTOCOL_NBD,
     VIF,
     BlockDevice,
+    ConnectionInfo,
     DiskInfo,
     Flavor,
     HostResources,
@@ -131,13 +134,22 @@ class FakeDriver(HypervisorDriver):
     on the source, ``finish_revert_migration`` brings it back. Works with the
     source and destination in one driver (same-host resize) or two.
 
+    **Live migration.** ``live_migration`` takes the running record off the source (keeping its power
+    state, console and boots: the guest did not restart) and hands it over in ``migrate_data``;
+    ``post_live_migration_at_destination`` puts it on the destination.
+
+    **Interfaces.** The VIFs plugged at spawn, attached later (``attach_interface``) or
+    plugged again by a resize are the record's ``interfaces`` (port id -> the VIF's fields),
+    which the compute area's view of the server's ports must match.
+
     **Testing aids.** Latency per operation (``default_latency``,
     ``spawn_latency``, ``operation_latency``), failure injection
     (``fail_spawn_hosts``, ``fail_operations``), :meth:`get_instance` to look at
     a record, and optional persistence (``persist``) across restarts.
     """
 
-    interface_version = "2.1"
+    interface_version = "3.1"
+    volume_protocols = (PROTOCOL_FILE, PROTOCOL_NBD)
     graceful_reboot = True
 
     def __init__(self, ctx: PluginContext) -> None:
@@ -335,7 +347,7 @@ class FakeDriver(HypervisorDriver):
                 rec["interfaces"] = self._plugged(network_info)
                 for bdm in block_devices:
                     if bdm.destination_type == "volume" and bdm.device_name and bdm.connection_info:
-                        rec["volumes"][bdm.device_name] = dataclasses.asdict(bdm.connection_info)
+                        rec["volumes"][bdm.device_name] = _volume_record(bdm.connection_info)
                 self._boot_log(rec)
                 self._instances[uuid] = rec
             else:
@@ -507,6 +519,36 @@ class FakeDriver(HypervisorDriver):
             self._instances[uuid] = rec
             self._save()
 
+    # -- live migration ---------------------------------------------------------
+    def live_migration(self, instance: Instance, dest_host: str, network_info: Sequence[VIF],
+                       block_migration: bool) -> DiskInfo:
+        uuid = self._uuid(instance)
+        with self._lock:
+            self._get(instance)
+        self._act("live_migration")
+        with self._lock:
+            rec = self._get(instance)
+            if rec["power_state"] not in (int(PowerState.RUNNING), int(PowerState.PAUSED)):
+                raise HypervisorError(f"Instance {uuid} is not running: it cannot be live-migrated")
+            self._log(rec, f"migration: live to {dest_host} (block migration: {block_migration})")
+            moved = self._instances.pop(uuid)
+            self._save()
+            return {"source_host": self.host, "dest_host": dest_host, "fake_record": copy.deepcopy(moved)}
+
+    def post_live_migration_at_destination(self, instance: Instance, migrate_data: DiskInfo,
+                                           network_info: Sequence[VIF],
+                                           block_devices: Sequence[BlockDevice] = ()) -> None:
+        uuid = self._uuid(instance)
+        self._act("post_live_migration_at_destination")
+        with self._lock:
+            rec = copy.deepcopy((migrate_data or {}).get("fake_record") or self._new_record(instance, None))
+            rec["uuid"] = uuid
+            if network_info:
+                rec["interfaces"] = self._plugged(network_info)
+            self._log(rec, f"migration: running on {self.host}")
+            self._instances[uuid] = rec
+            self._save()
+
     # -- images, console, password -------------------------------------------
     def snapshot(self, instance: Instance, write_chunk: Callable[[bytes], object]) -> SnapshotResult:
         with self._lock:
@@ -581,9 +623,9 @@ class FakeDriver(HypervisorDriver):
             self._save()
 
     # -- volumes and interfaces ------------------------------------------------
-    def attach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
+    def attach_volume(self, instance: Instance, block_device: BlockDevice) -> str | None:
         mountpoint = block_device.device_name or f"/dev/vd{block_device.volume_id or ''}"
-        info = dataclasses.asdict(block_device.connection_info) if block_device.connection_info else {}
+        info = _volume_record(block_device.connection_info) if block_device.connection_info else {}
         with self._lock:
             self._get(instance)
         self._act("attach_volume")
@@ -595,6 +637,7 @@ class FakeDriver(HypervisorDriver):
             rec["volumes"][mountpoint] = info
             self._log(rec, f"virtio_blk: {mountpoint} attached")
             self._save()
+        return None if mountpoint == block_device.device_name else mountpoint
 
     def detach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
         mountpoint = block_device.device_name or f"/dev/vd{block_device.volume_id or ''}"
@@ -630,3 +673,8 @@ class FakeDriver(HypervisorDriver):
             if rec["interfaces"].pop(port_id, None) is not None:
                 self._log(rec, f"virtio_net: interface {port_id} detached")
                 self._save()
+
+
+def _volume_record(info: ConnectionInfo) -> dict[str, str]:
+    """What the fake keeps of an attached volume: its transport and id (never the export's secrets)."""
+    return {"driver_volume_type": info.driver_volume_type, "volume_id": info.volume_id}

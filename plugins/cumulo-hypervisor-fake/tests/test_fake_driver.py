@@ -15,9 +15,11 @@ from cumulo import exception, registry
 from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.hypervisor import (
     CAPABILITIES,
+    PROTOCOL_FILE,
     VIF,
     BlockDevice,
     ConnectionInfo,
+    FileConnection,
     Flavor,
     HypervisorDriver,
     HypervisorError,
@@ -52,7 +54,8 @@ def image(image_id: str = "img-1") -> ImageReader:
 
 def volume(volume_id: str, device: str = "/dev/vdb") -> BlockDevice:
     return BlockDevice(source_type="volume", destination_type="volume", device_name=device, volume_id=volume_id,
-                       connection_info=ConnectionInfo(driver_volume_type="fake", volume_id=volume_id))
+                       connection_info=ConnectionInfo(driver_volume_type=PROTOCOL_FILE, volume_id=volume_id,
+                                                      data=FileConnection(f"/srv/volumes/{volume_id}")))
 
 
 def flavor(vcpus: int, memory_mb: int, root_gb: int) -> Flavor:
@@ -249,6 +252,37 @@ class TestFakeSpecifics(RegistryConformance):
         rec = drv.get_instance(inst.uuid)
         assert rec["volumes"] == {} and set(rec["interfaces"]) == {"p2"}
 
+    def test_spawn_records_its_block_devices(self) -> None:
+        # what compute hands a volume-backed build: the root volume and a data volume, exported
+        drv = fake("h", make_conf())
+        inst = self.instance()
+        root = dataclasses.replace(volume("root", "/dev/vda"), boot_index=0)
+        drv.spawn(inst, image(), [], [root, volume("data")])
+        rec = drv.get_instance(inst.uuid)
+        assert {d: v["volume_id"] for d, v in rec["volumes"].items()} == {"/dev/vda": "root", "/dev/vdb": "data"}
+        assert all("path" not in str(v) for v in rec["volumes"].values())  # no export detail is kept
+        drv.detach_volume(inst, volume("data"))
+        assert set(drv.get_instance(inst.uuid)["volumes"]) == {"/dev/vda"}
+        drv.destroy(inst, [], [root])
+        assert drv.get_instance(inst.uuid) is None
+
+    def test_attached_interfaces_are_recorded_and_persist(self, tmp_path: Any) -> None:
+        conf = make_conf(persist=True, state_dir=str(tmp_path))
+        drv = fake("fake-1", conf)
+        inst = self.instance()
+        drv.spawn(inst, image(), [VIF(id="p1", mac_address="fa:16:3e:00:00:01", network_id="n")])
+        p2 = VIF(id="p2", mac_address="fa:16:3e:00:00:02", network_id="n2", mtu=1400)
+        drv.attach_interface(inst, p2)
+        drv.attach_interface(inst, p2)  # the same port again: a no-op
+        assert "virtio_net: interface fa:16:3e:00:00:02 attached" in drv.get_console_output(inst)
+        again = fake("fake-1", conf).get_instance(inst.uuid)  # a restarted host reads its state file
+        assert again is not None and set(again["interfaces"]) == {"p1", "p2"}
+        assert (again["interfaces"]["p2"]["network_id"], again["interfaces"]["p2"]["mtu"]) == ("n2", 1400)
+        drv.detach_interface(inst, p2)
+        drv.detach_interface(inst, p2)  # idempotent
+        after = fake("fake-1", conf).get_instance(inst.uuid)
+        assert after is not None and set(after["interfaces"]) == {"p1"}
+
     def test_resize_across_two_hosts(self) -> None:
         conf = make_conf()
         src, dst = fake("fake-1", conf), fake("fake-2", conf)
@@ -309,7 +343,8 @@ MinimalDriver = type("MinimalDriver", (FakeDriver,), {
                                                         "confirm_migration", "finish_revert_migration", "snapshot",
                                                         "rebuild", "get_console_output", "get_remote_console",
                                                         "set_admin_password", "attach_volume", "detach_volume",
-                                                        "attach_interface", "detach_interface")})
+                                                        "attach_interface", "detach_interface", "live_migration",
+                                                        "post_live_migration_at_destination")})
 
 
 def test_minimal_driver_capabilities_follow_overrides() -> None:
@@ -322,3 +357,30 @@ class TestMinimalConformance(HypervisorConformance):
     @pytest.fixture
     def driver(self) -> FakeDriver:
         return MinimalDriver(PluginContext(make_conf(), host="min-1"))
+
+
+def test_live_migration_moves_the_running_record_between_hosts() -> None:
+    conf = make_conf()
+    src, dst = fake("fake-1", conf), fake("fake-2", conf)
+    assert "live_migration" in FakeDriver.capabilities
+    inst = Instance(uuid="lm-1", name="lm", flavor=Flavor(id="1", name="tiny", vcpus=1, memory_mb=64, root_gb=1, ephemeral_gb=0), image_ref="img")
+    src.spawn(inst, image(), [])
+    boots = (src.get_instance("lm-1") or {})["boots"]
+    data = src.live_migration(inst, "fake-2", [], block_migration=False)
+    assert src.get_instance("lm-1") is None
+    dst.post_live_migration_at_destination(inst, data, [])
+    rec = dst.get_instance("lm-1")
+    assert rec is not None and rec["power_state"] == int(PowerState.RUNNING)
+    assert rec["boots"] == boots  # the guest did not restart
+    with pytest.raises(InstanceNotFound):
+        src.live_migration(inst, "fake-3", [], block_migration=False)
+
+
+def test_live_migration_of_a_stopped_instance_fails_and_keeps_it() -> None:
+    src = fake("fake-1", make_conf())
+    inst = Instance(uuid="lm-2", name="lm", flavor=Flavor(id="1", name="tiny", vcpus=1, memory_mb=64, root_gb=1, ephemeral_gb=0), image_ref="img")
+    src.spawn(inst, image(), [])
+    src.power_off(inst)
+    with pytest.raises(HypervisorError):
+        src.live_migration(inst, "fake-2", [], block_migration=False)
+    assert src.get_instance("lm-2") is not None

@@ -13,6 +13,7 @@ A daemon that was already running is left alone, before and after.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -143,6 +144,24 @@ def can_start() -> bool:
     return os.geteuid() == 0 and all(_which(n) for n in ("libvirtd", "virtlogd"))
 
 
+def libvirtd_seeing_unified_cgroup(proc: str = "/proc") -> int | None:
+    """The pid of a running libvirtd whose mount namespace has :data:`CGROUP_UNIFIED` mounted, if any."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(proc):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(os.path.join(entry.path, "comm"), encoding="utf-8") as f:
+                    if f.read().strip() != "libvirtd":
+                        continue
+                with open(os.path.join(entry.path, "mounts"), encoding="utf-8") as f:
+                    if any(line.split()[1:2] == [CGROUP_UNIFIED] for line in f):
+                        return int(entry.name)
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+    return None
+
+
 def libvirtd_argv(libvirtd: str, lxc: bool) -> list[str]:
     """How libvirtd is started: in its own mount namespace without the ``unified`` cgroup mount for LXC."""
     if lxc and os.path.ismount(CGROUP_UNIFIED):
@@ -196,6 +215,11 @@ def start_local(uri: str, lxc: bool = False, wait: float = 60.0,
     root = os.geteuid() == 0
     if why is None:
         LOG.info("libvirt: using the running libvirtd at %s", uri)
+        if lxc and (pid := libvirtd_seeing_unified_cgroup()) is not None:
+            raise HypervisorError(
+                f"the running libvirtd (pid {pid}) sees the {CGROUP_UNIFIED} cgroup mount, where libvirt's "
+                "LXC containers fail to start ('Unable to create directory'); stop it, and cumulo starts one "
+                "in a mount namespace without that mount")
         if logd_probe():
             return []
         if not root:

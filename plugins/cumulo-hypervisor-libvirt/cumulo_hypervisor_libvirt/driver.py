@@ -30,6 +30,7 @@ from cumulo.interfaces.hypervisor import (
     VIF,
     BlockDevice,
     DiskInfo,
+    FileConnection,
     Flavor,
     HostResources,
     HypervisorDriver,
@@ -45,6 +46,7 @@ from cumulo.interfaces.hypervisor import (
 from cumulo.interfaces.service import Stoppable
 from cumulo_hypervisor_libvirt import (
     configdrive,
+    console_log,
     console_proxy,
     consoles,
     daemons,
@@ -60,6 +62,7 @@ from cumulo_hypervisor_libvirt import (
 LOG = logging.getLogger(__name__)
 
 ROOT_DISK, EPHEMERAL_DISK, CONFIG_DRIVE, RESCUE_DISK = "disk", "disk.eph0", "disk.config", "disk.rescue"
+RESCUE_CONFIG_DRIVE = "disk.config.rescue"
 UNRESCUE_XML, VIFS_FILE, RESIZE_FILE = "unrescue.xml", "vifs.json", "resize.json"
 CHUNK = 1024 * 1024
 
@@ -79,7 +82,8 @@ class LibvirtDriver(HypervisorDriver):
     runs in the compute process (:mod:`.console_proxy`) with a short-lived token.
     """
 
-    interface_version = "2.1"
+    interface_version = "3.0"
+    volume_protocols = guest.VOLUME_TRANSPORTS
     graceful_reboot = True
 
     def __init__(self, ctx: PluginContext) -> None:
@@ -99,6 +103,8 @@ class LibvirtDriver(HypervisorDriver):
         self._conn: Any = None
         self._conn_lock = threading.Lock()
         self._watcher: events.LifecycleWatcher | None = None
+        self._closing = threading.Event()
+        self._consoles = console_log.ConsoleFollowers()
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:
@@ -149,10 +155,46 @@ class LibvirtDriver(HypervisorDriver):
             host.quiet_libvirt()
             events.ensure_event_loop()  # before open: events are only delivered on connections opened after
             try:
-                self._conn = libvirt.open(self.uri)
+                conn = libvirt.open(self.uri)
             except libvirt.libvirtError as err:
                 raise HypervisorError(f"cannot connect to libvirt at {self.uri}: {err.get_error_message()}") from err
-            return self._conn
+            reconnected, self._conn = self._conn is not None, conn
+            with contextlib.suppress(libvirt.libvirtError):  # told at once when libvirtd goes away
+                conn.registerCloseCallback(self._on_close, None)
+            if self._watcher is not None:  # events of the old connection died with it
+                self._watcher.rebind(conn)
+            if reconnected:
+                LOG.info("libvirt at %s: reconnected; power events and container consoles followed again", self.uri)
+                self._follow_running_consoles(conn)
+            return conn
+
+    def _on_close(self, conn: Any, reason: int, opaque: Any) -> None:
+        """libvirt's close callback (its event thread): reconnect from another thread, until it works."""
+        def reconnect() -> None:
+            while not self._closing.is_set():
+                try:
+                    self._connection()
+                    return
+                except HypervisorError as err:
+                    LOG.warning("libvirt connection lost; retrying: %s", err)
+                    self._closing.wait(2)
+
+        LOG.warning("libvirt at %s closed the connection (reason %d)", self.uri, reason)
+        threading.Thread(target=reconnect, name="libvirt-reconnect", daemon=True).start()
+
+    # -- container consoles: libvirt's LXC driver logs no pty console, so a thread reads it ------------
+    def _follow_console(self, conn: Any, uuid: str) -> None:
+        if self.virt_type != "lxc":
+            return
+        self._consoles.follow(conn, uuid, guest.console_log_path(os.path.join(self.instances_path, uuid)))
+
+    def _follow_running_consoles(self, conn: Any) -> None:
+        if self.virt_type != "lxc":
+            return
+        with contextlib.suppress(libvirt.libvirtError):
+            for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+                if self._owns(dom):
+                    self._follow_console(conn, dom.UUIDString())
 
     def _owns(self, dom: Any) -> bool:
         if not dom.name().startswith(guest.DOMAIN_PREFIX):
@@ -196,9 +238,18 @@ class LibvirtDriver(HypervisorDriver):
         return events.power_state(state, state == libvirt.VIR_DOMAIN_SHUTOFF and bool(dom.hasManagedSaveImage(0)))
 
     def on_power_change(self, callback: events.PowerCallback) -> None:
-        """Call ``callback(instance_uuid, power_state)`` from libvirt's event thread on every lifecycle change."""
+        """Call ``callback(instance_uuid, power_state)`` from libvirt's event thread on every lifecycle change.
+
+        The watcher follows reconnections (:meth:`_connection`); with ``lxc`` it
+        also starts following a container's console when the container starts.
+        """
         if self._watcher is None:
-            self._watcher = events.LifecycleWatcher(self._connection(), callback, self._owns)
+            conn = self._connection()
+            self._watcher = events.LifecycleWatcher(conn, callback, self._owns)
+            if self.virt_type == "lxc":
+                self._watcher.add(lambda uuid, state: self._follow_console(self._connection(), uuid)
+                                  if state == PowerState.RUNNING else None)
+                self._follow_running_consoles(conn)
         else:
             self._watcher.add(callback)
 
@@ -270,10 +321,16 @@ class LibvirtDriver(HypervisorDriver):
             disk_list.append(guest.Disk(os.path.join(d, CONFIG_DRIVE), "raw", readonly=True))
         return guest.domain_xml(instance, image.meta, self.settings, d, disk_list, vifs, self._kernel(image))
 
+    def _create(self, dom: Any) -> None:
+        """Start ``dom``; a container's console is followed at once (its first lines come within milliseconds)."""
+        dom.create()
+        with contextlib.suppress(HypervisorError, libvirt.libvirtError):
+            self._follow_console(self._connection(), dom.UUIDString())
+
     def _define_and_start(self, xml: str, start: bool = True) -> Any:
         dom = self._connection().defineXML(xml)
         if start and not dom.isActive():
-            dom.create()
+            self._create(dom)
         return dom
 
     @staticmethod
@@ -301,7 +358,7 @@ class LibvirtDriver(HypervisorDriver):
         if existing is not None and self._owns(existing):  # a retried spawn: make sure it runs
             with self._errors(instance, "spawn"):
                 if not existing.isActive():
-                    existing.create()
+                    self._create(existing)
             return
         d = self.instance_dir(instance)
         dom = None
@@ -309,7 +366,7 @@ class LibvirtDriver(HypervisorDriver):
             with self._errors(instance, "spawn"):
                 xml = self._build(instance, image, network_info, block_devices, admin_password)
                 dom = self._connection().defineXML(xml)
-                dom.create()
+                self._create(dom)
         except BaseException:
             with contextlib.suppress(Exception):  # leave nothing behind, report the first error
                 if dom is not None:
@@ -340,7 +397,7 @@ class LibvirtDriver(HypervisorDriver):
                 dom.reboot(libvirt.VIR_DOMAIN_REBOOT_DEFAULT)  # ACPI: the guest restarts itself
                 return
             self._stop(dom)
-            dom.create()
+            self._create(dom)
 
     def power_off(self, instance: Instance, timeout: int = 0) -> None:
         dom = self._lookup(instance)
@@ -362,7 +419,7 @@ class LibvirtDriver(HypervisorDriver):
         dom = self._lookup(instance)
         with self._errors(instance, "power on"):
             if not dom.isActive():
-                dom.create()  # restores a managed save, if any
+                self._create(dom)  # restores a managed save, if any
 
     def pause(self, instance: Instance) -> None:
         dom = self._lookup(instance)
@@ -386,14 +443,16 @@ class LibvirtDriver(HypervisorDriver):
         dom = self._lookup(instance)
         with self._errors(instance, "resume"):
             if not dom.isActive():
-                dom.create()
+                self._create(dom)
 
     # -- rescue, rebuild, snapshot ---------------------------------------------------------------
     def rescue(self, instance: Instance, image: ImageReader, rescue_password: str) -> None:
         """Boot ``image`` (``vda``, an overlay ``disk.rescue``) with the instance's disks after it.
 
-        The definition before rescue is kept in ``unrescue.xml``. The config
-        drive stays the instance's own (``rescue_password`` is not injected).
+        The definition before rescue is kept in ``unrescue.xml``. An instance
+        with a config drive boots the rescue with a copy of it whose
+        ``admin_pass`` is ``rescue_password`` (``disk.config.rescue``), as Nova
+        injects it, so the rescue system's root password is the one returned.
         """
         dom = self._lookup(instance)
         d = self.instance_dir(instance)
@@ -405,6 +464,12 @@ class LibvirtDriver(HypervisorDriver):
             rescue_path = os.path.join(d, RESCUE_DISK)
             disks.create_overlay(self.cache.base_image(image), rescue_path, 0)
             xml = guest.rescue_xml(original, guest.Disk(rescue_path), self._kernel(image))
+            config = os.path.join(d, CONFIG_DRIVE)
+            if config in guest.disk_files(original):
+                rescue_config = os.path.join(d, RESCUE_CONFIG_DRIVE)
+                configdrive.build(rescue_config, instance, guest.load_vifs(os.path.join(d, VIFS_FILE)),
+                                  rescue_password)
+                xml = guest.replace_disk_source(xml, config, rescue_config)
             files.write_atomically(saved, original.encode())
             try:
                 self._stop(dom)
@@ -428,8 +493,9 @@ class LibvirtDriver(HypervisorDriver):
             self._stop(dom)
             self._define_and_start(original)
             os.unlink(saved)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(d, RESCUE_DISK))
+            for name in (RESCUE_DISK, RESCUE_CONFIG_DRIVE):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(d, name))
 
     def rebuild(self, instance: Instance, image: ImageReader, network_info: Sequence[VIF],
                 block_devices: Sequence[BlockDevice] = (), admin_password: str | None = None) -> None:
@@ -438,7 +504,7 @@ class LibvirtDriver(HypervisorDriver):
         with self._errors(instance, "rebuild"):
             self._stop(dom)
             d = self.instance_dir(instance)
-            for name in (ROOT_DISK, CONFIG_DRIVE, RESCUE_DISK, UNRESCUE_XML):
+            for name in (ROOT_DISK, CONFIG_DRIVE, RESCUE_DISK, RESCUE_CONFIG_DRIVE, UNRESCUE_XML):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(d, name))
             if self.virt_type == "lxc":
@@ -585,26 +651,42 @@ class LibvirtDriver(HypervisorDriver):
         configdrive.build(path, instance, guest.load_vifs(os.path.join(d, VIFS_FILE)), password)
 
     # -- volumes and interfaces ------------------------------------------------------------------
-    def attach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
-        """A virtio disk on ``connection_info.device_path`` (``local`` and ``iscsi`` transports)."""
+    def attach_volume(self, instance: Instance, block_device: BlockDevice) -> str | None:
+        """A virtio disk on the volume's file or block device (the ``file`` transport); hot-plugged when running.
+
+        Returns ``/dev/<target>`` when the target differs from the name asked for (the config drive
+        holds ``vdb``, say).
+        """
         dom = self._lookup(instance)
         disk = guest.volume_disk(block_device)
         with self._errors(instance, "attach volume"):
             xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-            if guest.find_disk(xml, serial=disk.serial, path=disk.path):
-                return
-            element = guest.disk_element(disk, guest.free_target(xml, block_device.device_name))
-            devices.attach(self._connection(), dom, guest.ET.tostring(element, encoding="unicode"))
+            found = guest.find_disk(xml, serial=disk.serial, path=disk.path)
+            if found:
+                target = guest.ET.fromstring(found).find("target")
+                dev = target.get("dev") if target is not None else None
+            else:
+                dev = guest.free_target(xml, block_device.device_name)
+                element = guest.disk_element(disk, dev)
+                devices.attach(self._connection(), dom, guest.ET.tostring(element, encoding="unicode"))
+        used = f"/dev/{dev}" if dev else None
+        return used if used != block_device.device_name else None
 
     def detach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
+        """Unplug the volume's disk (found by serial or path), waiting until a running guest has released it.
+
+        :raises HypervisorError: the guest did not release it in ``[libvirt] device_detach_timeout``
+            seconds; it stays attached (live and in the definition) and the detach can be retried.
+        """
         dom = self._lookup(instance)
         ci = block_device.connection_info
         serial = block_device.volume_id or (ci.volume_id if ci else None)
+        path = ci.data.path if ci and isinstance(ci.data, FileConnection) else None
         with self._errors(instance, "detach volume"):
-            found = guest.find_disk(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), serial=serial,
-                                    path=ci.device_path if ci else None)
+            found = (guest.find_disk(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), serial=serial, path=path)
+                     or guest.find_disk(dom.XMLDesc(0), serial=serial, path=path))
             if found:
-                devices.detach(self._connection(), dom, found)
+                devices.detach(self._connection(), dom, found, self.conf.libvirt.device_detach_timeout)
 
     def attach_interface(self, instance: Instance, vif: VIF) -> None:
         dom = self._lookup(instance)
@@ -619,6 +701,6 @@ class LibvirtDriver(HypervisorDriver):
         with self._errors(instance, "detach interface"):
             found = guest.find_interface(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), vif.mac_address)
             if found is not None:
-                devices.detach(self._connection(), dom, found)
+                devices.detach(self._connection(), dom, found, self.conf.libvirt.device_detach_timeout)
             path = os.path.join(self.instance_dir(instance), VIFS_FILE)
             guest.save_vifs(path, [v for v in guest.load_vifs(path) if v.id != vif.id])

@@ -118,6 +118,12 @@ class LifecycleWatcher:
         """Also call ``callback`` on every change."""
         self._callbacks.append(callback)
 
+    def rebind(self, conn: Any) -> None:
+        """Watch ``conn`` instead (a new connection after the old one closed, e.g. libvirtd restarted)."""
+        self.stop()
+        self._conn = conn
+        self._id = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_event, None)
+
     def _on_event(self, conn: Any, dom: Any, event: int, detail: int, opaque: Any) -> None:
         state = lifecycle_power_state(event, detail)
         if state is None:

@@ -20,14 +20,23 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
-from cumulo.interfaces.hypervisor import VIF, BlockDevice, FixedIP, HypervisorError, ImageMeta, Instance
+from cumulo.interfaces.hypervisor import (
+    PROTOCOL_FILE,
+    VIF,
+    BlockDevice,
+    FileConnection,
+    FixedIP,
+    HypervisorError,
+    ImageMeta,
+    Instance,
+)
 
 #: The namespace of Cumulo's ``<metadata>`` element (who owns the domain).
 METADATA_NS = "https://cumulo.dev/xmlns/libvirt/1"
 ET.register_namespace("cumulo", METADATA_NS)
 
 DOMAIN_PREFIX = "cumulo-"
-VOLUME_TRANSPORTS = ("local", "iscsi")  # both reach the volume through ConnectionInfo.device_path
+VOLUME_TRANSPORTS = (PROTOCOL_FILE,)  # what the driver can open; also its volume_protocols
 
 
 def domain_name(instance: Instance) -> str:
@@ -98,20 +107,24 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -
 
 
 def volume_disk(block_device: BlockDevice) -> Disk:
-    """The disk of a volume reached through ``connection_info.device_path`` (``local``, ``iscsi``).
+    """The disk of a volume exported as a file (or block device) on this host, raw or qcow2.
 
-    :raises HypervisorError: another transport, no device path, or the path does not exist.
+    A qcow2 volume's backing chain (its snapshots) is named, with formats, in
+    its own header: libvirt follows it.
+
+    :raises HypervisorError: another transport (NBD needs x509 TLS in libvirt, the
+        volume drivers offer TLS-PSK), or the path does not exist.
     """
     ci = block_device.connection_info
-    if ci is None or ci.driver_volume_type not in VOLUME_TRANSPORTS or not ci.device_path:
+    if ci is None or ci.driver_volume_type not in VOLUME_TRANSPORTS or not isinstance(ci.data, FileConnection):
         kind = ci.driver_volume_type if ci else "none"
-        raise HypervisorError(f"volume transport {kind!r} is not supported here: "
-                              f"{' and '.join(VOLUME_TRANSPORTS)} with a device_path are")
+        raise HypervisorError(f"volume transport {kind!r} is not supported here: only {', '.join(VOLUME_TRANSPORTS)}")
+    path = ci.data.path
     try:
-        block = stat.S_ISBLK(os.stat(ci.device_path).st_mode)
+        block = stat.S_ISBLK(os.stat(path).st_mode)
     except OSError as err:
-        raise HypervisorError(f"volume {ci.volume_id}: {ci.device_path}: {err.strerror}") from err
-    return Disk(ci.device_path, "raw", readonly=ci.read_only, serial=block_device.volume_id or ci.volume_id,
+        raise HypervisorError(f"volume {ci.volume_id}: {path}: {err.strerror}") from err
+    return Disk(path, ci.data.disk_format, readonly=ci.read_only, serial=block_device.volume_id or ci.volume_id,
                 block=block)
 
 
@@ -285,6 +298,14 @@ def find_interface(xml: str, mac: str) -> str | None:
     return None
 
 
+def has_device(xml: str, device: str) -> bool:
+    """Whether the domain has a device equal to ``device`` (same tag, same target or MAC)."""
+    wanted = ET.fromstring(device)
+    key = _device_key(wanted)
+    devices = ET.fromstring(xml).find("devices")
+    return devices is not None and any(e.tag == wanted.tag and _device_key(e) == key for e in devices)
+
+
 def with_device(xml: str, device: str) -> str:
     """The domain XML with ``device`` (an element's XML) appended to ``<devices>``."""
     root = ET.fromstring(xml)
@@ -364,6 +385,15 @@ def rescue_xml(xml: str, rescue_disk: Disk, kernel: KernelBoot | None) -> str:
         if address is not None:
             disk.remove(address)
         devices.insert(position + index, disk)
+    return ET.tostring(root, encoding="unicode")
+
+
+def replace_disk_source(xml: str, old_path: str, new_path: str) -> str:
+    """The domain XML with the disk whose source file is ``old_path`` reading ``new_path`` instead."""
+    root = ET.fromstring(xml)
+    for source in root.findall("devices/disk/source"):
+        if source.get("file") == old_path:
+            source.set("file", new_path)
     return ET.tostring(root, encoding="unicode")
 
 

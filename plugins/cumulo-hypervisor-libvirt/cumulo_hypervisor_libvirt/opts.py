@@ -34,6 +34,10 @@ opts = [
     cfg.IntOpt("shutdown_timeout", default=60, min=0,
                help="Seconds power_off waits for the guest to shut down when the caller gives no timeout; "
                     "then the domain is destroyed."),
+    cfg.IntOpt("device_detach_timeout", default=60, min=1,
+               help="Seconds detaching a volume or interface from a running guest waits for the guest to "
+                    "release it (the unplug is asked for again every 10 s); then the detach fails and the "
+                    "device stays attached."),
     cfg.IntOpt("console_log_max_bytes", default=100 * 1024, min=1024,
                help="Bytes of the end of the console log that console output returns."),
     cfg.StrOpt("vnc_listen", default="127.0.0.1", help="Address the guests' VNC servers listen on."),

@@ -35,7 +35,7 @@ from cumulo import exception
 from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.hypervisor import Flavor, HypervisorError, Instance
 from cumulo.interfaces.service import Stoppable
-from cumulo.testing.fixtures import unavailable
+from cumulo.testing.fixtures import libvirtd_session, unavailable
 
 BANNER = b"RFB 003.008\n"
 
@@ -438,30 +438,37 @@ TINY_DOMAIN = """<domain type='qemu'>
 </domain>"""
 
 
-def _libvirt_or_skip() -> Any:
+def _libvirt_or_skip() -> tuple[Any, list[Stoppable]]:
+    """A connection to qemu:///system and the daemons started for it (a running libvirtd is reused)."""
     import libvirt
 
     if not daemons.can_start() and daemons._default_probe("qemu:///system") is not None:
         unavailable("qemu:///system does not answer and libvirtd cannot be started here")
     try:
-        daemons.start_local("qemu:///system")  # reuses a running libvirtd; what it starts lives on
+        started: list[Stoppable] = list(daemons.start_local("qemu:///system"))
     except HypervisorError as err:
         unavailable(str(err))
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-    return libvirt.open("qemu:///system")
+    return libvirt.open("qemu:///system"), started
 
 
 @pytest.fixture
 def tiny_domain(tmp_path: Any) -> Iterator[tuple[Any, str]]:
     """A transient QEMU domain without disks: SeaBIOS on VNC and on the serial console (logged), retrying."""
-    conn = _libvirt_or_skip()
-    os.chmod(tmp_path, 0o755)  # QEMU (libvirt's qemu user, or root) writes the log through virtlogd
-    log = str(tmp_path / "console.log")
-    dom = conn.createXML(TINY_DOMAIN.format(name=f"console-proxy-test-{uuidlib.uuid4().hex[:8]}", log=log), 0)
-    yield dom, log
-    with contextlib.suppress(Exception):
-        dom.destroy()
-    conn.close()
+    with libvirtd_session():  # no other test's libvirtd comes or goes meanwhile; ours goes with the test
+        conn, started = _libvirt_or_skip()
+        try:
+            os.chmod(tmp_path, 0o755)  # QEMU (libvirt's qemu user, or root) writes the log through virtlogd
+            log = str(tmp_path / "console.log")
+            dom = conn.createXML(TINY_DOMAIN.format(name=f"console-proxy-test-{uuidlib.uuid4().hex[:8]}", log=log),
+                                 0)
+            yield dom, log
+            with contextlib.suppress(Exception):
+                dom.destroy()
+            conn.close()
+        finally:
+            for daemon in reversed(started):
+                daemon.stop()
 
 
 def test_a_real_domains_vnc_and_serial_console_answer_through_the_proxy(

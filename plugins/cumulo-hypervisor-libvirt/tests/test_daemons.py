@@ -124,3 +124,17 @@ def test_kvm_device_is_given_to_group_kvm(tmp_path: Any) -> None:
     assert st.st_gid == gid and st.st_mode & 0o777 == 0o660
     assert daemons.fix_kvm_permissions(str(dev)) is False  # already right: nothing to do
     assert daemons.fix_kvm_permissions(str(tmp_path / "absent")) is False
+
+
+def test_a_running_libvirtd_that_sees_the_unified_cgroup_cannot_run_containers(tmp_path: Any) -> None:
+    proc = tmp_path / "proc"
+    for pid, comm, mounts in (("10", "bash", f"cgroup2 {daemons.CGROUP_UNIFIED} cgroup2 rw 0 0\n"),
+                              ("20", "libvirtd", "tmpfs /sys/fs/cgroup tmpfs rw 0 0\n"),
+                              ("30", "libvirtd", f"cgroup2 {daemons.CGROUP_UNIFIED} cgroup2 rw 0 0\n")):
+        (proc / pid).mkdir(parents=True)
+        (proc / pid / "comm").write_text(comm + "\n")
+        (proc / pid / "mounts").write_text(mounts)
+    (proc / "self").mkdir()
+    assert daemons.libvirtd_seeing_unified_cgroup(str(proc)) == 30
+    (proc / "30" / "mounts").write_text("tmpfs /sys/fs/cgroup tmpfs rw 0 0\n")
+    assert daemons.libvirtd_seeing_unified_cgroup(str(proc)) is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import libvirt
+import pycdlib
 import pytest
 from cumulo_hypervisor_libvirt import disks, driver, guest, opts
 from cumulo_hypervisor_libvirt.driver import LibvirtDriver
@@ -32,12 +34,14 @@ from cumulo.interfaces.hypervisor import (
     VIF,
     BlockDevice,
     ConnectionInfo,
+    FileConnection,
     Flavor,
     HypervisorError,
     ImageMeta,
     ImageReader,
     Instance,
     InstanceNotFound,
+    NbdConnection,
     PowerState,
     StreamImageReader,
 )
@@ -141,8 +145,8 @@ class LibvirtConformance(HypervisorConformance):
         path = os.path.join(self.tmp, f"volume-{vid}")
         _touch(path, 1024 * 1024)
         return BlockDevice(source_type="volume", destination_type="volume", device_name=device_name, volume_id=vid,
-                           connection_info=ConnectionInfo(driver_volume_type="local", volume_id=vid,
-                                                          device_path=path))
+                           connection_info=ConnectionInfo(driver_volume_type="file", volume_id=vid,
+                                                          data=FileConnection(path, "raw")))
 
 
 @pytest.mark.usefixtures("stub_disks")
@@ -346,10 +350,20 @@ def test_rescue_boots_the_rescue_disk_first(drv: LibvirtDriver) -> None:
     drv.rescue(inst, reader(b"rescue", image_id="rescue-img"), "pw")  # again: no-op
     files = guest.disk_files(xml_of(drv, inst))
     assert files[:2] == [os.path.join(d, "disk.rescue"), os.path.join(d, "disk")]
+    # The rescue boots with the config drive's copy that carries the rescue password (Nova injects it).
+    rescue_config = os.path.join(d, "disk.config.rescue")
+    assert rescue_config in files and os.path.join(d, "disk.config") not in files
+    iso = pycdlib.PyCdlib()
+    iso.open(rescue_config)
+    meta = io.BytesIO()
+    iso.get_file_from_iso_fp(meta, rr_path="/openstack/latest/meta_data.json")
+    iso.close()
+    assert json.loads(meta.getvalue())["admin_pass"] == "pw"
     drv.unrescue(inst)
     drv.unrescue(inst)  # again: no-op
     assert guest.disk_files(xml_of(drv, inst))[0] == os.path.join(d, "disk")
-    assert not os.path.exists(os.path.join(d, "disk.rescue"))
+    assert os.path.join(d, "disk.config") in guest.disk_files(xml_of(drv, inst))
+    assert not os.path.exists(os.path.join(d, "disk.rescue")) and not os.path.exists(rescue_config)
 
 
 def test_rebuild_keeps_the_ephemeral_disk(drv: LibvirtDriver) -> None:
@@ -398,22 +412,32 @@ def test_remote_console_needs_a_port_and_a_known_type(drv: LibvirtDriver) -> Non
         drv.get_remote_console(inst, "telnet")
 
 
-def test_volumes_attach_by_device_path(drv: LibvirtDriver, tmp_path: Any) -> None:
+def test_volumes_attach_by_file(drv: LibvirtDriver, tmp_path: Any) -> None:
     inst = instance()
     drv.spawn(inst, reader(), [])
     path = str(tmp_path / "vol")
     _touch(path, 4096)
     bd = BlockDevice(source_type="volume", destination_type="volume", device_name="/dev/vdz", volume_id="v-1",
-                     connection_info=ConnectionInfo(driver_volume_type="iscsi", volume_id="v-1", device_path=path))
-    drv.attach_volume(inst, bd)
-    drv.attach_volume(inst, bd)  # again: no second disk
+                     connection_info=ConnectionInfo(driver_volume_type="file", volume_id="v-1",
+                                                    data=FileConnection(path, "raw")))
+    assert drv.attach_volume(inst, bd) is None  # the name asked for
+    assert drv.attach_volume(inst, bd) is None  # again: no second disk
     xml = xml_of(drv, inst)
     assert guest.disk_files(xml).count(path) == 1 and "vdz" in guest.disk_targets(xml)
+    other = str(tmp_path / "vol2")
+    _touch(other, 4096)
+    taken = dataclasses.replace(bd, volume_id="v-2", connection_info=ConnectionInfo(
+        driver_volume_type="file", volume_id="v-2", data=FileConnection(other, "raw")))
+    used = drv.attach_volume(inst, taken)  # vdz is taken: the driver says which name the disk got
+    assert used is not None and used != "/dev/vdz" and used.removeprefix("/dev/") in guest.disk_targets(
+        xml_of(drv, inst))
+    drv.detach_volume(inst, taken)
     drv.detach_volume(inst, bd)
     assert path not in guest.disk_files(xml_of(drv, inst))
-    rbd = dataclasses.replace(bd, connection_info=ConnectionInfo(driver_volume_type="rbd", volume_id="v-1"))
-    with pytest.raises(HypervisorError, match="rbd"):
-        drv.attach_volume(inst, rbd)
+    nbd = dataclasses.replace(bd, connection_info=ConnectionInfo(driver_volume_type="nbd", volume_id="v-1",
+                                                                 data=NbdConnection("127.0.0.1", 10809, "v-1")))
+    with pytest.raises(HypervisorError, match="nbd"):
+        drv.attach_volume(inst, nbd)
 
 
 def test_interfaces_and_the_saved_vifs(drv: LibvirtDriver) -> None:

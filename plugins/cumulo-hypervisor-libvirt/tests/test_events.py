@@ -64,3 +64,31 @@ def test_watcher_reports_owned_domains_only() -> None:
         watcher.stop()
         for dom in doms:
             dom.undefine()
+
+
+def test_a_rebound_watcher_reports_from_the_new_connection() -> None:
+    """After a reconnection (libvirtd restarted) the watcher moves to the new connection and keeps reporting."""
+    old, new = libvirt.open("test:///default"), libvirt.open("test:///default")
+    seen: list[tuple[str, PowerState]] = []
+    done = threading.Event()
+    mine = str(uuidlib.uuid4())
+
+    def note(uuid: str, state: PowerState) -> None:
+        seen.append((uuid, state))
+        if state == PowerState.SHUTDOWN:
+            done.set()
+
+    watcher = events.LifecycleWatcher(old, note, lambda dom: dom.UUIDString() == mine)
+    watcher.rebind(new)
+    old.close()
+    dom = new.defineXML(f"<domain type='test'><name>ev-{mine}</name><uuid>{mine}</uuid>"
+                        "<memory>65536</memory><os><type>hvm</type></os></domain>")
+    try:
+        dom.create()
+        dom.destroy()
+        assert done.wait(5), seen
+        assert seen == [(mine, PowerState.RUNNING), (mine, PowerState.SHUTDOWN)]
+    finally:
+        watcher.stop()
+        dom.undefine()
+        new.close()

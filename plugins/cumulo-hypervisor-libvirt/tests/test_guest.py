@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -14,11 +15,13 @@ from cumulo.interfaces.hypervisor import (
     VIF,
     BlockDevice,
     ConnectionInfo,
+    FileConnection,
     FixedIP,
     Flavor,
     HypervisorError,
     ImageMeta,
     Instance,
+    NbdConnection,
 )
 
 UUID = "6f1c1d51-8f3a-4b7e-9a0e-0123456789ab"
@@ -172,12 +175,19 @@ def test_volume_disk(tmp_path: Any) -> None:
     path = tmp_path / "vol"
     path.write_bytes(b"")
     ok = BlockDevice(source_type="volume", destination_type="volume", volume_id="v1",
-                     connection_info=ConnectionInfo(driver_volume_type="local", volume_id="v1",
-                                                    device_path=str(path), read_only=True))
+                     connection_info=ConnectionInfo(driver_volume_type="file", volume_id="v1",
+                                                    data=FileConnection(str(path), "raw"), read_only=True))
     assert guest.volume_disk(ok) == Disk(str(path), "raw", readonly=True, serial="v1", block=False)
+    qcow2 = dataclasses.replace(ok, connection_info=ConnectionInfo(driver_volume_type="file", volume_id="v1",
+                                                                   data=FileConnection(str(path))))
+    assert guest.volume_disk(qcow2).format == "qcow2"
+    nbd = dataclasses.replace(ok, connection_info=ConnectionInfo(driver_volume_type="nbd", volume_id="v1",
+                                                                 data=NbdConnection("127.0.0.1", 10809, "v1")))
+    with pytest.raises(HypervisorError, match="nbd"):
+        guest.volume_disk(nbd)
     missing = BlockDevice(source_type="volume", destination_type="volume", volume_id="v1",
-                          connection_info=ConnectionInfo(driver_volume_type="local", volume_id="v1",
-                                                         device_path=str(tmp_path / "none")))
+                          connection_info=ConnectionInfo(driver_volume_type="file", volume_id="v1",
+                                                         data=FileConnection(str(tmp_path / "none"))))
     with pytest.raises(HypervisorError, match="none"):
         guest.volume_disk(missing)
 

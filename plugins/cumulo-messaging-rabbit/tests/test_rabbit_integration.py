@@ -16,6 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from cumulo_messaging_rabbit import opts as rabbit_opts
 from cumulo_messaging_rabbit.transport import RabbitTransport, drop_connections
 
 from cumulo import exception, messaging
@@ -37,6 +38,7 @@ def _broker_up() -> bool:
 
 def _rabbit(url: str) -> RabbitTransport:
     """A private transport (not the process's cached one), built as the registry builds it."""
+    CONF.register_opts(rabbit_opts.rabbit_opts, group=rabbit_opts.GROUP)  # as loading the plugin does
     return RabbitTransport(PluginContext(CONF, kind="transport", name="rabbit", url=url))
 
 
@@ -329,7 +331,7 @@ def test_all_in_one_cloud_runs_on_rabbitmq(tmp_path):
     image = tmp_path / "tiny.raw"
     image.write_bytes(b"\0" * 65536)
     try:
-        cloud.start()
+        cloud.start(timeout=180)  # a whole cloud on a busy CI machine (seen past 90 s)
         cloud.openstack("image", "create", "--file", str(image), "--disk-format", "raw",
                         "--container-format", "bare", "tiny", "-f", "json")
         server = cloud.openstack("server", "create", "--flavor", "m1.tiny", "--image", "tiny", "--wait",

@@ -142,14 +142,14 @@ class DhcpServers:
             return
         namespace = names.dhcp_namespace(network.id)
         interface = names.dhcp_interface(dhcp_port.id)
+        files = _Files(self.state_dir, network.id)
+        self._make_dirs(files)  # first: the state directory is the record that the namespace is ours
         before = self._interface_index(namespace, interface)
         netns.plug_veth(self.host_ns, names.bridge(network.id), names.tap(dhcp_port.id), namespace, interface,
                         dhcp_port.mac_address, self._port_addresses(network, dhcp_port), mtu=network.mtu)
         self._drop_other_interfaces(namespace, interface)
         replugged = before != self._interface_index(namespace, interface)
 
-        files = _Files(self.state_dir, network.id)
-        self._make_dirs(files)
         changed = _write_private(files.hosts, self._hosts(network, served, dhcp_port, ports))
         changed = _write_private(files.opts, self._opts(network, served, dhcp_port)) or changed
         argv = self._command(network, served, interface, files)
@@ -166,7 +166,14 @@ class DhcpServers:
         """Stop the network's dnsmasq and delete its namespace and state directory."""
         self._argv.pop(network_id, None)
         self._stop(network_id)
-        netns.remove(names.dhcp_namespace(network_id))
+        namespace = names.dhcp_namespace(network_id)
+        if netns.exists(namespace):
+            # Deleted here, synchronously (the bridge side goes with each): a namespace's links go only
+            # when the kernel frees it, which may be later than its name.
+            for link in netns.link_names(namespace):
+                if link != "lo":
+                    netns.delete_link(namespace, link)
+        netns.remove(namespace)
         shutil.rmtree(_Files(self.state_dir, network_id).dir, ignore_errors=True)
 
     def supervise(self) -> list[str]:
@@ -185,8 +192,8 @@ class DhcpServers:
         return restarted
 
     def managed(self) -> set[str]:
-        """The ids of the networks with a DHCP namespace or a state directory."""
-        found = {n[len(names.DHCP_NS_PREFIX):] for n in netns.names(names.DHCP_NS_PREFIX)}
+        """The ids of the networks with a state directory here (another data plane's qdhcp- namespaces are not ours)."""
+        found: set[str] = set()
         with contextlib.suppress(FileNotFoundError):
             found.update(entry.name for entry in os.scandir(self.state_dir) if entry.is_dir())
         return found

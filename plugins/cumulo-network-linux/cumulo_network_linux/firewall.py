@@ -315,8 +315,9 @@ class _Renderer:
         return "".join(out)
 
     def _members(self, group_id: str, version: int) -> list[IPNetwork]:
-        group = self.groups.get(group_id)
-        members = [self.ports_by_id[p] for p in (group.port_ids if group else ()) if p in self.ports_by_id]
+        # Membership as the ports say it (each port record is current; a group's port_ids is only as
+        # current as the group's last change).
+        members = [port for port in self.ports_by_id.values() if group_id in port.security_group_ids]
         return [net for net in _collapse(n for port in members for n in _member_addresses(port))
                 if net.version == version]
 

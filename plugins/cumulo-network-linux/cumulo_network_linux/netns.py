@@ -68,8 +68,15 @@ def names(prefix: str = "") -> list[str]:
 
 @contextlib.contextmanager
 def route(name: str | None = None) -> Iterator[Any]:
-    """A pyroute2 handle (``IPRoute`` or ``NetNS``) on namespace ``name``; None: this process's."""
-    handle: Any = NetNS(name) if _ns(name) else IPRoute()
+    """A pyroute2 handle (``IPRoute`` or ``NetNS``) on namespace ``name``; None: this process's.
+
+    A missing namespace is not made (pyroute2's default): :func:`ensure` makes namespaces.
+
+    :raises NetworkDriverError: namespace ``name`` does not exist.
+    """
+    if _ns(name) and not exists(str(name)):
+        raise NetworkDriverError(f"network namespace {name} does not exist")
+    handle: Any = NetNS(name, flags=0) if _ns(name) else IPRoute()
     try:
         yield handle
     finally:
@@ -164,7 +171,9 @@ def link_names(name: str | None) -> list[str]:
 
 
 def delete_link(name: str | None, ifname: str) -> None:
-    """Delete link ``ifname`` in namespace ``name`` (a veth's peer goes with it)."""
+    """Delete link ``ifname`` in namespace ``name`` (a veth's peer goes with it); nothing when either is gone."""
+    if _ns(name) and not exists(str(name)):
+        return
     with route(name) as ipr:
         index = link_index(ipr, ifname)
         if index is not None:

@@ -16,6 +16,10 @@ linux_network_opts: list[cfg.Opt] = [
                     "from its bridge into this namespace holds the external subnet's gateway address, "
                     "so floating IPs are reachable from here (the all-in-one's 'outside'). Empty: the "
                     "namespace cumulo runs in."),
+    cfg.ListOpt("bound_hosts", default=[],
+                help="Compute hosts whose servers' ports are plugged into this machine's bridges (and "
+                     "filtered by its security group rules). Empty: every host, as in an all-in-one "
+                     "cloud, where all compute hosts (the fake driver's several included) are this machine."),
     cfg.ListOpt("physical_interface_mappings", default=[],
                 help="physical_network:interface pairs: the interface a flat network's bridge (or a VLAN "
                      "network's subinterface) uses. A physical network not listed gets a bridge with no "
@@ -33,12 +37,15 @@ linux_network_opts: list[cfg.Opt] = [
     cfg.StrOpt("nft_binary", default="nft", help="nft, which programs NAT and security groups."),
     cfg.BoolOpt("metadata_proxy", default=True,
                 help="Run a metadata proxy (169.254.169.254:80) in every router and DHCP namespace; it "
-                     "signs what it forwards with [metadata] proxy_shared_secret."),
+                     "signs what it forwards with [metadata] proxy_shared_secret, or when that is empty "
+                     "with a secret it generates into <state_path>/metadata-proxy.secret (which the "
+                     "metadata service of the same state path reads)."),
     cfg.StrOpt("metadata_url", default="",
                help="The metadata service the proxies forward to. Empty: the API server's /metadata "
                     "on 127.0.0.1."),
     cfg.FloatOpt("supervise_interval", default=5.0, min=0.5,
-                 help="Seconds between checks that every dnsmasq and metadata proxy still runs."),
+                 help="Seconds between checks that every dnsmasq and metadata proxy still runs (a dead one is "
+                      "restarted)."),
 ]
 
 

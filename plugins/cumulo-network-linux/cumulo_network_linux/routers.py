@@ -126,8 +126,12 @@ class Routers:
     """
 
     def __init__(self, host_ns: str | None, nft_binary: str = "nft",
-                 metadata_address: str | None = "169.254.169.254") -> None:
+                 metadata_address: str | None = "169.254.169.254", state_dir: str | None = None) -> None:
         self.host_ns = host_ns or None
+        # Where each router this data plane made is recorded (a file per id, written before its namespace
+        # is made): what :meth:`managed` reports, so another data plane's qrouter- namespaces on the same
+        # machine are never taken for strays. None: every qrouter- namespace counts.
+        self.state_dir = state_dir
         self.nft_binary = nft_binary
         self.metadata_address = metadata_address
         self._applied: dict[str, dict[str, str]] = {}
@@ -140,6 +144,7 @@ class Routers:
             could be made is; the routes that failed are named).
         """
         ns = names.router_namespace(router.id)
+        self._record(router.id, True)
         netns.ensure(ns)
         self._sysctls(ns)
         gateway_before = self._ipv4_addresses(ns, router.gateway)
@@ -173,6 +178,7 @@ class Routers:
         self._applied.pop(router_id, None)
         ns = names.router_namespace(router_id)
         if not netns.exists(ns):
+            self._record(router_id, False)
             return
         taps = []
         for link in netns.link_names(ns):
@@ -184,11 +190,29 @@ class Routers:
         netns.remove(ns)
         for tap in taps:
             netns.delete_link(self.host_ns, tap)
+        self._record(router_id, False)
 
     def managed(self) -> set[str]:
-        """The ids of the routers whose namespace exists on this host."""
+        """The ids of the routers this data plane made (see ``state_dir``) or, without one, whose namespace exists."""
+        if self.state_dir is not None:
+            try:
+                return set(os.listdir(self.state_dir))
+            except FileNotFoundError:
+                return set()
         found = (names.id_prefix(n, names.ROUTER_NS_PREFIX) for n in netns.names(names.ROUTER_NS_PREFIX))
         return {router_id for router_id in found if router_id}
+
+    def _record(self, router_id: str, made: bool) -> None:
+        if self.state_dir is None:
+            return
+        path = os.path.join(self.state_dir, router_id)
+        if made:
+            os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+            with open(path, "a"):
+                pass
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
 
     # -- parts of ensure ---------------------------------------------------------------------------
     @staticmethod

@@ -176,6 +176,17 @@ def test_render_remote_groups_are_sets_of_members_addresses() -> None:
     assert "set remote3_v4 {\n    type ipv4_addr\n    flags interval\n  }" in script  # an unknown group: nobody
 
 
+def test_render_membership_is_what_the_ports_say_not_a_stale_group_record() -> None:
+    # The group record was last sent before "late" joined and while "gone" was still a member.
+    web = _port("web", "fa:16:3e:00:00:01", "10.0.0.1", groups=["web"])
+    late = _port("late", "fa:16:3e:00:00:02", "10.0.0.2", groups=["web"])
+    gone = _port("gone", "fa:16:3e:00:00:03", "10.0.0.3", groups=[])
+    groups = {"web": _group("web", _rule("ingress", remote_group="web"), ports=["web", "gone"])}
+    script = render([web], groups, [web, late, gone])
+    assert "set remote1_v4 {\n    type ipv4_addr\n    flags interval\n" \
+           "    elements = { 10.0.0.1/32, 10.0.0.2/32 }\n" in script
+
+
 def test_render_profiles_are_shared_and_stateless_has_no_conntrack() -> None:
     a = _port("a", "fa:16:3e:00:00:01", "10.0.0.1", groups=["s", "t"])
     b = _port("b", "fa:16:3e:00:00:02", "10.0.0.2", groups=["t", "s"])

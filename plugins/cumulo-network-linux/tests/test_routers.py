@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import pathlib
 import secrets
 import shutil
 import socket
@@ -408,3 +409,17 @@ def test_remove_leaves_nothing(plane: Plane) -> None:
     assert router.id not in plane.routers.managed()
     assert not taps & set(netns.link_names(plane.host_ns))
     plane.routers.remove(router.id)  # removing what is gone is not an error
+
+
+def test_with_a_state_dir_only_the_routers_made_here_are_managed(plane: Plane, tmp_path: pathlib.Path) -> None:
+    ours = Routers(plane.host_ns, state_dir=str(tmp_path / "routers"))
+    router = plane.router()
+    foreign = names.router_namespace(uuid.uuid4().hex)  # another data plane's router on this machine
+    netns.ensure(foreign)
+    try:
+        ours.ensure(router, plane.networks)
+        assert ours.managed() == {router.id}  # not the foreign one, which a stray sweep would delete
+        ours.remove(router.id)
+        assert ours.managed() == set() and netns.exists(foreign)
+    finally:
+        netns.remove(foreign)

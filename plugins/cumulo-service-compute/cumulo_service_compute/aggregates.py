@@ -72,7 +72,7 @@ class Aggregates:
             a = self._agg_row(s, agg_id)
             if name:
                 a.name = name
-                a.updated_at = utcnow()
+            a.updated_at = utcnow()  # an update always has a time, as Nova's (a zone alone is metadata)
         if meta:
             self.set_aggregate_metadata(ctx, agg_id, meta)
         return self.get_aggregate(ctx, agg_id)

@@ -10,14 +10,15 @@ from cumulo.interfaces.service import ModuleArea
 class ComputeArea(ModuleArea):
     """Compute (``hub.compute``): servers, flavors, key pairs, server groups, quotas, hosts, aggregates (Nova v2.1)."""
 
-    interface_version = "2.0"
+    interface_version = "2.1"
     area = "compute"
     requires = ("identity", "scheduler")
     after = ("image", "network", "volume")
     manager = "cumulo_service_compute.service:Service"
     starter = "cumulo_service_compute.service:start"
     plugin_options = (("compute", "hypervisor_driver", "hypervisor"),)
-    contracts = {"compute": "1.1", "network": "1.1"}
+    all_in_one_choices = (("compute", "hypervisor_driver", "hypervisor", ("libvirt", "fake")),)
+    contracts = {"compute": "1.4", "network": "1.2", "volume": "1.0"}
 
     @classmethod
     def list_opts(cls) -> list[tuple[str, list[cfg.Opt]]]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Collection, Mapping
+from typing import Any, Protocol
 
 import cumulo_service_compute.objects as objects
 import cumulo_service_compute.rpc as rpc
@@ -18,6 +18,15 @@ from cumulo.context import RequestContext
 from cumulo.contracts.network import NetworkRequest, NetworkService, RequestedNetwork
 from cumulo.db.models.base import utcnow
 from cumulo_service_compute.host_common import optional
+
+
+class HostStates(Protocol):
+    """What :func:`ready_to_plug` reads of the hosts (:class:`cumulo_service_compute.hosts.Hosts`,
+    which imports this module)."""
+
+    def capabilities(self, host: str | None) -> set[str] | None: ...
+
+    def down_hosts(self) -> set[str]: ...
 
 #: The service the compute hosts register and heartbeat as.
 BINARY = "cumulo-compute"
@@ -89,13 +98,38 @@ def check_locked(ctx: RequestContext, inst: dict[str, Any]) -> None:
         raise exception.Conflict(f"Instance {inst['uuid']} is locked")
 
 
+def ready_to_plug(ctx: RequestContext, hosts: HostStates, uuid: str, action: str, states: Collection[str],
+                  capability: str) -> dict[str, Any]:
+    """The server, if a device (a volume, a port) may be plugged into or out of it now; else 409.
+
+    It must be unlocked (or the caller an administrator), in one of ``states`` with no task, on a
+    host that is up and whose hypervisor has ``capability``.
+    """
+    inst = instance_for(ctx, uuid)
+    check_locked(ctx, inst)
+    if inst["vm_state"] not in states or inst["task_state"] is not None:
+        raise exception.Conflict(
+            f"Cannot '{action}' instance {uuid} while it is in vm_state {inst['vm_state']}"
+            + (f", task_state {inst['task_state']}" if inst["task_state"] else ""))
+    host = inst["host"]
+    if not host:
+        raise exception.Conflict(f"Instance {uuid} has no host; it cannot '{action}'.")
+    caps = hosts.capabilities(host)
+    if caps is not None and capability not in caps:
+        raise exception.Conflict(f"The hypervisor of host {host} does not support {action} "
+                                 f"(capability '{capability}').")
+    if host in hosts.down_hosts():
+        raise exception.Conflict(f"Host {host} of instance {uuid} is down.")
+    return inst
+
+
 def resolve_image(image_svc: Any | None, ctx: RequestContext, image_ref: str | None) -> dict[str, Any]:
     """The active image ``image_ref`` from ``image_svc`` (``hub.image``); 400 when it is missing or not active.
 
     Without an image service the reference is taken as is (an active image with no requirements).
     """
     if not image_ref:
-        raise exception.Invalid(reason="An image is required to boot a server (volume boot is not supported).")
+        raise exception.Invalid(reason="An image, or a volume as the boot device, is required to boot a server.")
     if image_svc is None:
         return {"id": image_ref, "status": "active", "min_ram": 0, "min_disk": 0, "properties": {}}
     try:

@@ -1,11 +1,13 @@
 """Building and deleting instances on one host.
 
 A build claims the flavor on the host, allocates the instance's ports through the
-network contract and spawns it with their VIFs. A build that fails here is cleaned
-up (hypervisor, ports, claim) and handed back to the scheduling step with this host
-excluded, up to ``[compute] max_attempts``; a client's mistake (a bad network, a port
-in use, quota) fails at once. A delete destroys the instance and finishes the
-record (``hub.compute.finish_delete``).
+network contract, makes and exports its volumes (:class:`~.host_volumes.Volumes`) and
+spawns it with their VIFs and block devices. A build that fails here is cleaned up
+(hypervisor, ports, the volumes' exports, claim) and handed back to the scheduling step
+with this host excluded, up to ``[compute] max_attempts``; a client's mistake (a bad
+network, a port in use, quota) or a volume that cannot be set up fails at once. A delete
+destroys the instance, gives its volumes back (deleting those with ``delete_on_termination``)
+and finishes the record (``hub.compute.finish_delete``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+import cumulo_service_compute.block_devices as bdms
 import cumulo_service_compute.objects as objects
 import cumulo_service_compute.states as st
 import cumulo_service_compute.virt as virt
@@ -26,6 +29,7 @@ from cumulo.db.models.base import utcnow
 from cumulo.interfaces.hypervisor import VIF, PowerState
 from cumulo_service_compute.host import ComputeHost
 from cumulo_service_compute.host_common import BUILD_TASK_STATES, SCHEDULED_BY, as_ctx, release_claims
+from cumulo_service_compute.host_volumes import BlockDeviceSetupFailed, Volumes
 
 LOG = logging.getLogger(__name__)
 
@@ -33,8 +37,8 @@ LOG = logging.getLogger(__name__)
 class Builds:
     """Build, delete and post-resize cleanup of the instances of ``host``."""
 
-    def __init__(self, host: ComputeHost) -> None:
-        self.host = host
+    def __init__(self, host: ComputeHost, volumes: Volumes) -> None:
+        self.host, self.volumes = host, volumes
 
     def build_and_run_instance(self, ctx: Any, instance_uuid: str, admin_password: str | None = None,
                                requested_networks: Any = None, security_groups: list[str] | None = None,
@@ -62,11 +66,13 @@ class Builds:
                     objects.update_instance(instance_uuid, {"task_state": st.NETWORKING},
                                             expected_task_state=[st.SCHEDULING, st.NETWORKING, st.SPAWNING])
                     ports = host.network.allocate(ctx, instance_uuid, requested_networks, security_groups)
-                    phase = "spawn"
+                    phase = "block device setup"
                     objects.update_instance(instance_uuid, {"task_state": st.SPAWNING},
                                             expected_task_state=st.NETWORKING)
-                    image = host.image(ctx, inst["image_ref"])
-                    host.driver.spawn(host.driver_instance(inst), image, virt.vifs(ports), (),
+                    block_devices = self.volumes.prepare(ctx, inst)
+                    phase = "spawn"
+                    image = host.image(ctx, inst["image_ref"] or self._root_image(block_devices, inst))
+                    host.driver.spawn(host.driver_instance(inst), image, virt.vifs(ports), block_devices,
                                       admin_password=admin_password)
                     objects.update_instance(instance_uuid, {
                         "vm_state": st.ACTIVE, "task_state": None, "power_state": int(PowerState.RUNNING),
@@ -86,6 +92,14 @@ class Builds:
             finally:
                 objects.finish_action(ctx, instance_uuid)
 
+    @staticmethod
+    def _root_image(block_devices: Sequence[object], inst: dict[str, Any]) -> str | None:
+        """The image a volume-backed server was made from (its image is "": the driver boots the volume)."""
+        for m in bdms.mappings(inst["uuid"]):
+            if m["boot_index"] == 0 and m["image_id"]:
+                return str(m["image_id"])
+        return None
+
     def _still_building_here(self, uuid: str) -> bool:
         """Whether the instance still exists, is building, not being deleted, and on this host."""
         try:
@@ -96,13 +110,15 @@ class Builds:
                 and inst["host"] == self.host.name)
 
     def cleanup_build(self, ctx: RequestContext, inst: dict[str, Any], vifs: Sequence[VIF], claimed: bool) -> None:
-        """Undo a build: the hypervisor's instance, the ports, the claim (when it was made). Never raises."""
+        """Undo a build: the hypervisor's instance, the ports, the volumes' exports (each stays reserved
+        for the server), the claim (when it was made). Never raises."""
         host = self.host
         try:
-            host.driver.destroy(host.driver_instance(inst), vifs)
+            host.driver.destroy(host.driver_instance(inst), vifs, bdms.driver_block_devices(inst["uuid"]))
         except Exception:
             LOG.exception("Cleanup of %s on %s failed", inst["uuid"], host.name)
         host.network.deallocate(ctx, inst["uuid"])
+        self.volumes.undo_build(ctx, inst["uuid"])
         if claimed:
             host.tracker.release(inst["uuid"])
 
@@ -114,7 +130,8 @@ class Builds:
         LOG.warning("Build of %s failed on %s during %s (attempt %d): %s", uuid, host.name, phase, attempt, err)
         # A client mistake (bad network, port in use, quota) fails the same everywhere: no retry.
         retryable = not (isinstance(err, exception.CumuloError) and 400 <= err.code < 500
-                         and not isinstance(err, exception.NotImplementedByDriver))
+                         and not isinstance(err, exception.NotImplementedByDriver)) \
+            and not isinstance(err, BlockDeviceSetupFailed)
         if retryable and attempt < CONF.compute.max_attempts:
             owner = getattr(host.hub.compute, "owner", None)
             values: dict[str, Any] = {"host": None, "node": None, "task_state": st.SCHEDULING}
@@ -155,8 +172,12 @@ class Builds:
                 return
             try:
                 with objects.action_event(ctx, instance_uuid, "compute_terminate_instance", host.name):
-                    host.driver.destroy(host.driver_instance(inst), host.network.vifs(ctx, instance_uuid))
+                    vifs = host.network.vifs(ctx, instance_uuid)
+                    host.driver.destroy(host.driver_instance(inst), vifs, bdms.driver_block_devices(instance_uuid))
+                    bdms.release_volumes(host.hub, ctx, instance_uuid)
                     resize = inst.get("resize") or {}
+                    if resize.get("source_host") == host.name:  # resized on this host: drop the copy kept
+                        host.driver.confirm_migration(host.driver_instance(inst), vifs)  # for a revert too
                     host.hub.compute.finish_delete(ctx, inst)
                     host.tracker.release(instance_uuid)
                     host.tracker.release(instance_uuid + ":resize")
@@ -174,7 +195,9 @@ class Builds:
         """On a resize's source, after the resized instance was deleted: drop the copy kept for a revert."""
         host = self.host
         try:
-            host.driver.destroy(virt.instance({"uuid": instance_uuid}), [])
+            gone = virt.instance({"uuid": instance_uuid})
+            host.driver.destroy(gone, [])
+            host.driver.confirm_migration(gone, [])  # the copy kept for a revert (``<uuid>_resize``)
         except Exception:
             LOG.exception("Cleanup of resize source of %s failed", instance_uuid)
         host.tracker.release(instance_uuid)

@@ -37,14 +37,18 @@ class Rebuilds:
                          preserve_power_off: bool = False) -> None:
         ctx = as_ctx(ctx)
         host = self.host
+        # As Nova: a server rebuilt while stopped is stopped again (its new disk is not left running).
+        stopped = objects.get_instance(instance_uuid)["vm_state"] == st.STOPPED
 
         def work(i: hv.Instance) -> None:
             image = host.image(ctx, image_ref)
             vifs = host.network.vifs(ctx, instance_uuid)
             host.driver.rebuild(i, image, vifs, (), admin_password=admin_password)
+            if stopped:
+                host.driver.power_off(i, 0)
 
         run_state_op(host, ctx, instance_uuid, "compute_rebuild_instance", st.REBUILDING, work,
-                     {"vm_state": st.ACTIVE, "launched_at": utcnow()})
+                     {"vm_state": st.STOPPED if stopped else st.ACTIVE, "launched_at": utcnow()})
 
     def rescue_instance(self, ctx: Any, instance_uuid: str, rescue_password: str,
                         rescue_image_ref: str | None = None) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+import cumulo_service_compute.migration_records as records
 import cumulo_service_compute.objects as objects
 import cumulo_service_compute.states as st
 import cumulo_service_compute.virt as virt
@@ -19,6 +20,7 @@ from cumulo.interfaces.hypervisor import InstanceNotFound, PowerState
 from cumulo_service_compute.host import ComputeHost
 from cumulo_service_compute.host_builds import Builds
 from cumulo_service_compute.host_common import BUILD_TASK_STATES, SYNC_TASK_STATES, operation, release_claims
+from cumulo_service_compute.host_volumes import Volumes
 from cumulo_service_compute.models import Instance
 
 LOG = logging.getLogger(__name__)
@@ -27,11 +29,12 @@ LOG = logging.getLogger(__name__)
 class Reconciler:
     """Settles what a previous run of ``host`` left half done, and follows the hypervisor's power states.
 
-    ``builds`` finishes interrupted deletes and cleans up interrupted builds.
+    ``builds`` finishes interrupted deletes and cleans up interrupted builds; ``volumes`` settles
+    interrupted volume attaches and detaches.
     """
 
-    def __init__(self, host: ComputeHost, builds: Builds) -> None:
-        self.host, self.builds = host, builds
+    def __init__(self, host: ComputeHost, builds: Builds, volumes: Volumes) -> None:
+        self.host, self.builds, self.volumes = host, builds, volumes
         self._event_lock = threading.Lock()
         self._event_sync_due = False
 
@@ -68,10 +71,14 @@ class Reconciler:
         * power and rescue operations (reboot, stop, start, pause, suspend, rescue...): the
           state is read back from the hypervisor and the task state cleared;
         * a snapshot or a resize not yet under way: the task state is cleared;
-        * a rebuild or a resize under way: ERROR with a fault (the disk may be half moved).
+        * a rebuild or a resize under way: ERROR with a fault (the disk may be half moved);
+        * the moves (:meth:`_reconcile_move`): a shelve is undone (the hypervisor's state is believed),
+          an offload finished, an unshelve or a live migration settled by where the hypervisor runs the
+          guest.
 
-        Then instances the hypervisor runs that the database has deleted are destroyed.
-        Returns how many instances were settled.
+        Then instances the hypervisor runs that the database has deleted are destroyed, and volumes
+        left ``attaching`` or ``detaching`` are given back or detached (:meth:`.Volumes.reconcile`).
+        Returns how many instances and volumes were settled.
         """
         name = self.host.name
         with db.transaction() as s:
@@ -85,6 +92,10 @@ class Reconciler:
             except Exception:
                 LOG.exception("Host %s: reconciling instance %s failed", name, r.uuid)
         self._reap_deleted()
+        try:
+            settled += self.volumes.reconcile()
+        except Exception:
+            LOG.exception("Host %s: settling interrupted volume attachments failed", name)
         if settled:
             LOG.info("Host %s: settled %d instance(s) interrupted by the previous run", name, settled)
         return settled
@@ -105,8 +116,10 @@ class Reconciler:
                 self.builds.cleanup_build(ctx, inst, host.network.vifs(ctx, uuid), True)
                 self._interrupted(ctx, inst, "build", error=True)
                 release_claims(host.hub, ctx, [uuid])
-            elif task in SYNC_TASK_STATES:
+            elif task in SYNC_TASK_STATES or task == st.SHELVING:
                 self._sync_interrupted(ctx, inst)
+            elif task in (st.SHELVING_OFFLOADING, st.UNSHELVING, st.MIGRATING):
+                self._reconcile_move(ctx, inst)
             elif task in (st.IMAGE_SNAPSHOT, st.RESIZE_PREP):
                 values: dict[str, Any] = {"task_state": None}
                 if task == st.RESIZE_PREP:
@@ -116,6 +129,42 @@ class Reconciler:
             else:  # rebuilding, a resize under way, or a task this version does not know
                 self._interrupted(ctx, inst, operation(task), error=True)
         return 1
+
+    def _reconcile_move(self, ctx: RequestContext, inst: dict[str, Any]) -> None:
+        """An offload, unshelve or live migration was interrupted (called with the instance lock held)."""
+        host = self.host
+        uuid, task = inst["uuid"], inst["task_state"]
+        try:
+            running = PowerState(host.driver.get_power_state(host.driver_instance(inst))) == PowerState.RUNNING
+        except InstanceNotFound:
+            running = False
+        if task == st.SHELVING_OFFLOADING:
+            try:
+                host.driver.destroy(host.driver_instance(inst), [])
+            except Exception:
+                LOG.exception("Host %s: removing shelved instance %s failed", host.name, uuid)
+            host.tracker.release(uuid)
+            self._interrupted(ctx, inst, "shelve offload", values={
+                "vm_state": st.SHELVED_OFFLOADED, "host": None, "node": None}, extra="The offload was finished.")
+        elif task == st.UNSHELVING:
+            if running:
+                meta = {k: v for k, v in (inst.get("system_metadata") or {}).items()
+                        if k not in ("shelved_at", "shelved_image_id", "shelved_host")}
+                self._interrupted(ctx, inst, "unshelve", values={
+                    "vm_state": st.ACTIVE, "power_state": int(PowerState.RUNNING), "system_metadata": meta})
+            elif inst["vm_state"] == st.SHELVED_OFFLOADED:
+                host.tracker.release(uuid)
+                self._interrupted(ctx, inst, "unshelve", values={"host": None, "node": None},
+                                  extra="The server is still shelved; unshelve it again.")
+            else:
+                self._interrupted(ctx, inst, "unshelve", extra="The server is still shelved; unshelve it again.")
+        else:  # a live migration from this host
+            records.set_status(uuid, "error", types=(records.LIVE,))
+            if running:
+                self._interrupted(ctx, inst, "live migration", extra="The server still runs on this host.")
+            else:
+                self._interrupted(ctx, inst, "live migration", error=True,
+                                  extra="The hypervisor of this host no longer runs the server.")
 
     def _sync_interrupted(self, ctx: RequestContext, inst: dict[str, Any]) -> None:
         """A power or rescue operation was interrupted: believe the hypervisor, clear the task."""

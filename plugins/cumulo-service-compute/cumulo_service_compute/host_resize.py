@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import cumulo_service_compute.migration_records as records
 import cumulo_service_compute.objects as objects
 import cumulo_service_compute.states as st
 import cumulo_service_compute.virt as virt
 from cumulo.interfaces.hypervisor import PowerState
 from cumulo_service_compute.host import ComputeHost
 from cumulo_service_compute.host_common import as_ctx, instance_exists, jsonable
+
+#: The migration records a resize moves on (a cold migration is a resize to the same flavor).
+_COLD = (records.RESIZE, records.MIGRATION)
 
 
 def _size(flavor: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +51,7 @@ class Resizes:
                                         expected_task_state=st.RESIZE_PREP)
         except Exception as err:
             host.tracker.release(instance_uuid + ":resize")
+            records.set_status(instance_uuid, "error", types=_COLD)
             host.op_failed(instance_uuid, "compute_prep_resize", err, st.RESIZE_PREP)
             if instance_exists(instance_uuid):
                 objects.update_instance(instance_uuid, {"new_flavor": None, "resize": None})
@@ -61,6 +66,7 @@ class Resizes:
         with host.locks.lock(instance_uuid):
             inst = objects.get_instance(instance_uuid)
             try:
+                records.set_status(instance_uuid, "migrating", types=_COLD)
                 with objects.action_event(ctx, instance_uuid, "compute_resize_instance", host.name):
                     disk_info = host.driver.migrate_disk_and_power_off(host.driver_instance(inst), dest_host,
                                                                        virt.flavor(new_flavor))
@@ -68,6 +74,7 @@ class Resizes:
                                             expected_task_state=st.RESIZE_MIGRATING)
             except Exception as err:
                 self._cast(ctx, "abort_resize_claim", dest_host, instance_uuid=instance_uuid)
+                records.set_status(instance_uuid, "error", types=_COLD)
                 host.op_failed(instance_uuid, "compute_resize_instance", err, st.RESIZE_MIGRATING)
                 return
         self._cast(ctx, "finish_resize", dest_host, instance_uuid=instance_uuid, disk_info=jsonable(disk_info),
@@ -99,8 +106,10 @@ class Resizes:
                         "power_state": int(PowerState.RUNNING if was_active else PowerState.SHUTDOWN),
                         "resize": {"source_host": source_host, "dest_host": host.name,
                                    "was_active": was_active}}, expected_task_state=st.RESIZE_FINISH)
+                records.set_status(instance_uuid, "finished", types=_COLD)
             except Exception as err:
                 host.tracker.release(instance_uuid + ":resize")
+                records.set_status(instance_uuid, "error", types=_COLD)
                 host.op_failed(instance_uuid, "compute_finish_resize", err, st.RESIZE_FINISH)
                 objects.update_instance(instance_uuid, {"vm_state": st.ERROR})
             finally:
@@ -122,6 +131,7 @@ class Resizes:
                 objects.update_instance(instance_uuid, {
                     "vm_state": st.ACTIVE if was_active else st.STOPPED, "task_state": None, "old_flavor": None,
                     "resize": None}, expected_task_state=st.RESIZE_CONFIRMING)
+                records.set_status(instance_uuid, "confirmed", types=_COLD)
         except Exception as err:
             host.op_failed(instance_uuid, "compute_confirm_resize", err, st.RESIZE_CONFIRMING)
         finally:
@@ -163,6 +173,7 @@ class Resizes:
                     "node": host.name, "flavor": old, "old_flavor": None, "resize": None, **_size(old),
                     "power_state": int(PowerState.RUNNING if was_active else PowerState.SHUTDOWN)},
                     expected_task_state=st.RESIZE_REVERTING)
+                records.set_status(instance_uuid, "reverted", types=_COLD)
         except Exception as err:
             host.op_failed(instance_uuid, "compute_finish_revert_resize", err, st.RESIZE_REVERTING)
         finally:

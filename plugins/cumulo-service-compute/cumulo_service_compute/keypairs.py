@@ -25,9 +25,7 @@ class Keypairs:
         user_id = user_id or ctx.user_id or ""
         private = None
         if public_key is None:
-            if key_type == "x509":
-                raise exception.Invalid(reason="Generating x509 key pairs is not supported; import a certificate.")
-            private, public_key = keys.generate()
+            private, public_key = keys.generate_x509(user_id) if key_type == "x509" else keys.generate()
         fp = keys.fingerprint(public_key, key_type)
         quota.reserve(user_id, {"key_pairs": 1}, limits_project=ctx.project_id or user_id)
         try:

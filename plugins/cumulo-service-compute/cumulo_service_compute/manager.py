@@ -11,13 +11,17 @@ one :class:`~.host.ComputeHost`:
 * :class:`~.host_power.PowerActions`: reboot, stop/start, pause, suspend, password;
 * :class:`~.host_rebuild.Rebuilds`: rebuild, rescue, snapshot;
 * :class:`~.host_resize.Resizes`: resize across hosts, confirm, revert;
+* :class:`~.host_moves.Moves`: live migration, evacuation, shelving, backup rotation;
 * :class:`~.host_consoles.Consoles`: console log, remote consoles;
+* :class:`~.host_interfaces.Interfaces`: hot-plugging ports (interface attach and detach);
+* :class:`~.host_volumes.Volumes`: attaching and detaching volumes, a build's volumes;
 * :class:`~.host_resources.ResourceReporter`: totals and usage for the scheduler;
 * :class:`~.host_reconcile.Reconciler`: start-up reconciliation, power-state sync.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,12 +38,17 @@ from cumulo_service_compute.host_common import (
     release_claims,
 )
 from cumulo_service_compute.host_consoles import Consoles
+from cumulo_service_compute.host_interfaces import Interfaces
+from cumulo_service_compute.host_moves import Moves
 from cumulo_service_compute.host_power import PowerActions
 from cumulo_service_compute.host_rebuild import Rebuilds
 from cumulo_service_compute.host_reconcile import Reconciler
 from cumulo_service_compute.host_resize import Resizes
 from cumulo_service_compute.host_resources import ResourceReporter, ResourceTracker
+from cumulo_service_compute.host_volumes import Volumes
 from cumulo_service_compute.models import ServerGroupMember
+
+LOG = logging.getLogger(__name__)
 
 # Importers of this module (the service, scheduling, housekeeping) keep finding these here.
 __all__ = ["BUILD_TASK_STATES", "SCHEDULED_BY", "SYNC_TASK_STATES", "ComputeManager", "ResourceTracker", "as_ctx",
@@ -55,13 +64,16 @@ class ComputeManager:
     def __init__(self, host: str, driver: Any, hub: Any) -> None:
         self._host = ComputeHost(host, driver, hub)
         self.host, self.hub = host, hub
-        self._builds = Builds(self._host)
+        self._volumes = Volumes(self._host)
+        self._builds = Builds(self._host, self._volumes)
         self._power = PowerActions(self._host)
         self._rebuilds = Rebuilds(self._host)
         self._resizes = Resizes(self._host)
+        self._moves = Moves(self._host)
         self._consoles = Consoles(self._host)
+        self._interfaces = Interfaces(self._host)
         self._reporter = ResourceReporter(host, driver, self._host.tracker)
-        self._reconciler = Reconciler(self._host, self._builds)
+        self._reconciler = Reconciler(self._host, self._builds, self._volumes)
 
     @property
     def driver(self) -> Any:
@@ -76,7 +88,8 @@ class ComputeManager:
     # -- start-up and periodic work (called by the service, not over RPC) --------
     def init_host(self) -> int:
         """See :meth:`.host_reconcile.Reconciler.init_host`; call before serving RPC."""
-        return self._reconciler.init_host()
+        settled = self._reconciler.init_host()
+        return settled + self._moves.cleanup_evacuated()
 
     def report_resources(self) -> None:
         """Write this host's totals and usage to compute_nodes."""
@@ -84,6 +97,7 @@ class ComputeManager:
 
     def sync_power_states(self) -> None:
         """See :meth:`.host_reconcile.Reconciler.sync_power_states`."""
+        self._moves.cleanup_evacuated()
         self._reconciler.sync_power_states()
 
     def listen_for_power_events(self) -> bool:
@@ -166,12 +180,60 @@ class ComputeManager:
     def finish_revert_resize(self, ctx: Any, instance_uuid: str) -> None:
         self._resizes.finish_revert_resize(ctx, instance_uuid)
 
+    # -- live migration, evacuation, shelving, backups --------------------------------
+    def pre_live_migration(self, ctx: Any, instance_uuid: str, source_host: str, block_migration: bool) -> None:
+        self._moves.pre_live_migration(ctx, instance_uuid, source_host, block_migration)
+
+    def live_migration(self, ctx: Any, instance_uuid: str, dest_host: str, block_migration: bool) -> None:
+        self._moves.live_migration(ctx, instance_uuid, dest_host, block_migration)
+
+    def rollback_live_migration_at_destination(self, ctx: Any, instance_uuid: str) -> None:
+        self._moves.rollback_live_migration_at_destination(ctx, instance_uuid)
+
+    def post_live_migration_at_destination(self, ctx: Any, instance_uuid: str, migrate_data: dict[str, Any],
+                                           source_host: str) -> None:
+        self._moves.post_live_migration_at_destination(ctx, instance_uuid, migrate_data, source_host)
+
+    def evacuate_instance(self, ctx: Any, instance_uuid: str, source_host: str,
+                          admin_password: str | None = None) -> None:
+        self._moves.evacuate_instance(ctx, instance_uuid, source_host, admin_password)
+
+    def shelve_instance(self, ctx: Any, instance_uuid: str, image_id: str) -> None:
+        self._moves.shelve_instance(ctx, instance_uuid, image_id)
+
+    def shelve_offload_instance(self, ctx: Any, instance_uuid: str) -> None:
+        self._moves.shelve_offload_instance(ctx, instance_uuid)
+
+    def unshelve_instance(self, ctx: Any, instance_uuid: str) -> None:
+        self._moves.unshelve_instance(ctx, instance_uuid)
+
+    def backup_instance(self, ctx: Any, instance_uuid: str, image_id: str, backup_type: str, rotation: int) -> None:
+        """A createBackup: the snapshot, then the rotation of the server's backups of ``backup_type``."""
+        self._rebuilds.snapshot_instance(ctx, instance_uuid, image_id)
+        try:
+            self._moves.rotate_backups(ctx, instance_uuid, backup_type, rotation)
+        except Exception:
+            LOG.exception("Rotating the %s backups of %s failed", backup_type,
+                                                  instance_uuid)
+
     # -- synchronous calls -------------------------------------------------------
     def get_console_output(self, ctx: Any, instance_uuid: str, length: int | None = None) -> str:
         return self._consoles.get_console_output(ctx, instance_uuid, length)
 
     def get_remote_console(self, ctx: Any, instance_uuid: str, console_type: str) -> dict[str, Any]:
         return self._consoles.get_remote_console(ctx, instance_uuid, console_type)
+
+    def attach_interface(self, ctx: Any, instance_uuid: str, port_id: str) -> None:
+        self._interfaces.attach_interface(ctx, instance_uuid, port_id)
+
+    def detach_interface(self, ctx: Any, instance_uuid: str, port_id: str) -> None:
+        self._interfaces.detach_interface(ctx, instance_uuid, port_id)
+
+    def attach_volume(self, ctx: Any, instance_uuid: str, bdm_id: str) -> None:
+        self._volumes.attach_volume(ctx, instance_uuid, bdm_id)
+
+    def detach_volume(self, ctx: Any, instance_uuid: str, bdm_id: str) -> None:
+        self._volumes.detach_volume(ctx, instance_uuid, bdm_id)
 
     def group_members(self, group_uuid: str) -> list[str]:
         """The instances of server group ``group_uuid``."""

@@ -248,3 +248,56 @@ class ComputeNode(ModelMixin, Base):
     running_vms: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False, default=0)
     cpu_info: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     capabilities_json: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+
+
+class BlockDeviceMapping(ModelMixin, Base):
+    """One volume of a server (Nova's block-device mapping, ``destination_type`` volume only).
+
+    ``status``: ``attaching`` (reserved, the host has not attached it yet), ``attached``,
+    ``detaching``. ``connection_info_json`` is what the volume area's ``attach`` answered (the
+    export's secrets: hand it to the hypervisor only).
+    """
+
+    __tablename__ = "compute_block_device_mappings"
+    __table_args__ = (sa.Index("ix_compute_bdm_instance", "instance_uuid"),
+                      sa.Index("ix_compute_bdm_volume", "volume_id"))
+
+    id: orm.Mapped[str] = orm.mapped_column(sa.String(36), primary_key=True)
+    instance_uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36), nullable=False)
+    source_type: orm.Mapped[str] = orm.mapped_column(sa.String(16), nullable=False)
+    destination_type: orm.Mapped[str] = orm.mapped_column(sa.String(16), nullable=False)
+    image_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
+    volume_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
+    volume_size: orm.Mapped[int | None] = orm.mapped_column(sa.Integer)
+    volume_type: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    boot_index: orm.Mapped[int | None] = orm.mapped_column(sa.Integer)
+    device_name: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    disk_bus: orm.Mapped[str | None] = orm.mapped_column(sa.String(32))
+    device_type: orm.Mapped[str | None] = orm.mapped_column(sa.String(32))
+    delete_on_termination: orm.Mapped[bool] = orm.mapped_column(sa.Boolean, nullable=False, default=False)
+    tag: orm.Mapped[str | None] = orm.mapped_column(sa.String(60))
+    attachment_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(16), nullable=False)
+    connection_info_json: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+
+
+class Migration(ModelMixin, Base):
+    """One move of a server between hosts (Nova's migration record): a resize, a cold or live migration, an
+    evacuation. ``status`` follows Nova's values (``pre-migrating``, ``migrating``, ``running``, ``finished``,
+    ``confirmed``, ``reverted``, ``completed``, ``done``, ``error``, ``failed``...)."""
+
+    __tablename__ = "compute_migrations"
+    __table_args__ = (sa.Index("ix_compute_migrations_instance", "instance_uuid"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36), nullable=False, unique=True)
+    instance_uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36), nullable=False)
+    project_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    user_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    migration_type: orm.Mapped[str] = orm.mapped_column(sa.String(16), nullable=False)
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(32), nullable=False)
+    source_compute: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    dest_compute: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    dest_host: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    old_flavor_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    new_flavor_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))

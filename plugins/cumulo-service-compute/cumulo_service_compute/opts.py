@@ -36,6 +36,11 @@ compute_opts: list[cfg.Opt] = [
     cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0, help="Virtual RAM per physical RAM."),
     cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0, help="Virtual disk per physical disk."),
     cfg.IntOpt("shutdown_timeout", default=60, min=0, help="Seconds a graceful stop waits before powering off."),
+    cfg.IntOpt("shelved_offload_time", default=0, min=-1,
+               help="Seconds a shelved server keeps its host before it is offloaded (0: at once, as Nova's "
+                    "default; -1: never)."),
+    cfg.IntOpt("shelved_poll_interval", default=60, min=1,
+               help="Seconds between checks for shelved servers due to be offloaded (shelved_offload_time > 0)."),
 ]
 
 

@@ -27,17 +27,29 @@ RESOURCES = QUOTA_RESOURCES
 COUNTED = ("instances", "cores", "ram", "key_pairs", "server_groups")
 
 
-def default_limits() -> dict[str, int]:
-    return {r: int(getattr(conf.CONF.quota, r)) for r in RESOURCES}
+#: The network resources Nova's quota classes still hold below microversion 2.36 (stored and shown, enforced by
+#: the network area's own quotas, not these).
+CLASS_ONLY = ("fixed_ips", "floating_ips", "security_groups", "security_group_rules", "networks")
+#: The rows of quota class ``name`` are kept with the projects' as owner ``class:<name>`` (a colon is in no
+#: project id), so a class needs no table of its own.
+CLASS_PREFIX = "class:"
 
 
-def get_limits(project_id: str) -> dict[str, int]:
-    limits = default_limits()
+def _overridden(limits: dict[str, int], owner: str) -> dict[str, int]:
     with db.reader() as s:
-        for q in s.scalars(sa.select(Quota).where(Quota.project_id == project_id)):
+        for q in s.scalars(sa.select(Quota).where(Quota.project_id == owner)):
             if q.resource in limits:
                 limits[q.resource] = q.hard_limit
     return limits
+
+
+def default_limits() -> dict[str, int]:
+    """The ``[quota]`` options, as the ``default`` quota class overrides them (Nova's defaults)."""
+    return _overridden({r: int(getattr(conf.CONF.quota, r)) for r in RESOURCES}, CLASS_PREFIX + "default")
+
+
+def get_limits(project_id: str) -> dict[str, int]:
+    return _overridden(default_limits(), project_id)
 
 
 def get_usage(owner_id: str) -> dict[str, int]:
@@ -47,10 +59,10 @@ def get_usage(owner_id: str) -> dict[str, int]:
 
 
 @db.retry_on_deadlock
-def set_limits(project_id: str, values: dict[str, int]) -> dict[str, int]:
+def set_limits(project_id: str, values: dict[str, int], allowed: tuple[str, ...] = RESOURCES) -> dict[str, int]:
     with db.transaction() as s:
         for resource, limit in values.items():
-            if resource not in RESOURCES:
+            if resource not in allowed:
                 raise exception.ValidationError(field=resource, reason="unknown quota resource")
             row = s.scalar(sa.select(Quota).where(Quota.project_id == project_id, Quota.resource == resource))
             if row is None:
@@ -164,3 +176,15 @@ class QuotaSets:
 
     def delete_quota_set(self, ctx: RequestContext, project_id: str) -> None:
         delete_limits(project_id)
+
+    def quota_class_set(self, ctx: RequestContext, name: str) -> dict[str, int]:
+        owner = CLASS_PREFIX + name
+        limits = get_limits(owner)
+        with db.reader() as s:  # the network resources a class keeps for old clients (they limit nothing here)
+            for q in s.scalars(sa.select(Quota).where(Quota.project_id == owner, Quota.resource.in_(CLASS_ONLY))):
+                limits[q.resource] = q.hard_limit
+        return limits
+
+    def update_quota_class_set(self, ctx: RequestContext, name: str, values: dict[str, int]) -> dict[str, int]:
+        set_limits(CLASS_PREFIX + name, values, RESOURCES + CLASS_ONLY)
+        return self.quota_class_set(ctx, name)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import cumulo_service_compute.block_devices as bdms
+import cumulo_service_compute.migration_records as records
 import cumulo_service_compute.objects as objects
 import cumulo_service_compute.quota as quota
 import cumulo_service_compute.states as st
@@ -38,8 +40,14 @@ class ServerActions:
         self.plumbing, self.servers, self.flavors = plumbing, servers, flavors
         self.keypairs, self.hosts, self.scheduling = keypairs, hosts, scheduling
 
+    def begin(self, ctx: RequestContext, uuid: str, action: str, *, record: str | None = None,
+              extra: dict[str, Any] | None = None, check_host: bool = True) -> dict[str, Any]:
+        """:meth:`_begin` for the other action components (:mod:`.moves`); ``check_host`` False: the server's
+        host may be unset or down (an offloaded unshelve, an evacuation)."""
+        return self._begin(ctx, uuid, action, record=record, extra=extra, check_host=check_host)
+
     def _begin(self, ctx: RequestContext, uuid: str, action: str, *, record: str | None = None,
-               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+               extra: dict[str, Any] | None = None, check_host: bool = True) -> dict[str, Any]:
         """Check lock, capability and state; move to the action's task_state atomically (409 otherwise)."""
         inst = instance_for(ctx, uuid)
         check_locked(ctx, inst)
@@ -49,11 +57,11 @@ class ServerActions:
                 f"Cannot '{action}' instance {uuid} while it is in vm_state {inst['vm_state']}"
                 + (f", task_state {inst['task_state']}" if inst["task_state"] else ""))
         need = st.CAPABILITY_OF.get(action)
-        caps = self.hosts.capabilities(inst["host"])
+        caps = self.hosts.capabilities(inst["host"]) if check_host else None
         if need and caps is not None and need not in caps:
             raise exception.Conflict(f"The hypervisor of host {inst['host']} does not support {action} "
                                      f"(capability '{need}').")
-        if not inst["host"]:
+        if check_host and not inst["host"]:
             raise exception.Conflict(f"Instance {uuid} has no host; it cannot '{action}'.")
         objects.start_action(ctx, uuid, record or action)
         values = {"task_state": task, **(extra or {})}
@@ -92,6 +100,9 @@ class ServerActions:
 
     def rescue(self, ctx: RequestContext, uuid: str, password: str | None = None,
                rescue_image_ref: str | None = None) -> str:
+        instance_for(ctx, uuid)
+        if _volume_backed(uuid):  # as Nova before 2.87
+            raise exception.Invalid(reason="Cannot rescue a volume-backed instance")
         password = password or generate_password()
         if rescue_image_ref:
             resolve_image(self.plumbing.image(), ctx, rescue_image_ref)
@@ -112,6 +123,14 @@ class ServerActions:
                                                "locked_reason": reason})
         objects.finish_action(ctx, uuid)
 
+    def reset_state(self, ctx: RequestContext, uuid: str, state: str) -> None:
+        """As Nova's os-resetState: the vm_state given, no task state, nothing cast to the host."""
+        wanted = {"active": st.ACTIVE, "error": st.ERROR}.get(state)
+        if wanted is None:
+            raise exception.ValidationError(field="state", reason=f"{state!r} is not 'active' or 'error'")
+        instance_for(ctx, uuid)
+        objects.update_instance(uuid, {"vm_state": wanted, "task_state": None})
+
     def unlock(self, ctx: RequestContext, uuid: str) -> None:
         inst = instance_for(ctx, uuid)
         if inst["locked"] and inst["locked_by"] == "admin" and not ctx.is_admin:
@@ -125,6 +144,9 @@ class ServerActions:
                 key_name: Any = ..., user_data: Any = ...) -> tuple[dict[str, Any], str]:
         image = resolve_image(self.plumbing.image(), ctx, image_ref)
         inst = instance_for(ctx, uuid)
+        if _volume_backed(uuid):
+            # the hosts would make a local root disk from the image: refused rather than lose the volume
+            raise exception.Invalid(reason="Rebuilding a volume-backed server is not supported by this cloud.")
         if int(image.get("min_ram") or 0) > inst["flavor"].get("ram", 0):
             raise exception.Invalid(reason="Flavor's memory is too small for requested image.")
         extra: dict[str, Any] = {"image_ref": image.get("id") or image_ref}
@@ -147,6 +169,10 @@ class ServerActions:
 
     def resize(self, ctx: RequestContext, uuid: str, flavor_id: str) -> None:
         inst = instance_for(ctx, uuid)
+        if bdms.mappings(uuid):
+            # a resize moves the guest without its volumes' exports (not implemented): refused up front
+            raise exception.Conflict(f"Resizing instance {uuid} with volumes attached is not supported by this "
+                                     "cloud; detach them first.")
         try:
             new = self.flavors.get_flavor(ctx, flavor_id)
         except exception.NotFound:
@@ -185,6 +211,8 @@ class ServerActions:
             objects.update_instance(uuid, {"task_state": None, "new_flavor": None})
             objects.finish_action(ctx, uuid, "Error")
             raise exception.Invalid(reason="No valid host was found for the resize.")
+        records.create(ctx, inst, records.RESIZE, "pre-migrating", dest=hosts[0].host,
+                       new_flavor_id=str(new["id"]))
         self.plumbing.rpc.cast(ctx, "prep_resize", server=hosts[0].host, instance_uuid=uuid,
                                new_flavor=snapshot, source_host=source)
 
@@ -215,9 +243,9 @@ class ServerActions:
         # hw_*...), so it boots the way its base did; signatures and the like describe other bytes.
         props = {k: str(v) for k, v in (base.get("properties") or {}).items()
                  if k not in NON_INHERITABLE_PROPERTIES and not k.startswith("img_signature")}
-        props.update({k: str(v) for k, v in (metadata or {}).items()})
         props.update({"instance_uuid": uuid, "image_type": "snapshot", "base_image_ref": inst["image_ref"] or "",
                       "owner_project_name": ctx.project_name or "", "user_id": ctx.user_id or ""})
+        props.update({k: str(v) for k, v in (metadata or {}).items()})  # as Nova: the caller's metadata wins
         self._begin(ctx, uuid, "createImage")
         try:
             image = image_svc.create(ctx, {"name": name, "disk_format": base.get("disk_format") or "raw",
@@ -250,3 +278,8 @@ class ServerActions:
             raise exception.Conflict(f"The hypervisor of host {inst['host']} does not support {capability}.")
         if inst["host"] in self.hosts.down_hosts():
             raise exception.Conflict(f"Host {inst['host']} of instance {inst['uuid']} is down.")
+
+
+def _volume_backed(uuid: str) -> bool:
+    """Whether the server's boot device is a volume."""
+    return any(m["boot_index"] == 0 for m in bdms.mappings(uuid))

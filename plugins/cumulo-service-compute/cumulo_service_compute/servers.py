@@ -1,9 +1,11 @@
 """Servers (``hub.compute`` server methods): create, list, show, update and delete.
 
 Creating validates everything a client can get wrong before the 202 (flavor, image, key pair,
-zone, forced host, server group, networks and security groups, quota), writes the instance rows
-in BUILD and hands them to :class:`~cumulo_service_compute.scheduling.Scheduling`. Deleting
-casts ``terminate_instance`` to the server's host; a server with no live host is deleted here.
+zone, forced host, server group, networks and security groups, the block-device mapping, quota),
+reserves the volumes it names, writes the instance rows (and their volume rows) in BUILD and
+hands them to :class:`~cumulo_service_compute.scheduling.Scheduling`. Deleting casts
+``terminate_instance`` to the server's host; a server with no live host is deleted here (its
+volumes given back).
 """
 
 from __future__ import annotations
@@ -11,16 +13,20 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+import cumulo_service_compute.block_devices as bdms
 import cumulo_service_compute.objects as objects
 import cumulo_service_compute.quota as quota
 import cumulo_service_compute.states as st
 from cumulo import db, exception
 from cumulo import service as service_mod
 from cumulo.context import RequestContext
+from cumulo.contracts.compute import BlockDeviceRequest
+from cumulo.contracts.compute.servers import AUTO_DISK_CONFIG
 from cumulo.contracts.network import InstancePort
 from cumulo.db.models.base import new_id, utcnow
 from cumulo_service_compute.common import (
@@ -41,12 +47,34 @@ from cumulo_service_compute.keypairs import Keypairs
 from cumulo_service_compute.models import ComputeNode, Instance, InstanceTag, ServerGroupMember
 from cumulo_service_compute.scheduling import Scheduling
 from cumulo_service_compute.server_groups import ServerGroups
+from cumulo_service_compute.server_volumes import ServerVolumes
 
 LOG = logging.getLogger(__name__)
 
 
 def _is_regex(text: str) -> bool:
     return any(c in text for c in "^$*+?[](){}|\\.")
+
+
+def _regex(text: str, field: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error:
+        raise exception.Invalid(reason=f"Invalid {field} filter {text}") from None
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def _address_matches(inst: dict[str, Any], patterns: dict[int, re.Pattern[str]]) -> bool:
+    """Whether a fixed address of the server matches the pattern of its IP version."""
+    for port in inst["ports"]:
+        for ip in port["fixed_ips"]:
+            pattern = patterns.get(ip["version"])
+            if pattern is not None and pattern.match(ip["ip_address"]):
+                return True
+    return False
 
 
 def port_view(port: InstancePort) -> dict[str, Any]:
@@ -70,9 +98,10 @@ class Servers:
     """The server records and their lifecycle ends (the hosts do the work in between)."""
 
     def __init__(self, plumbing: Plumbing, flavors: Flavors, keypairs: Keypairs, server_groups: ServerGroups,
-                 hosts: Hosts, scheduling: Scheduling) -> None:
+                 hosts: Hosts, scheduling: Scheduling, volumes: ServerVolumes) -> None:
         self.plumbing, self.flavors, self.keypairs = plumbing, flavors, keypairs
         self.server_groups, self.hosts, self.scheduling = server_groups, hosts, scheduling
+        self.volumes = volumes
 
     def create_servers(self, ctx: RequestContext, *, name: str, image_ref: str | None, flavor_id: str,
                        min_count: int = 1, max_count: int = 1, key_name: str | None = None,
@@ -81,7 +110,9 @@ class Servers:
                        availability_zone: str | None = None, scheduler_hints: dict[str, Any] | None = None,
                        admin_password: str | None = None, description: str | None = None,
                        tags: list[str] | None = None, config_drive: bool = False, access_ip_v4: str | None = None,
-                       access_ip_v6: str | None = None, hostname: str | None = None) -> list[dict[str, Any]]:
+                       access_ip_v6: str | None = None, hostname: str | None = None,
+                       block_devices: Sequence[BlockDeviceRequest] = (),
+                       auto_disk_config: bool | None = None) -> list[dict[str, Any]]:
         """Create ``min_count``..``max_count`` servers (as many as quota allows) and start their builds.
 
         Returns the instance dicts (BUILD); raises 400 for bad input, 403 over quota, 409 for conflicts.
@@ -92,10 +123,16 @@ class Servers:
             raise exception.Invalid(reason=f"Flavor {flavor_id} could not be found.") from None
         if flavor.get("disabled"):
             raise exception.Invalid(reason=f"Flavor {flavor_id} is disabled.")
-        image = resolve_image(self.plumbing.image(), ctx, image_ref)
+        plan = self.volumes.plan(ctx, block_devices, image_ref, max_count)
+        disk_config = {} if auto_disk_config is None else {AUTO_DISK_CONFIG: "True" if auto_disk_config else "False"}
+        if plan.volume_backed:
+            made_from_image = any(r.is_root and r.source_type == "image" for r in plan.volumes)
+            image = self._boot_volume_image(ctx, plan.image_id, strict=made_from_image)
+        else:
+            image = resolve_image(self.plumbing.image(), ctx, plan.image_id or image_ref)
         if int(image.get("min_ram") or 0) > flavor["ram"]:
             raise exception.Invalid(reason="Flavor's memory is too small for requested image.")
-        if int(image.get("min_disk") or 0) > flavor["disk"] and flavor["disk"] != 0:
+        if not plan.volume_backed and int(image.get("min_disk") or 0) > flavor["disk"] and flavor["disk"] != 0:
             raise exception.Invalid(reason="Flavor's disk is too small for requested image.")
         metadata = dict(metadata or {})
         limits = quota.get_limits(ctx.project_id or "")
@@ -139,11 +176,16 @@ class Servers:
                                               used=len(members), limit=limit)
         reservation_id = "r-" + secrets.token_hex(4)
         snapshot = flavor_snapshot(flavor)
+        new_uuids = [new_id() for _ in range(count)]
+        try:
+            volume_holds = self.volumes.reserve_for_boot(ctx, plan, new_uuids)
+        except Exception:
+            quota.release(ctx.project_id or "", quota.instance_deltas(flavor, count))
+            raise
         uuids: list[str] = []
         try:
             with db.transaction() as s:
-                for i in range(count):
-                    uuid = new_id()
+                for i, uuid in enumerate(new_uuids):
                     display = name if count == 1 else f"{name}-{i + 1}"
                     s.add(Instance(
                         uuid=uuid, display_name=display, display_description=description,
@@ -151,10 +193,12 @@ class Servers:
                         user_id=ctx.user_id or "", vm_state=st.BUILDING, task_state=st.SCHEDULING,
                         task_updated_at=utcnow(), power_state=0, flavor_json=objects.dumps(snapshot),
                         vcpus=flavor["vcpus"], memory_mb=flavor["ram"], root_gb=flavor["disk"],
-                        ephemeral_gb=flavor["ephemeral"], image_ref=image.get("id") or image_ref, key_name=key_name,
+                        ephemeral_gb=flavor["ephemeral"],
+                        image_ref="" if plan.volume_backed else (image.get("id") or image_ref), key_name=key_name,
                         key_data=key_data, user_data=user_data, metadata_json=objects.dumps(metadata),
                         system_metadata_json=objects.dumps({"image_name": image.get("name"),
-                                                            SCHEDULED_BY: self.plumbing.owner}),
+                                                            SCHEDULED_BY: self.plumbing.owner,
+                                                            **disk_config}),
                         security_groups_json=objects.dumps(security_groups),
                         requested_networks_json=objects.dumps(networks),
                         scheduler_hints_json=objects.dumps(hints),
@@ -166,8 +210,10 @@ class Servers:
                         s.add(InstanceTag(instance_uuid=uuid, tag=t))
                     if group_uuid:
                         s.add(ServerGroupMember(group_uuid=group_uuid, instance_uuid=uuid))
+                    self.volumes.record(s, uuid, plan, volume_holds)
                     uuids.append(uuid)
         except Exception:
+            self.volumes.unreserve(ctx, volume_holds)
             quota.release(ctx.project_id or "", quota.instance_deltas(flavor, count))
             raise
         for uuid in uuids:
@@ -177,6 +223,22 @@ class Servers:
                 "group_uuid": group_uuid, "requested_host": forced_host}
         self.scheduling.build_later(ctx, uuids, spec, admin_password, networks, security_groups)
         return [objects.get_instance(u) for u in uuids]
+
+    def _boot_volume_image(self, ctx: RequestContext, image_id: str | None, strict: bool) -> dict[str, Any]:
+        """The image a volume-backed server boots (the volume's source): its requirements, when it is known.
+
+        A volume made from an image (``strict``) needs the image (400 when it is missing); an existing
+        volume's image may be gone since, and is not needed to boot it.
+        """
+        blank = {"id": image_id or "", "status": "active", "min_ram": 0, "min_disk": 0, "properties": {}}
+        if not image_id:
+            return blank
+        try:
+            return resolve_image(self.plumbing.image(), ctx, image_id)
+        except exception.Invalid:
+            if strict:
+                raise
+            return blank
 
     @staticmethod
     def _forced_host(availability_zone: str | None) -> str | None:
@@ -227,7 +289,9 @@ class Servers:
         net = self.plumbing.network()
         admin = RequestContext(roles=["admin"], is_admin=True)
         down = self.hosts.down_hosts()
+        volumes = bdms.views_of(i["uuid"] for i in insts if i["vm_state"] != st.DELETED)
         for i in insts:
+            i["volumes_attached"] = volumes.get(i["uuid"], [])
             i["status"] = st.status(i["vm_state"], i["task_state"])
             i["fault"] = faults.get(i["uuid"])
             i["host_id"] = host_id(i["project_id"], i["host"])
@@ -236,6 +300,9 @@ class Servers:
             if net is not None and i["vm_state"] != st.DELETED:
                 try:
                     i["ports"] = [port_view(p) for p in net.instance_ports(admin, i["uuid"])]
+                    if i["ports"]:
+                        # the ports' groups, as Nova asks Neutron: those added or removed since the create count
+                        i["security_groups"] = _unique(g.name for g in net.instance_security_groups(admin, i["uuid"]))
                 except Exception:
                     LOG.debug("No network info for %s", i["uuid"], exc_info=True)
         return insts
@@ -259,8 +326,8 @@ class Servers:
                 raise exception.Invalid(reason=f"Invalid sort_key {key}")
         with db.reader() as s:
             q = sa.select(Instance)
-            if not deleted:
-                q = q.where(Instance.deleted.is_(False))
+            # deleted=True (administrators) lists only the deleted servers, as Nova's deleted=true filter
+            q = q.where(Instance.deleted.is_(bool(deleted)))
             if not (all_projects and ctx.is_admin):
                 q = q.where(Instance.project_id == ctx.project_id)
             elif filters.get("project_id") or filters.get("tenant_id"):
@@ -315,16 +382,14 @@ class Servers:
                     cmp = sort_col < mval if direction == "desc" else sort_col > mval
                     tie = sa.and_(sort_col == mval, Instance.uuid < m.uuid)
                     q = q.where(sa.or_(cmp, tie))
+            ip_filters = {v: _regex(filters[k], k) for k, v in (("ip", 4), ("ip6", 6)) if filters.get(k)}
             if filters.get("name") and _is_regex(filters["name"]):
                 rows = list(s.scalars(q))
-                try:
-                    rx = re.compile(filters["name"])
-                except re.error:
-                    raise exception.Invalid(reason=f"Invalid name filter {filters['name']}") from None
+                rx = _regex(filters["name"], "name")
                 rows = [r for r in rows if rx.search(r.display_name)]
-                rows = rows[:limit] if limit is not None else rows
+                rows = rows[:limit] if limit is not None and not ip_filters else rows
             else:
-                if limit is not None:
+                if limit is not None and not ip_filters:
                     q = q.limit(limit)
                 rows = list(s.scalars(q))
             uuids = [r.uuid for r in rows]
@@ -333,13 +398,22 @@ class Servers:
                 for t in s.scalars(sa.select(InstanceTag).where(InstanceTag.instance_uuid.in_(uuids))):
                     tags[t.instance_uuid].append(t.tag)
             insts = [objects.instance_dict(r, sorted(tags[r.uuid])) for r in rows]
-        return self.decorate(insts)
+        insts = self.decorate(insts)
+        if ip_filters:
+            # Nova's ip/ip6 filters: the regex matches (from the start) one of the fixed addresses of that version
+            insts = [i for i in insts if _address_matches(i, ip_filters)]
+            insts = insts[:limit] if limit is not None else insts
+        return insts
 
     def update_server(self, ctx: RequestContext, uuid: str, values: dict[str, Any]) -> dict[str, Any]:
         inst = instance_for(ctx, uuid)
         check_locked(ctx, inst)
         allowed = {"display_name", "display_description", "access_ip_v4", "access_ip_v6", "hostname"}
-        objects.update_instance(uuid, {k: v for k, v in values.items() if k in allowed})
+        changes = {k: v for k, v in values.items() if k in allowed}
+        if "auto_disk_config" in values:  # Nova's OS-DCF:diskConfig, kept in system_metadata (contract 1.5)
+            changes["system_metadata"] = {**(inst.get("system_metadata") or {}),
+                                          AUTO_DISK_CONFIG: "True" if values["auto_disk_config"] else "False"}
+        objects.update_instance(uuid, changes)
         return self.get_server(ctx, uuid)
 
     def delete_server(self, ctx: RequestContext, uuid: str, force: bool = False) -> None:
@@ -360,7 +434,8 @@ class Servers:
         self.plumbing.rpc.cast(ctx, "terminate_instance", server=host, instance_uuid=uuid)
 
     def local_delete(self, ctx: RequestContext, inst: dict[str, Any]) -> None:
-        """Delete a server no live host holds: its ports, then the record (as the host would)."""
+        """Delete a server no live host holds: its ports and volumes, then the record (as the host would)."""
+        bdms.release_volumes(self.plumbing.hub, ctx, inst["uuid"])
         net = self.plumbing.network()
         if net is not None:
             try:

@@ -12,8 +12,12 @@
   * :mod:`~cumulo_service_compute.servers` (create, list, show, update, delete),
     :mod:`~cumulo_service_compute.scheduling` (placing builds),
     :mod:`~cumulo_service_compute.server_actions` (reboot, stop, resize, rebuild,
-    rescue...), :mod:`~cumulo_service_compute.server_metadata` (metadata, tags),
-    :mod:`~cumulo_service_compute.server_extras` (action log, security groups);
+    rescue...), :mod:`~cumulo_service_compute.moves` (backups, cold and live migration, evacuation,
+    shelving, migration records), :mod:`~cumulo_service_compute.server_metadata` (metadata, tags),
+    :mod:`~cumulo_service_compute.server_extras` (action log, security groups),
+    :mod:`~cumulo_service_compute.server_interfaces` (attaching and detaching ports),
+    :mod:`~cumulo_service_compute.server_volumes` (attaching and detaching volumes, a new
+    server's block-device mapping);
   * :mod:`~cumulo_service_compute.hosts` (host states, hypervisors, services,
     zones), :mod:`~cumulo_service_compute.aggregates`;
   * :mod:`~cumulo_service_compute.metadata` (metadata-service lookups),
@@ -56,11 +60,14 @@ from cumulo.contracts.compute import (
     HypervisorServerView,
     HypervisorView,
     InstanceActionView,
+    InterfaceAttachmentView,
     KeypairView,
+    MigrationView,
     ServerGroupView,
     ServerSecurityGroupView,
     ServerView,
     ServiceView,
+    VolumeAttachmentView,
 )
 from cumulo_service_compute.aggregates import Aggregates
 from cumulo_service_compute.common import Plumbing
@@ -70,12 +77,15 @@ from cumulo_service_compute.housekeeping import Housekeeping
 from cumulo_service_compute.keypairs import Keypairs
 from cumulo_service_compute.manager import ComputeManager
 from cumulo_service_compute.metadata import MetadataLookups
+from cumulo_service_compute.moves import ServerMoves
 from cumulo_service_compute.quota import QuotaSets
 from cumulo_service_compute.scheduling import Scheduling
 from cumulo_service_compute.server_actions import ServerActions
 from cumulo_service_compute.server_extras import InstanceActions, ServerSecurityGroups
 from cumulo_service_compute.server_groups import ServerGroups
+from cumulo_service_compute.server_interfaces import ServerInterfaces
 from cumulo_service_compute.server_metadata import ServerMetadata, ServerTags
+from cumulo_service_compute.server_volumes import ServerVolumes
 from cumulo_service_compute.servers import Servers
 
 LOG = logging.getLogger(__name__)
@@ -112,14 +122,17 @@ class Service:
         self.hosts = Hosts()
         self.aggregates = Aggregates(self.hosts)
         self.scheduling = Scheduling(self.plumbing, self.hosts, self.server_groups)
+        self.server_volumes = ServerVolumes(self.plumbing, self.hosts)
         self.servers = Servers(self.plumbing, self.flavors, self.keypairs, self.server_groups, self.hosts,
-                               self.scheduling)
+                               self.scheduling, self.server_volumes)
         self.actions = ServerActions(self.plumbing, self.servers, self.flavors, self.keypairs, self.hosts,
                                      self.scheduling)
+        self.moves = ServerMoves(self.plumbing, self.actions, self.hosts, self.scheduling)
         self.server_metadata = ServerMetadata()
         self.server_tags = ServerTags()
         self.instance_actions = InstanceActions()
         self.server_security_groups = ServerSecurityGroups(self.plumbing)
+        self.server_interfaces = ServerInterfaces(self.plumbing, self.hosts)
         self.metadata_lookups = MetadataLookups(self.plumbing, self.servers)
         self.housekeeping = Housekeeping(self.plumbing, self.servers, self.hosts)
 
@@ -151,6 +164,8 @@ class Service:
         self.update_quota_set = self.quotas.update_quota_set
         self.quota_defaults = self.quotas.quota_defaults
         self.delete_quota_set = self.quotas.delete_quota_set
+        self.quota_class_set = self.quotas.quota_class_set
+        self.update_quota_class_set = self.quotas.update_quota_class_set
         # servers (the hosts call finish_delete and schedule_and_build back)
         self.create_servers = _returning(self.servers.create_servers, list[ServerView])
         self.get_server = _returning(self.servers.get_server, ServerView)
@@ -172,6 +187,7 @@ class Service:
         self.change_password = self.actions.change_password
         self.lock = self.actions.lock
         self.unlock = self.actions.unlock
+        self.reset_state = self.actions.reset_state
         self.rebuild = _returning(self.actions.rebuild, tuple[ServerView, str])
         self.resize = self.actions.resize
         self.confirm_resize = self.actions.confirm_resize
@@ -179,6 +195,16 @@ class Service:
         self.create_image = self.actions.create_image
         self.console_output = self.actions.console_output
         self.remote_console = _returning(self.actions.remote_console, ConsoleView)
+        # server moves: backups, migration, evacuation, shelving, and the migration records
+        self.create_backup = self.moves.create_backup
+        self.migrate = self.moves.migrate
+        self.live_migrate = self.moves.live_migrate
+        self.evacuate = self.moves.evacuate
+        self.shelve = self.moves.shelve
+        self.shelve_offload = self.moves.shelve_offload
+        self.unshelve = self.moves.unshelve
+        self.list_migrations = _returning(self.moves.list_migrations, list[MigrationView])
+        self.get_migration = _returning(self.moves.get_migration, MigrationView)
         # a server's metadata, tags, action log and security groups
         self.get_metadata = self.server_metadata.get_metadata
         self.update_metadata = self.server_metadata.update_metadata
@@ -193,6 +219,20 @@ class Service:
         self.security_groups = _returning(self.server_security_groups.security_groups, list[ServerSecurityGroupView])
         self.add_security_group = self.server_security_groups.add_security_group
         self.remove_security_group = self.server_security_groups.remove_security_group
+        # a server's interfaces (attach and detach ports)
+        self.list_interfaces = _returning(self.server_interfaces.list_interfaces, list[InterfaceAttachmentView])
+        self.get_interface = _returning(self.server_interfaces.get_interface, InterfaceAttachmentView)
+        self.attach_interface = _returning(self.server_interfaces.attach_interface, InterfaceAttachmentView)
+        self.detach_interface = self.server_interfaces.detach_interface
+        self.add_fixed_ip = self.server_interfaces.add_fixed_ip
+        self.remove_fixed_ip = self.server_interfaces.remove_fixed_ip
+        # a server's volumes (attach and detach)
+        self.list_volume_attachments = _returning(self.server_volumes.list_volume_attachments,
+                                                  list[VolumeAttachmentView])
+        self.get_volume_attachment = _returning(self.server_volumes.get_volume_attachment, VolumeAttachmentView)
+        self.attach_volume = _returning(self.server_volumes.attach_volume, VolumeAttachmentView)
+        self.update_volume_attachment = self.server_volumes.update_volume_attachment
+        self.detach_volume = self.server_volumes.detach_volume
         # hosts, hypervisors, services, zones (the scheduler reads host_states)
         self.host_states = self.hosts.host_states
         self.invalidate_host_states = self.hosts.invalidate_host_states
@@ -317,5 +357,8 @@ def start(hub: Any, hosts: list[str] | None = None, driver_name: str | None = No
                                                    "compute-power-sync").start())
     group.children.append(service_mod.PeriodicTask(api.sweep_task_states, CONF.compute.sweep_interval,
                                                    "compute-task-sweeper").start())
+    if CONF.compute.shelved_offload_time > 0:
+        group.children.append(service_mod.PeriodicTask(api.moves.offload_due, CONF.compute.shelved_poll_interval,
+                                                       "compute-shelved-offload").start())
     LOG.info("Compute: %d host(s) with the %s driver", len(hosts), driver_name)
     return [group]

@@ -20,6 +20,8 @@ PAUSED = VmStates.PAUSED
 SUSPENDED = VmStates.SUSPENDED
 RESCUED = VmStates.RESCUED
 RESIZED = VmStates.RESIZED
+SHELVED = VmStates.SHELVED
+SHELVED_OFFLOADED = VmStates.SHELVED_OFFLOADED
 ERROR = VmStates.ERROR
 DELETED = VmStates.DELETED
 
@@ -45,18 +47,24 @@ RESIZE_CONFIRMING = TaskStates.RESIZE_CONFIRMING
 REBUILDING = TaskStates.REBUILDING
 IMAGE_SNAPSHOT = TaskStates.IMAGE_SNAPSHOT
 UPDATING_PASSWORD = TaskStates.UPDATING_PASSWORD
+MIGRATING = TaskStates.MIGRATING
+SHELVING = TaskStates.SHELVING
+SHELVING_OFFLOADING = TaskStates.SHELVING_OFFLOADING
+UNSHELVING = TaskStates.UNSHELVING
 
 _STATUS: dict[str, dict[str | None, str]] = {
     BUILDING: {None: "BUILD"},
     ACTIVE: {None: "ACTIVE", REBOOTING: "REBOOT", REBOOTING_HARD: "HARD_REBOOT", REBUILDING: "REBUILD",
              RESIZE_PREP: "RESIZE", RESIZE_MIGRATING: "RESIZE", RESIZE_FINISH: "RESIZE",
-             UPDATING_PASSWORD: "PASSWORD"},
+             UPDATING_PASSWORD: "PASSWORD", MIGRATING: "MIGRATING"},
     STOPPED: {None: "SHUTOFF", RESIZE_PREP: "RESIZE", RESIZE_MIGRATING: "RESIZE", RESIZE_FINISH: "RESIZE",
               REBUILDING: "REBUILD"},
     PAUSED: {None: "PAUSED"},
     SUSPENDED: {None: "SUSPENDED"},
     RESCUED: {None: "RESCUE"},
     RESIZED: {None: "VERIFY_RESIZE", RESIZE_REVERTING: "REVERT_RESIZE"},
+    SHELVED: {None: "SHELVED"},
+    SHELVED_OFFLOADED: {None: "SHELVED_OFFLOADED"},
     ERROR: {None: "ERROR", REBUILDING: "REBUILD"},
     DELETED: {None: "DELETED"},
 }
@@ -71,6 +79,9 @@ STATUS_FILTER: dict[str, list[tuple[str, str | None | EllipsisType]]] = {
     "SUSPENDED": [(SUSPENDED, ...)],
     "RESCUE": [(RESCUED, ...)],
     "VERIFY_RESIZE": [(RESIZED, None)],
+    "SHELVED": [(SHELVED, ...)],
+    "SHELVED_OFFLOADED": [(SHELVED_OFFLOADED, ...)],
+    "MIGRATING": [(ACTIVE, MIGRATING)],
     "ERROR": [(ERROR, ...)],
     "DELETED": [(DELETED, ...)],
     "REBOOT": [(ACTIVE, REBOOTING)],
@@ -89,8 +100,9 @@ def status(vm_state: str, task_state: str | None) -> str:
 
 #: action -> (allowed vm_states, task_state it sets)
 ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    "reboot": ((ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, ERROR), REBOOTING),
-    "reboot_hard": ((ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, ERROR), REBOOTING_HARD),
+    # As Nova: a rescued server is not rebooted (409; unrescue it first).
+    "reboot": ((ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR), REBOOTING),
+    "reboot_hard": ((ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR), REBOOTING_HARD),
     "stop": ((ACTIVE, RESCUED, ERROR), POWERING_OFF),
     "start": ((STOPPED,), POWERING_ON),
     "pause": ((ACTIVE,), PAUSING),
@@ -105,6 +117,13 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "rebuild": ((ACTIVE, STOPPED, ERROR), REBUILDING),
     "createImage": ((ACTIVE, STOPPED, PAUSED, SUSPENDED), IMAGE_SNAPSHOT),
     "changePassword": ((ACTIVE,), UPDATING_PASSWORD),
+    "createBackup": ((ACTIVE, STOPPED, PAUSED, SUSPENDED), IMAGE_SNAPSHOT),
+    "migrate": ((ACTIVE, STOPPED), RESIZE_PREP),
+    "live-migration": ((ACTIVE, PAUSED), MIGRATING),
+    "evacuate": ((ACTIVE, STOPPED, ERROR), REBUILDING),
+    "shelve": ((ACTIVE, STOPPED, PAUSED, SUSPENDED), SHELVING),
+    "shelveOffload": ((SHELVED,), SHELVING_OFFLOADING),
+    "unshelve": ((SHELVED, SHELVED_OFFLOADED), UNSHELVING),
 }
 
 #: Capabilities (cumulo.interfaces.hypervisor.CAPABILITIES) an action needs.
@@ -112,6 +131,7 @@ CAPABILITY_OF = {
     "pause": "pause", "unpause": "pause", "suspend": "suspend", "resume": "suspend",
     "rescue": "rescue", "unrescue": "rescue", "resize": "resize", "confirmResize": "resize",
     "revertResize": "resize", "rebuild": "rebuild", "createImage": "snapshot",
-    "changePassword": "set_admin_password", "reboot": None, "console_output": "console_output",
+    "changePassword": "set_admin_password", "reboot": None, "createBackup": "snapshot", "migrate": "resize",
+    "live-migration": "live_migration", "shelve": "snapshot", "console_output": "console_output",
     "remote_console": "remote_console",
 }

@@ -155,3 +155,18 @@ def test_network_request_unit():
         RequestedNetwork(network_id="n1"), RequestedNetwork(port_id="p1"),
         RequestedNetwork(network_id="n2", fixed_ip="10.0.0.5")]
     assert network_request(["junk"]) == ["junk"]  # left for the network service to refuse
+
+
+def test_deleting_a_resized_server_drops_the_copy_kept_for_a_revert(recording_hub, ctx):
+    hub = recording_hub
+    [inst] = hub.compute.create_servers(ctx, name="vm", image_ref="img", flavor_id="42")
+    source = _wait(hub, ctx, inst["uuid"], "ACTIVE")["host"]
+    hub.compute.resize(ctx, inst["uuid"], "1")
+    _wait(hub, ctx, inst["uuid"], "VERIFY_RESIZE")
+    source_driver = next(m.driver for m in hub.compute_hosts.managers if m.host == source)
+    assert inst["uuid"] in source_driver._resize_source  # kept on the source until confirm or revert
+    hub.compute.delete_server(ctx, inst["uuid"])
+    deadline = time.monotonic() + 5
+    while inst["uuid"] in source_driver._resize_source and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert inst["uuid"] not in source_driver._resize_source

@@ -1,6 +1,7 @@
 """``bootstrap``: the Default domain, admin and service projects, admin user, the
-admin/member/reader roles (admin implies member implies reader), the region, and a
-catalog service with public/internal/admin endpoints for every API frontend. Idempotent."""
+roles Keystone's bootstrap makes (admin implies manager implies member implies reader;
+``service`` implies nothing) plus Swift's ``ResellerAdmin``, the region, and a catalog
+service with public/internal/admin endpoints for every API frontend. Idempotent."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from cumulo import exception
 
 LOG = logging.getLogger(__name__)
 
-ROLES = ("admin", "member", "reader")
+#: Keystone 2024.2's bootstrap roles, and the reseller admin role of Swift's keystoneauth
+#: (``[object] reseller_admin_roles``), which devstack creates and Tempest's object tests use.
+ROLES = ("admin", "manager", "member", "reader", "service", "ResellerAdmin")
+#: (prior, implied) pairs, as Keystone's bootstrap links its default roles.
+IMPLIED = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
 
 
 def _ensure_domain(svc: Any, domain_id: str) -> dict[str, Any]:
@@ -67,10 +72,11 @@ def _ensure_catalog(svc: Any, public_url: str, frontends: list[Any], region: str
 def bootstrap(svc: Any, admin_password: str | None, public_url: str, frontends: list[Any]) -> dict[str, Any]:
     conf = svc.conf
     svc.ensure_keys()
+    svc.credential_keys.ensure()
     domain = _ensure_domain(svc, conf.identity.default_domain_id)
     roles = {name: _ensure_role(svc, name) for name in ROLES}
     implied = {(r["prior_role"]["id"], i["id"]) for r in svc.list_implied_roles() for i in r["implies"]}
-    for prior, then in (("admin", "member"), ("member", "reader")):
+    for prior, then in IMPLIED:
         if (roles[prior]["id"], roles[then]["id"]) not in implied:
             svc.create_implied_role(roles[prior]["id"], roles[then]["id"])
     admin_project = _ensure_project(svc, "admin", domain["id"], "Bootstrap project for the cloud administrator")
@@ -108,6 +114,7 @@ def bootstrap(svc: Any, admin_password: str | None, public_url: str, frontends: 
         "username": "admin",
         "password": password,
         "project_name": admin_project["name"],
+        "project_id": admin_project["id"],
         "user_domain_name": domain["name"],
         "project_domain_name": domain["name"],
         "region_name": region,

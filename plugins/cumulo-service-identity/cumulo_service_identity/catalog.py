@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from cumulo import db, exception
-from cumulo_service_identity.models import CatalogService, Endpoint, Region
+from cumulo_service_identity.models import CatalogService, Endpoint, ProjectEndpoint, Region
 from cumulo_service_identity.util import MISS, loads, new_id, not_found
 
 INTERFACES = ("public", "internal", "admin")
@@ -31,6 +31,9 @@ def endpoint_dict(e: Endpoint) -> dict[str, Any]:
 
 class CatalogMixin:
     _cache: Any
+
+    if TYPE_CHECKING:  # from the Service's EndpointFilterMixin
+        def project_endpoint_ids(self, project_id: str) -> set[str] | None: ...
 
     def _invalidate(self) -> None:
         pass
@@ -212,6 +215,7 @@ class CatalogMixin:
             if row is None:
                 raise not_found("endpoint", endpoint_id)
             s.delete(row)
+            s.execute(sa.delete(ProjectEndpoint).where(ProjectEndpoint.endpoint_id == endpoint_id))
         self._invalidate()
 
     # -- the catalog -------------------------------------------------------
@@ -229,9 +233,15 @@ class CatalogMixin:
 
     def get_catalog(self, project_id: str | None = None) -> list[dict[str, Any]]:
         """The v3 catalog; ``$(project_id)s``/``%(project_id)s`` URLs are filled in, or left out
-        when there is no project."""
+        when there is no project. A project with OS-EP-FILTER associations sees only its endpoints
+        (and the services that have one of them)."""
+        only = self.project_endpoint_ids(project_id) if project_id else None
         catalog = []
         for svc, endpoints in self._catalog_rows():
+            if only is not None:
+                endpoints = [e for e in endpoints if e["id"] in only]
+                if not endpoints:
+                    continue
             eps = []
             for e in endpoints:
                 url = e["url"]

@@ -11,19 +11,22 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from cumulo import db, exception
-from cumulo.context import RequestContext
 from cumulo.db.models.base import utcnow
-from cumulo.utils.timeutils import isotime
+from cumulo_service_identity.access_rules import link_rules, rules_of, unlink_rules
+from cumulo_service_identity.aws_signatures import Ec2Secret
+from cumulo_service_identity.credential_keys import CredentialKeys, repository_path
 from cumulo_service_identity.models import ApplicationCredential, Credential
 from cumulo_service_identity.tokens import hash_secret
 from cumulo_service_identity.util import loads, new_id, not_found
 
 
-def app_cred_dict(row: ApplicationCredential, role_names: dict[str, str]) -> dict[str, Any]:
+def app_cred_dict(row: ApplicationCredential, role_names: dict[str, str],
+                  access_rules: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     roles = [{"id": r, "name": role_names.get(r), "domain_id": None} for r in loads(row.roles, [])]
     return {"id": row.id, "name": row.name, "user_id": row.user_id, "project_id": row.project_id,
-            "description": row.description, "expires_at": isotime(row.expires_at) if row.expires_at else None,
-            "unrestricted": bool(row.unrestricted), "roles": roles, "access_rules": [], "system": None}
+            # Keystone writes this time as Python's isoformat (no "Z"); Tempest compares it so.
+            "description": row.description, "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+            "unrestricted": bool(row.unrestricted), "roles": roles, "access_rules": access_rules or [], "system": None}
 
 
 
@@ -39,19 +42,29 @@ class CredentialMixin:
         def effective_role_ids(self, user_id: str, *, project_id: str | None = None, domain_id: str | None = None,
                                system: str | None = None, expand: bool = True) -> set[str]: ...
         def _role_names(self) -> dict[str, str]: ...
-        def context_from_token_data(self, data: dict[str, Any], token: str | None = None) -> RequestContext: ...
-        def _resolve_payload(self, payload: dict[str, Any]) -> dict[str, Any]: ...
         def revoke_app_cred_tokens(self, app_cred_id: str) -> None: ...
 
     # -- credentials -------------------------------------------------------
-    @staticmethod
-    def _credential_dict(row: Credential) -> dict[str, Any]:
-        return {"id": row.id, "user_id": row.user_id, "project_id": row.project_id, "type": row.type,
-                "blob": row.blob}
+    @property
+    def credential_keys(self) -> CredentialKeys:
+        """The keys that encrypt the blobs at rest (one per Service)."""
+        keys = self.__dict__.get("_credential_keys")
+        if keys is None:
+            keys = self.__dict__.setdefault("_credential_keys", CredentialKeys(repository_path(self.conf)))
+        return keys
 
-    @staticmethod
-    def _ec2_dict(row: Credential) -> dict[str, Any]:
-        blob = loads(row.blob, {})
+    def _store_blob(self, row: Credential, text: str) -> None:
+        row.blob, row.key_hash = self.credential_keys.encrypt(text)
+
+    def _blob_text(self, row: Credential) -> str:
+        return self.credential_keys.decrypt(row.blob) if row.key_hash else row.blob
+
+    def _credential_dict(self, row: Credential) -> dict[str, Any]:
+        return {"id": row.id, "user_id": row.user_id, "project_id": row.project_id, "type": row.type,
+                "blob": self._blob_text(row)}
+
+    def _ec2_dict(self, row: Credential) -> dict[str, Any]:
+        blob = loads(self._blob_text(row), {})
         return {"user_id": row.user_id, "tenant_id": row.project_id, "project_id": row.project_id,
                 "access": blob.get("access"), "secret": blob.get("secret"), "trust_id": blob.get("trust_id")}
 
@@ -66,11 +79,14 @@ class CredentialMixin:
             if not data.get("project_id"):
                 raise exception.ValidationError(field="project_id", reason="is required for ec2 credentials")
             access = str(blob["access"])
+            if len(access) > 64:
+                raise exception.ValidationError(field="blob", reason="an ec2 access key is at most 64 characters")
             cred_id = hashlib.sha256(access.encode()).hexdigest()
         if data.get("project_id"):
             self.get_project(data["project_id"])
         row = Credential(id=cred_id, user_id=data["user_id"], project_id=data.get("project_id"),
-                         type=data["type"], access=access, blob=data["blob"], extra="{}")
+                         type=data["type"], access=access, extra="{}")
+        self._store_blob(row, data["blob"])
         try:
             with db.transaction() as s:
                 s.add(row)
@@ -98,20 +114,37 @@ class CredentialMixin:
             return [self._credential_dict(r) for r in s.scalars(q)]
 
     def update_credential(self, credential_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        with db.transaction() as s:
-            row = s.get(Credential, credential_id)
-            if row is None:
-                raise not_found("credential", credential_id)
-            if "blob" in changes and row.type == "ec2":
-                blob = loads(changes["blob"], None)
-                if not isinstance(blob, dict) or blob.get("access") != row.access or not blob.get("secret"):
-                    raise exception.ValidationError(field="blob", reason="an ec2 blob keeps its access key")
-            for key in ("blob", "project_id"):
-                if key in changes:
-                    setattr(row, key, changes[key])
-            row.updated_at = utcnow()
-            s.flush()
-            return self._credential_dict(row)
+        """Change the blob or project; an ec2 blob may carry a new access key (Tempest rotates both
+        keys this way), unique among ec2 credentials, and the credential keeps its id.
+
+        :raises NotFound: no such credential.
+        :raises ValidationError: an ec2 blob without ``access`` and ``secret``.
+        :raises Conflict: another ec2 credential has the new access key.
+        """
+        try:
+            with db.transaction() as s:
+                row = s.get(Credential, credential_id)
+                if row is None:
+                    raise not_found("credential", credential_id)
+                if "blob" in changes and row.type == "ec2":
+                    blob = loads(changes["blob"], None)
+                    if not isinstance(blob, dict) or not blob.get("access") or not blob.get("secret"):
+                        raise exception.ValidationError(field="blob",
+                                                        reason="an ec2 blob is JSON with 'access' and 'secret'")
+                    if len(str(blob["access"])) > 64:
+                        raise exception.ValidationError(field="blob", reason="an ec2 access key is at most 64 characters")
+                    row.access = str(blob["access"])
+                if "blob" in changes:
+                    self._store_blob(row, changes["blob"])
+                if "project_id" in changes:
+                    row.project_id = changes["project_id"]
+                row.updated_at = utcnow()
+                s.flush()
+                return self._credential_dict(row)
+        except sa.exc.IntegrityError as err:
+            if db.is_duplicate(err):
+                raise exception.Conflict(reason="Another credential has that access key.") from None
+            raise
 
     def delete_credential(self, credential_id: str) -> None:
         with db.transaction() as s:
@@ -157,17 +190,15 @@ class CredentialMixin:
                 raise not_found("credential", access)
             s.delete(row)
 
-    def ec2_credential_by_access(self, access: str) -> dict[str, Any]:
-        """For the EC2 frontend: ``{access, secret, user_id, project_id}`` of an access key (NotFound)."""
-        with db.transaction() as s:
-            return self._ec2_dict(self._ec2_row(s, access))
-
-    def context_for_ec2(self, access: str) -> Any:
-        """The RequestContext of an EC2 access key whose signature the caller has verified."""
-        cred = self.ec2_credential_by_access(access)
-        payload = {"user_id": cred["user_id"], "project_id": cred["project_id"], "methods": ["ec2credential"],
-                   "expires_at": 2**40, "issued_at": 0, "audit_ids": []}
-        return self.context_from_token_data(self._resolve_payload(payload))
+    def _ec2_secret(self, access: str) -> Ec2Secret:
+        """The secret of an access key, for this area's signature checks only (NotFound)."""
+        with db.reader() as s:
+            row = self._ec2_row(s, access)
+            blob = loads(self._blob_text(row), {})
+            if not isinstance(blob, dict) or not isinstance(blob.get("secret"), str) or not row.project_id:
+                raise not_found("credential", access)
+            return Ec2Secret(access=access, secret=blob["secret"], user_id=row.user_id, project_id=row.project_id,
+                             trust_id=blob.get("trust_id") or None)
 
     # -- application credentials ------------------------------------------
     def create_application_credential(self, user_id: str, project_id: str | None, data: dict[str, Any],
@@ -201,7 +232,7 @@ class CredentialMixin:
             with db.transaction() as s:
                 s.add(row)
                 s.flush()
-                out = app_cred_dict(row, names)
+                out = app_cred_dict(row, names, link_rules(s, user_id, row.id, data.get("access_rules")))
         except sa.exc.IntegrityError as err:
             if db.is_duplicate(err):
                 raise exception.Conflict(reason=f"An application credential named {data['name']} already exists.") from None
@@ -215,7 +246,7 @@ class CredentialMixin:
             row = s.get(ApplicationCredential, cred_id)
             if row is None:
                 raise not_found("application credential", cred_id)
-            return {**app_cred_dict(row, names), "secret_hash": row.secret_hash,
+            return {**app_cred_dict(row, names, rules_of(s, [row.id])[row.id]), "secret_hash": row.secret_hash,
                     "expires_at": row.expires_at, "roles": loads(row.roles, [])}
 
     def get_application_credential_row_by_name(self, user_id: str, name: str) -> dict[str, Any]:
@@ -232,7 +263,7 @@ class CredentialMixin:
             row = s.get(ApplicationCredential, cred_id)
             if row is None or row.user_id != user_id:
                 raise not_found("application credential", cred_id)
-            return app_cred_dict(row, names)
+            return app_cred_dict(row, names, rules_of(s, [row.id])[row.id])
 
     def list_application_credentials(self, user_id: str, name: str | None = None) -> list[dict[str, Any]]:
         q = sa.select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
@@ -240,12 +271,15 @@ class CredentialMixin:
             q = q.where(ApplicationCredential.name == name)
         names = self._role_names()
         with db.transaction() as s:
-            return [app_cred_dict(r, names) for r in s.scalars(q.order_by(ApplicationCredential.name))]
+            rows = list(s.scalars(q.order_by(ApplicationCredential.name)))
+            rules = rules_of(s, [r.id for r in rows])
+            return [app_cred_dict(r, names, rules[r.id]) for r in rows]
 
     def delete_application_credential(self, user_id: str, cred_id: str) -> None:
         with db.transaction() as s:
             row = s.get(ApplicationCredential, cred_id)
             if row is None or row.user_id != user_id:
                 raise not_found("application credential", cred_id)
+            unlink_rules(s, row.id)
             s.delete(row)
         self.revoke_app_cred_tokens(cred_id)

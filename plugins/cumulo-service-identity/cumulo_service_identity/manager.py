@@ -5,8 +5,11 @@ plugin), :mod:`~cumulo_service_identity.credentials` (credentials and
 application credentials), :mod:`~cumulo_service_identity.projects` (domains and
 projects), :mod:`~cumulo_service_identity.roles` (roles, implied roles and
 assignments), :mod:`~cumulo_service_identity.catalog` (regions, services,
-endpoints) and :mod:`~cumulo_service_identity.tokens` (authentication, tokens,
-revocation). Every other API validates tokens with
+endpoints), :mod:`~cumulo_service_identity.endpoint_filter` (OS-EP-FILTER),
+:mod:`~cumulo_service_identity.extras` (domain configurations, policy blobs, OAuth1
+consumers), :mod:`~cumulo_service_identity.trusts` (OS-TRUST), :mod:`~cumulo_service_identity.tokens` (authentication, tokens,
+revocation) and :mod:`~cumulo_service_identity.aws_signatures` (``authenticate_aws``: AWS-signed requests of the
+EC2 and S3 frontends). Every other API validates tokens with
 ``hub.identity.validate_token(token) -> RequestContext``.
 """
 
@@ -16,18 +19,25 @@ import logging
 import threading
 from typing import Any
 
+import sqlalchemy as sa
 from oslo_config import cfg
 
-from cumulo import exception, registry
+from cumulo import db, exception, registry
 from cumulo.conf import CONF
 from cumulo.interfaces import auth as iauth
 from cumulo.interfaces.base import PluginContext
 from cumulo_service_identity import policies
+from cumulo_service_identity.access_rules import AccessRuleMixin
+from cumulo_service_identity.aws_signatures import AwsSignatureMixin
 from cumulo_service_identity.catalog import CatalogMixin
 from cumulo_service_identity.credentials import CredentialMixin
+from cumulo_service_identity.endpoint_filter import EndpointFilterMixin
+from cumulo_service_identity.extras import ExtrasMixin
+from cumulo_service_identity.models import DomainConfigOption
 from cumulo_service_identity.projects import ProjectMixin
 from cumulo_service_identity.roles import RoleMixin
 from cumulo_service_identity.tokens import RevocationList, TokenMixin
+from cumulo_service_identity.trusts import TrustMixin
 from cumulo_service_identity.users import UserMixin
 from cumulo_service_identity.util import TTLCache
 
@@ -36,7 +46,8 @@ LOG = logging.getLogger(__name__)
 policies.register()  # the rules are known (listings, overrides) from the moment the service loads
 
 
-class Service(UserMixin, CredentialMixin, ProjectMixin, RoleMixin, CatalogMixin, TokenMixin):
+class Service(UserMixin, CredentialMixin, AccessRuleMixin, ProjectMixin, RoleMixin, CatalogMixin, EndpointFilterMixin, ExtrasMixin,
+              TrustMixin, TokenMixin, AwsSignatureMixin):
     """The identity manager. Every method raises :class:`cumulo.exception.CumuloError` subclasses
     (NotFound, Conflict, Invalid, Forbidden, NotAuthenticated) for the API to render."""
 
@@ -79,6 +90,8 @@ class Service(UserMixin, CredentialMixin, ProjectMixin, RoleMixin, CatalogMixin,
             for group in self.list_groups({"domain_id": domain_id}):
                 self.delete_group(group["id"])
         super().delete_domain(domain_id)
+        with db.transaction() as s:  # its configuration goes with it
+            s.execute(sa.delete(DomainConfigOption).where(DomainConfigOption.domain_id == domain_id))
 
     def bootstrap(self, admin_password: str | None, public_url: str, frontends: list[Any]) -> dict[str, Any]:
         """Create (idempotently) the Default domain, admin user and project, roles, region and catalog.

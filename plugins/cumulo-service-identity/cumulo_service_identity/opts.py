@@ -23,6 +23,19 @@ identity_opts: list[cfg.Opt] = [
     cfg.IntOpt("password_hash_rounds", default=12, min=4, max=31,
                help="bcrypt cost factor for application credential secrets."),
     cfg.StrOpt("default_domain_id", default="default", help="Id of the domain bootstrap creates."),
+    cfg.IntOpt("aws_signature_max_skew", default=900, min=1,
+               help="Seconds an AWS-signed request's date may differ from this host's clock (the window "
+                    "in which a replayed signature is refused too)."),
+    cfg.IntOpt("aws_replay_cache_size", default=100000, min=1,
+               help="Most accepted AWS header signatures this process remembers to refuse replays."),
+    cfg.FloatOpt("aws_replay_grace", default=5.0, min=0,
+                 help="Seconds after an AWS header signature's first use in which the same signature is "
+                      "still accepted (a client sending one request twice within a second of its clock "
+                      "signs both alike); after them it is a replay until the skew window ends."),
+    cfg.StrOpt("credential_key_repository", sample_default="<state_path>/credential-keys",
+               help="Directory of the Fernet keys that encrypt credential blobs (EC2 secrets) at rest "
+                    "(default: credential-keys under [DEFAULT] state_path). Every API node must hold the same "
+                    "keys; losing them loses the stored credentials."),
     cfg.IntOpt("list_limit", default=0, min=0,
                help="Most entities a list returns (0: [api] max_limit); the response says when truncated."),
 ]

@@ -8,7 +8,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from cumulo import db, exception
-from cumulo_service_identity.models import ApplicationCredential, Assignment, Credential, Domain, Project, Role
+from cumulo_service_identity.models import (
+    ApplicationCredential,
+    Assignment,
+    Credential,
+    Domain,
+    Project,
+    ProjectEndpoint,
+    ProjectEndpointGroup,
+    Role,
+)
 from cumulo_service_identity.roles import GROUP_DOMAIN, GROUP_PROJECT, USER_DOMAIN, USER_PROJECT, delete_role_rows
 from cumulo_service_identity.rows import RowStore, duplicate
 from cumulo_service_identity.util import loads, new_id, not_found
@@ -189,6 +198,8 @@ class ProjectMixin(RowStore):
                                                   Assignment.type.in_((USER_PROJECT, GROUP_PROJECT))))
             s.execute(sa.delete(ApplicationCredential).where(ApplicationCredential.project_id == project_id))
             s.execute(sa.delete(Credential).where(Credential.project_id == project_id))
+            s.execute(sa.delete(ProjectEndpoint).where(ProjectEndpoint.project_id == project_id))
+            s.execute(sa.delete(ProjectEndpointGroup).where(ProjectEndpointGroup.project_id == project_id))
             s.execute(sa.delete(Project).where(Project.id == project_id))
 
     def project_ancestors(self, project_id: str) -> list[str]:

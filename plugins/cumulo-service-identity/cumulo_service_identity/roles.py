@@ -52,7 +52,9 @@ class RoleMixin(RowStore):
     def create_role(self, data: dict[str, Any]) -> dict[str, Any]:
         row = Role(id=data.get("id") or new_id(), name=data["name"], domain_id=data.get("domain_id") or NO_DOMAIN,
                    description=data.get("description"), extra="{}")
-        return self._insert(row, role_dict, f"role {data['name']}")
+        out = self._insert(row, role_dict, f"role {data['name']}")
+        self._invalidate()  # the cached role names and domain-role ids
+        return out
 
     def get_role(self, role_id: str) -> dict[str, Any]:
         with db.reader() as s:
@@ -122,6 +124,11 @@ class RoleMixin(RowStore):
         return out
 
     def expand_implied(self, role_ids: set[str] | list[str]) -> set[str]:
+        """The roles and all they imply, without domain-specific roles: as in Keystone, those only
+        stand for the global roles they imply, and never reach a token or an effective listing."""
+        return self._closure(role_ids) - self._domain_role_ids()
+
+    def _closure(self, role_ids: set[str] | list[str]) -> set[str]:
         rules = self._implications()
         out = set(role_ids)
         frontier = list(out)
@@ -132,9 +139,29 @@ class RoleMixin(RowStore):
                     frontier.append(implied)
         return out
 
+    def _domain_role_ids(self) -> set[str]:
+        hit = self._cache.get("domain_roles")
+        if hit is not MISS:
+            return hit
+        with db.reader() as s:
+            out = set(s.scalars(sa.select(Role.id).where(Role.domain_id != NO_DOMAIN)))
+        self._cache.put("domain_roles", out)
+        return out
+
     def create_implied_role(self, prior_id: str, implied_id: str) -> dict[str, Any]:
+        """Make ``prior_id`` imply ``implied_id``, with Keystone's limits.
+
+        :raises NotFound: either role does not exist.
+        :raises Forbidden: the implied role is ``admin`` (Keystone's ``prohibited_implied_role``),
+            or a global role would imply a domain-specific one.
+        :raises Invalid: the rule would make a cycle.
+        """
         prior, implied = self.get_role(prior_id), self.get_role(implied_id)
-        if prior_id == implied_id or prior_id in self.expand_implied({implied_id}):
+        if implied["name"] == "admin" and implied["domain_id"] is None:
+            raise exception.Forbidden("The admin role cannot be implied by another role.")
+        if prior["domain_id"] is None and implied["domain_id"] is not None:
+            raise exception.Forbidden("A global role cannot imply a domain-specific role.")
+        if prior_id == implied_id or prior_id in self._closure({implied_id}):
             raise exception.Invalid(reason=f"Role {implied['name']} implying {prior['name']} would make a cycle.")
         with db.transaction() as s:
             if s.get(ImpliedRole, (prior_id, implied_id)) is None:

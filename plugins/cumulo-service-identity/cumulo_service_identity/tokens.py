@@ -133,6 +133,9 @@ class TokenMixin:
         def get_application_credential_row(self, cred_id: str) -> dict[str, Any]: ...
         def get_application_credential_row_by_name(self, user_id: str, name: str) -> dict[str, Any]: ...
         def get_catalog(self, project_id: str | None = None) -> list[dict[str, Any]]: ...
+        def get_trust(self, trust_id: str) -> dict[str, Any]: ...
+        def consume_trust(self, trust_id: str, trustee_id: str) -> dict[str, Any]: ...
+        def trust_role_ids(self, trust: dict[str, Any]) -> set[str]: ...
 
     # -- helpers -----------------------------------------------------------
     def _find_domain_ref(self, ref: dict[str, Any] | None, what: str) -> dict[str, Any]:
@@ -200,6 +203,8 @@ class TokenMixin:
         p = parent["payload"]
         if p.get("app_cred_id"):
             raise exception.Forbidden("A token issued with an application credential cannot be rescoped.")
+        if p.get("trust_id"):
+            raise exception.Forbidden("A trust-scoped token cannot be rescoped.")
         scoped = bool(p.get("project_id") or p.get("domain_id") or p.get("system"))
         return {"user_id": p["user_id"], "expires_at": p["expires_at"], "parent_scoped": scoped,
                 "parent_payload": p, "audit_chain": (p.get("audit_ids") or [None])[-1]}
@@ -258,7 +263,10 @@ class TokenMixin:
                 raise exception.ValidationError(field="auth.scope.system", reason="only {'all': true} is supported")
             return {"system": "all"}
         if "OS-TRUST:trust" in scope:
-            raise exception.NotImplementedByDriver(driver="identity", capability="trusts")
+            ref = scope["OS-TRUST:trust"]
+            if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not ref["id"]:
+                raise exception.ValidationError(field="auth.scope.OS-TRUST:trust", reason="needs an id")
+            return {"trust_id": ref["id"]}
         raise exception.ValidationError(field="auth.scope", reason="must name a project, a domain or the system")
 
     # -- issue -------------------------------------------------------------
@@ -301,10 +309,14 @@ class TokenMixin:
         if merged.get("audit_chain"):
             audit_ids.append(merged["audit_chain"])
         expires = merged.get("expires_at") or now + self.conf.identity.token_expiration
-        payload = {"user_id": user_id, "methods": list(dict.fromkeys(methods)), **scope,
+        # A rescoped token keeps the methods that proved the user first (Keystone: ["password", "token"]).
+        inherited = (merged["parent_payload"].get("methods") or []) if "token" in methods else []
+        payload = {"user_id": user_id, "methods": list(dict.fromkeys([*inherited, *methods])), **scope,
                    "expires_at": float(expires), "issued_at": now, "audit_ids": audit_ids,
                    "app_cred_id": merged.get("app_cred_id")}
         payload = {k: v for k, v in payload.items() if v is not None}
+        if payload.get("trust_id"):
+            self.consume_trust(payload["trust_id"], user_id)  # the trustee's, one use spent
         data = self._resolve_payload(payload)  # also refuses a scope without roles
         return self.provider.issue(payload), data
 
@@ -342,7 +354,9 @@ class TokenMixin:
         try:
             data["user_domain"] = self.get_domain(user["domain_id"])
             role_ids: set[str] = set()
-            if payload.get("project_id"):
+            if payload.get("trust_id"):
+                role_ids = self._resolve_trust(payload, data)
+            elif payload.get("project_id"):
                 project = self.get_project(payload["project_id"])
                 _fail_if(not project["enabled"], "The token's project is disabled.")
                 pdomain = self.get_domain(project["domain_id"])
@@ -367,10 +381,31 @@ class TokenMixin:
                 raise unauthorized("The token's application credential has expired.")
             role_ids = role_ids & self.expand_implied(set(cred["roles"]))
             data["app_cred"] = cred
-        scoped = bool(payload.get("project_id") or payload.get("domain_id") or payload.get("system"))
+        scoped = bool(payload.get("project_id") or payload.get("domain_id") or payload.get("system")
+                      or payload.get("trust_id"))
         _fail_if(scoped and not role_ids, "The user has no role on the requested scope.")
         data["roles"] = self.role_names(role_ids)
         return data
+
+    def _resolve_trust(self, payload: dict[str, Any], data: dict[str, Any]) -> set[str]:
+        """Fill ``data`` for a trust-scoped token (its project, its trust, the trustor as the user
+        when impersonating) and return its role ids; NotAuthenticated when the trust is gone."""
+        try:
+            trust = self.get_trust(payload["trust_id"])
+        except exception.NotFound:
+            raise unauthorized("The token's trust no longer exists or has expired.") from None
+        _fail_if(trust["trustee_user_id"] != payload["user_id"], "The token's user is not the trustee.")
+        trustor = self._cached_user(trust["trustor_user_id"])
+        self._check_user_usable(trustor)
+        _fail_if(not trust["project_id"], "The trust names no project.")
+        project = self.get_project(trust["project_id"])
+        _fail_if(not project["enabled"], "The token's project is disabled.")
+        pdomain = self.get_domain(project["domain_id"])
+        data["project"], data["project_domain"], data["trust"] = project, pdomain, trust
+        if trust["impersonation"]:
+            data["user"] = trustor
+            data["user_domain"] = self.get_domain(trustor["domain_id"])
+        return self.trust_role_ids(trust)
 
     def validate_token_data(self, token: str) -> dict[str, Any]:
         """Everything about a valid token (payload, user, scope, roles); NotAuthenticated otherwise."""
@@ -404,7 +439,9 @@ class TokenMixin:
             system_scope=data["system"], roles=[r["name"] for r in data["roles"]], auth_token=token,
             token_info={"user_id": user["id"], "audit_ids": p.get("audit_ids"), "expires_at": p["expires_at"],
                         "issued_at": p.get("issued_at"), "methods": p.get("methods"),
-                        "app_cred_id": p.get("app_cred_id")},
+                        "app_cred_id": p.get("app_cred_id"), "trust_id": p.get("trust_id"),
+                        # What an application credential's token may call (None: anything).
+                        "access_rules": (data.get("app_cred") or {}).get("access_rules") or None},
         )
         return ctx
 
@@ -432,10 +469,17 @@ class TokenMixin:
             token["roles"] = data["roles"]
             if catalog:
                 token["catalog"] = self.get_catalog(data["project"]["id"] if data["project"] else None)
+        if data.get("trust"):
+            trust = data["trust"]
+            token["OS-TRUST:trust"] = {"id": trust["id"], "impersonation": trust["impersonation"],
+                                       "trustee_user": {"id": trust["trustee_user_id"]},
+                                       "trustor_user": {"id": trust["trustor_user_id"]}}
         if data.get("app_cred"):
             cred = data["app_cred"]
             token["application_credential"] = {"id": cred["id"], "name": cred["name"],
                                                "restricted": not cred["unrestricted"]}
+            if cred.get("access_rules"):
+                token["application_credential"]["access_rules"] = cred["access_rules"]
         return {"token": token}
 
     # -- revocation --------------------------------------------------------

@@ -9,7 +9,7 @@ from oslo_config import cfg
 
 from cumulo import db, exception
 from cumulo.interfaces import auth as iauth
-from cumulo_service_identity.models import ApplicationCredential, Assignment, Credential
+from cumulo_service_identity.models import ApplicationCredential, Assignment, Credential, Trust
 from cumulo_service_identity.roles import GROUP_DOMAIN, GROUP_PROJECT, GROUP_SYSTEM
 from cumulo_service_identity.rows import RowStore
 from cumulo_service_identity.util import not_found
@@ -61,7 +61,7 @@ class UserMixin(RowStore):
         try:
             self.get_domain(domain_id)
         except exception.NotFound:
-            raise exception.ValidationError(field="domain_id", reason=f"domain {domain_id} does not exist") from None
+            raise not_found("domain", domain_id) from None  # Keystone and Tempest: a 404
         if data.get("default_project_id"):
             try:
                 self.get_project(data["default_project_id"])
@@ -108,6 +108,7 @@ class UserMixin(RowStore):
                                                   Assignment.type.notin_((GROUP_PROJECT, GROUP_DOMAIN, GROUP_SYSTEM))))
             s.execute(sa.delete(Credential).where(Credential.user_id == user_id))
             s.execute(sa.delete(ApplicationCredential).where(ApplicationCredential.user_id == user_id))
+            s.execute(sa.delete(Trust).where(sa.or_(Trust.trustor_user_id == user_id, Trust.trustee_user_id == user_id)))
         self.revoke_user_tokens(user_id)
 
     # -- groups ------------------------------------------------------------

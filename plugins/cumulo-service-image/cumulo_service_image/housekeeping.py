@@ -33,9 +33,6 @@ class Housekeeping:
         process), or when it has not marked progress for
         ``[image] stale_upload_timeout`` seconds. Returns how many images it fixed.
         """
-        from cumulo.conf import CONF
-
-        me = process_token()
         stale_before = now() - datetime.timedelta(seconds=self.conf.image.stale_upload_timeout)
         fixed = 0
         with db.transaction() as s:
@@ -44,16 +41,7 @@ class Housekeeping:
             trash = s.execute(sa.select(Image.id, Image.store, Image.location)
                               .where(Image.deleted == sa.true(), Image.location.is_not(None))).all()
         for image_id, holder, beat, store_name in saving:
-            host, _, rest = (holder or "").partition(":")
-            pid_text, _, boot = rest.partition(":")
-            dead = holder is None or beat is None or beat < stale_before
-            if holder != me and host == CONF.host:
-                # Same host: the process that holds the upload must still exist.
-                if not pid_text.isdigit() or not _pid_alive(int(pid_text)):
-                    dead = True
-                elif int(pid_text) == os.getpid() and boot != BOOT:
-                    dead = True
-            if not dead:
+            if not holder_dead(holder, beat, stale_before):
                 continue
             try:
                 if store_name:
@@ -73,6 +61,25 @@ class Housekeeping:
             self.stores.delete_data(image_id, store_name, location)
             fixed += 1
         return fixed
+
+
+def holder_dead(holder: str | None, beat: datetime.datetime | None, stale_before: datetime.datetime) -> bool:
+    """Whether the process ``holder`` (a :func:`process_token`) that marked progress at ``beat`` is gone:
+    no progress since ``stale_before``, or (same host) its pid does not exist or is this process's from an
+    earlier boot."""
+    from cumulo.conf import CONF
+
+    if holder is None or beat is None or beat < stale_before:
+        return True
+    host, _, rest = holder.partition(":")
+    pid_text, _, boot = rest.partition(":")
+    if holder != process_token() and host == CONF.host:
+        # Same host: the process that holds the transfer must still exist.
+        if not pid_text.isdigit() or not _pid_alive(int(pid_text)):
+            return True
+        if int(pid_text) == os.getpid() and boot != BOOT:
+            return True
+    return False
 
 
 def _pid_alive(pid: int) -> bool:

@@ -10,9 +10,10 @@ failure returns it to queued. No bytes stay stored after a failure.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,11 +25,31 @@ from cumulo.interfaces import image as iface
 from cumulo_service_image import access
 from cumulo_service_image.common import DataError, ImageTooLarge, now, process_token
 from cumulo_service_image.images import Images
+from cumulo_service_image.inspection import Inspection
 from cumulo_service_image.models import Image
 from cumulo_service_image.quotas import Quotas
 from cumulo_service_image.stores import Stores
 
 LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """What an image being written holds: this process's ``token`` in ``upload_host``, and its ``status``
+    meanwhile (``saving`` for an upload, ``importing`` for an import). Data that is not what was declared
+    kills an upload (``kill_on_bad_data``); an import goes back to queued."""
+
+    token: str
+    status: str
+    kill_on_bad_data: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    owner: str | None
+    inspection: Inspection
+    props: dict[str, str]
+    store_name: str
 
 
 class ImageData:
@@ -48,8 +69,16 @@ class ImageData:
         ``checksum``: an md5 hex the data must have (likewise; the image's
         ``owner_specified.openstack.md5``/``sha256`` properties are checked
         too when set). Over ``[image] image_size_cap`` or the project's size
-        quota: 413 and the image returns to queued. No bytes stay stored
-        after any failure.
+        quota: 413 and the image returns to queued. Data that is not of the
+        image's disk format or fails its safety checks
+        (:mod:`~cumulo_service_image.inspection`): 400 and back to queued; the
+        detected disk's virtual size is recorded. No bytes stay stored after
+        any failure.
+
+        :raises ImageFormatRefused: the data is not of the declared format or is unsafe (400).
+        :raises DataError: size or checksum mismatch (400, image killed).
+        :raises ImageTooLarge: over the cap (413).
+        :raises ImageQuotaExceeded: over the project's quota (413).
         """
         cap = self.conf.image.image_size_cap
         if size is not None and size > cap:
@@ -60,31 +89,72 @@ class ImageData:
             if row.status != "queued":
                 raise exception.Conflict(reason=f"Image {image_id} has status '{row.status}'; "
                                                 "data can be uploaded only to a queued image.")
-            if not row.disk_format or not row.container_format:
-                raise exception.Invalid(reason="Properties disk_format, container_format must be set prior to "
-                                               "saving data.")
-            owner = row.owner
-            props = {p.name: p.value for p in row.properties}
-            store_name = self.conf.image.default_store
+            plan = self._plan(row)
             claimed = db.rowcount(s, sa.update(Image).where(Image.id == image_id, Image.status == "queued")
                                      .values(status="saving", upload_host=token, upload_heartbeat=now(),
-                                             store=store_name, updated_at=now()))
+                                             store=plan.store_name, updated_at=now()))
             if not claimed:
                 raise exception.Conflict(reason=f"Image {image_id} is already being uploaded.")
+        return self._write(ctx, image_id, Claim(token, "saving", kill_on_bad_data=True), plan, chunks, size,
+                           checksum)
+
+    def write_claimed(self, ctx: RequestContext, image_id: str, claim: Claim, chunks: Iterable[bytes],
+                      restore: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Stream ``chunks`` into the default store for an image this process already holds (``claim``:
+        its ``upload_host`` token and status, e.g. ``importing``), with every check of :meth:`upload`.
+
+        On any failure ``restore`` runs (default: the image back to queued) and the error propagates.
+        """
+        with db.transaction() as s:
+            row = access.load(s, ctx, image_id, for_update=True)
+            if row.status != claim.status or row.upload_host != claim.token:
+                raise exception.Conflict(reason=f"Image {image_id} was deleted or reset meanwhile.")
+            plan = self._plan(row)
+            row.store = plan.store_name
+        return self._write(ctx, image_id, claim, plan, chunks, None, None, restore)
+
+    def _plan(self, row: Image) -> _Plan:
+        if not row.disk_format or not row.container_format:
+            raise exception.Invalid(reason="Properties disk_format, container_format must be set prior to "
+                                           "saving data.")
+        inspection = Inspection(row.disk_format, row.container_format,
+                                require_match=self.conf.image.require_image_format_match)
+        return _Plan(owner=row.owner, inspection=inspection, props={p.name: p.value for p in row.properties},
+                     store_name=self.conf.image.default_store)
+
+    def _write(self, ctx: RequestContext, image_id: str, claim: Claim, plan: _Plan, chunks: Iterable[bytes],
+               size: int | None, checksum: str | None, restore: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Stream the claimed image's data into its store and make it active (see :meth:`upload`)."""
+        cap = self.conf.image.image_size_cap
+        token, status = claim.token, claim.status
+        owner, inspection, props, store_name = plan.owner, plan.inspection, plan.props, plan.store_name
+
+        def back() -> None:
+            if restore is not None:
+                restore()
+            else:
+                self._restore(image_id, token, status)
+
+        def bad_data() -> None:
+            if claim.kill_on_bad_data:
+                self._kill(image_id, token, status)
+            else:
+                back()
+
         allowance = self.quotas.size_allowance(owner, image_id)
         if size is not None and allowance is not None and size > allowance:
-            self._restore(image_id, token)
+            back()
             raise ImageQuotaExceeded(resource="image_size_total", requested=size,
                                      used=self.quotas.size_limit() - allowance, limit=self.quotas.size_limit())
         store = self.stores.store(store_name)
-        guarded = self._guard(image_id, token, chunks, cap, allowance)
+        guarded = inspection.wrap(self.guard(image_id, claim, chunks, cap, allowance))
         try:
             stored = store.add(image_id, guarded, expected_size=size, hash_algo=self.conf.image.hashing_algorithm)
         except iface.ImageSizeMismatch as err:
-            self._kill(image_id, token)
+            bad_data()
             raise DataError(reason=f"Image data size does not match the declared size: {err}") from None
         except BaseException as err:
-            self._restore(image_id, token)
+            back()
             if isinstance(err, iface.ImageExists):
                 raise exception.Conflict(reason=f"Data for image {image_id} already exists in the store.") from None
             if isinstance(err, iface.ImageStoreFull):
@@ -94,12 +164,20 @@ class ImageData:
         mismatch = _checksum_mismatch(stored, checksum, props)
         if mismatch:
             _discard_stored(store, stored.location)
-            self._kill(image_id, token)
+            bad_data()
             raise DataError(reason=f"Image data checksum mismatch: {mismatch}.")
+        try:
+            inspected = inspection.verdict(stored.size)
+        except BaseException:
+            _discard_stored(store, stored.location)
+            back()
+            raise
+        virtual_size = inspected.virtual_size if inspected is not None else None
         with db.transaction() as s:
-            done = db.rowcount(s, sa.update(Image).where(Image.id == image_id, Image.status == "saving",
+            done = db.rowcount(s, sa.update(Image).where(Image.id == image_id, Image.status == status,
                                                          Image.upload_host == token, Image.deleted == sa.false())
-                                  .values(status="active", size=stored.size, checksum=stored.checksum,
+                                  .values(status="active", size=stored.size, virtual_size=virtual_size,
+                                          checksum=stored.checksum,
                                           os_hash_algo=stored.os_hash_algo, os_hash_value=stored.os_hash_value,
                                           location=stored.location, store=store_name, upload_host=None,
                                           upload_heartbeat=None, updated_at=now()))
@@ -108,7 +186,7 @@ class ImageData:
             raise exception.Conflict(reason=f"Image {image_id} was deleted or reset during the upload.")
         return self.images.get(ctx, image_id)
 
-    def _guard(self, image_id: str, token: str, chunks: Iterable[bytes], cap: int,
+    def guard(self, image_id: str, claim: Claim, chunks: Iterable[bytes], cap: int,
                allowance: int | None) -> Iterator[bytes]:
         """Pass chunks on, enforcing the cap and quota and marking progress for the dead-upload check."""
         total = 0
@@ -124,24 +202,24 @@ class ImageData:
             current = time.monotonic()
             if current - last >= interval:
                 last = current
-                _heartbeat(image_id, token)
+                heartbeat(image_id, claim.token, claim.status)
             yield chunk
 
     @staticmethod
-    def _restore(image_id: str, token: str) -> None:
+    def _restore(image_id: str, token: str, status: str = "saving") -> None:
         """Back to queued: the upload this process (``token``) holds failed for a reason other than its data."""
         with db.transaction() as s:
             s.execute(sa.update(Image).where(Image.id == image_id, Image.upload_host == token,
-                                             Image.status == "saving")
+                                             Image.status == status)
                       .values(status="queued", upload_host=None, upload_heartbeat=None, store=None,
                               updated_at=now()))
 
     @staticmethod
-    def _kill(image_id: str, token: str) -> None:
+    def _kill(image_id: str, token: str, status: str = "saving") -> None:
         """Killed: the data of the upload this process (``token``) holds is not what was declared."""
         with db.transaction() as s:
             s.execute(sa.update(Image).where(Image.id == image_id, Image.upload_host == token,
-                                             Image.status == "saving")
+                                             Image.status == status)
                       .values(status="killed", upload_host=None, upload_heartbeat=None, updated_at=now()))
 
     def open_data(self, ctx: RequestContext, image_id: str, offset: int = 0,
@@ -181,11 +259,12 @@ def _checksum_mismatch(stored: iface.StoredImage, checksum: str | None, props: d
     return None
 
 
-def _heartbeat(image_id: str, token: str) -> None:
-    """Mark progress of the upload ``token`` holds; 409 when the image was deleted or reset meanwhile."""
+def heartbeat(image_id: str, token: str, status: str = "saving") -> None:
+    """Mark progress of the transfer ``token`` holds (image in ``status``); 409 when the image was deleted
+    or reset meanwhile."""
     with db.transaction() as s:
         alive = db.rowcount(s, sa.update(Image).where(Image.id == image_id, Image.upload_host == token,
-                                                      Image.status == "saving")
+                                                      Image.status == status)
                                .values(upload_heartbeat=now()))
     if not alive:
         raise exception.Conflict(reason=f"Image {image_id} was deleted or reset during the upload.")

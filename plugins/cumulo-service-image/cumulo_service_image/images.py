@@ -6,6 +6,8 @@ Status lifecycle (the data transitions are :mod:`cumulo_service_image.image_data
     queued --upload--> saving --ok--> active <--> deactivated
                           |--bad data (size/checksum)--> killed
                           '--quota, cap, client gone, store error, dead process--> queued
+    queued --stage--> uploading --import--> importing --ok--> active     (interoperable import,
+    queued --import web-download--> importing --failed--> queued         :mod:`~cumulo_service_image.imports`)
     any --delete--> deleted
 
 Deleted images stay as rows so an id is never reused.
@@ -127,11 +129,18 @@ class Images:
             self.stores.delete_data(image_id, store, location)
 
     def deactivate(self, ctx: RequestContext, image_id: str) -> None:
-        """Make an active image's data unavailable to non-admins (policy ``image:deactivate``)."""
+        """Make an active image's data unavailable to non-admins (policy ``image:deactivate``:
+        an admin or a member of the owning project, as in Glance).
+
+        :raises Forbidden: the policy refuses, or the image is neither active nor deactivated.
+        """
         self._set_activation(ctx, image_id, "deactivated", "image:deactivate")
 
     def reactivate(self, ctx: RequestContext, image_id: str) -> None:
-        """Make a deactivated image's data available again (policy ``image:reactivate``)."""
+        """Make a deactivated image's data available again (policy ``image:reactivate``).
+
+        :raises Forbidden: the policy refuses, or the image is neither active nor deactivated.
+        """
         self._set_activation(ctx, image_id, "active", "image:reactivate")
 
     @staticmethod

@@ -17,9 +17,12 @@
   * :mod:`~cumulo_service_image.image_data` (upload and download),
     :mod:`~cumulo_service_image.stores` (store selection),
     :mod:`~cumulo_service_image.locations` (data already in a store);
+  * :mod:`~cumulo_service_image.imports` (interoperable import: staging, glance-direct, web-download);
   * :mod:`~cumulo_service_image.quotas`, :mod:`~cumulo_service_image.access`
     (who sees and changes what), :mod:`~cumulo_service_image.housekeeping`
-    (dead uploads, data left by deletes).
+    (dead uploads, data left by deletes);
+  * :mod:`~cumulo_service_image.metadefs` (metadata definitions: namespaces,
+    objects, properties, tags, resource types), reached as ``hub.image.metadefs``.
 
   Dependencies run one way (each component is given the ones it uses), and
   :class:`Service` names each public method of a component once.
@@ -37,13 +40,16 @@ from cumulo_service_image.attributes import Attributes
 from cumulo_service_image.housekeeping import Housekeeping
 from cumulo_service_image.image_data import ImageData
 from cumulo_service_image.images import Images
+from cumulo_service_image.imports import Imports
 from cumulo_service_image.listing import Listing
 from cumulo_service_image.locations import Locations
 from cumulo_service_image.members import Members
+from cumulo_service_image.metadefs import Metadefs
 from cumulo_service_image.policies import RULES
 from cumulo_service_image.quotas import Quotas
 from cumulo_service_image.stores import Stores
 from cumulo_service_image.tags import Tags
+from cumulo_service_image.tasks import Tasks
 
 LOG = logging.getLogger(__name__)
 
@@ -70,6 +76,12 @@ class Service:
         self.members = Members(self.quotas)
         self.image_data = ImageData(self.conf, self.stores, self.quotas, self.images)
         self.housekeeping = Housekeeping(self.conf, self.stores)
+        #: metadata definitions (namespaces and what they define), called as ``hub.image.metadefs.<method>``
+        self.metadefs = Metadefs()
+        #: image tasks (asynchronous imports), called as ``hub.image.tasks.<method>``
+        self.tasks = Tasks(self.images, self.image_data)
+        #: interoperable import (stage, import: glance-direct, web-download)
+        self.imports = Imports(self.conf, self.quotas, self.image_data)
 
         # stores
         self.enabled_stores = self.stores.enabled_stores
@@ -97,8 +109,17 @@ class Service:
         self.add_location = self.locations.add_location
         self.open_data = self.image_data.open_data
         self.download = self.image_data.download
-        # housekeeping
-        self.cleanup = self.housekeeping.cleanup
+        # interoperable import
+        self.import_methods = self.imports.methods
+        self.stage = self.imports.stage
+        self.import_image = self.imports.import_image
+        self.image_tasks = self.tasks.image_tasks
+        self.delete_from_store = self.imports.delete_from_store
+
+    def cleanup(self) -> int:
+        """Housekeeping (dead uploads, data of deleted images) and the imports' sweep (dead stages and
+        imports back to queued, staged files nothing needs removed). Returns how many images it fixed."""
+        return self.housekeeping.cleanup() + self.imports.sweep()
 
 
 def start(hub: Any) -> list[Any]:

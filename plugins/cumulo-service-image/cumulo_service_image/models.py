@@ -12,7 +12,7 @@ from cumulo.db.models.base import ModelMixin
 
 
 class Image(ModelMixin, Base):
-    """One image. ``status``: queued, saving, active, killed, deactivated, deleted.
+    """One image. ``status``: queued, saving, uploading, importing, active, killed, deactivated, deleted.
 
     Deleted images stay as rows (``deleted``) so ids are never reused; the
     API no longer shows them. ``location``/``store`` say where the data is;

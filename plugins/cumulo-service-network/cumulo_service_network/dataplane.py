@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import orm
 
@@ -136,12 +137,22 @@ class DataPlane:
 
     def notify_sg(self, action: Action, group_id: str, record: SecurityGroup | None = None) -> None:
         if record is None:
-            with db.transaction() as s:
+            with db.reader() as s:  # only reads: also safe from inside another session's commit
                 group = s.get(models.SecurityGroup, group_id)
                 if group is None:
                     return
                 record = self.sg_record(s, group)
         self._call(self.driver.security_group_changed, action, record)  # a group has no status
+
+    def notify_sg_after_commit(self, s: orm.Session, action: Action, group_id: str) -> None:
+        """:meth:`notify_sg` once ``s`` commits (for a group made inside a caller's transaction)."""
+        def notify(_session: orm.Session) -> None:
+            try:
+                self.notify_sg(action, group_id)
+            except Exception:  # the change is committed: a failed notification must not fail the request
+                LOG.exception("Telling the network driver of security group %s failed", group_id)
+
+        sa.event.listen(s, "after_commit", notify, once=True)
 
     def sync(self) -> None:
         """Hand the whole model to the driver's ``sync``; a failure is logged."""

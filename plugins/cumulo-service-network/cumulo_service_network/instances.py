@@ -37,6 +37,8 @@ from cumulo_service_network.subnets import Subnets
 
 LOG = logging.getLogger(__name__)
 _topology_locks: dict[str, threading.Lock] = {}
+#: What unbinding a user's port from a server sets (the port stays, with its addresses and groups).
+_UNBOUND = {"device_id": "", "device_owner": "", "binding:host_id": ""}
 _topology_guard = threading.Lock()
 
 
@@ -50,8 +52,8 @@ class Instances:
 
     #: What ``hub.network`` offers of this component.
     API = ("validate_networks", "validate_security_groups", "instance_by_address", "allocate_instance_ports",
-           "deallocate_for_instance", "instance_ports", "add_security_group_to_instance",
-           "remove_security_group_from_instance", "instance_security_groups", "get_auto_allocated_topology",
+           "attach_instance_port", "detach_instance_port", "deallocate_for_instance", "instance_ports",
+           "add_security_group_to_instance", "remove_security_group_from_instance", "instance_security_groups", "get_auto_allocated_topology",
            "delete_auto_allocated_topology")
 
     def __init__(self, conf: cfg.ConfigOpts, networks: Networks, subnets: Subnets, ports: Ports, l3: L3,
@@ -250,31 +252,87 @@ class Instances:
         bound: list[str] = []
         try:
             for entry in entries:
-                binding = {"device_id": instance_uuid, "device_owner": f"compute:{availability_zone}",
-                           "binding:host_id": host or ""}
-                if entry.port_id:
-                    self.ports.update_port(admin, entry.port_id, binding)
-                    bound.append(entry.port_id)
-                    continue
-                with db.transaction() as s:
-                    net = s.get(models.Network, entry.network_id)
-                    psec = net.port_security_enabled if net is not None else True
-                body: dict[str, Any] = dict(binding, network_id=entry.network_id,
-                                            project_id=ctx.project_id or "")
-                if entry.fixed_ip:
-                    body["fixed_ips"] = [{"ip_address": entry.fixed_ip}]
-                body["security_groups"] = group_ids if psec else []
-                if not psec:
-                    body["port_security_enabled"] = False
-                created.append(self.ports.create_port(admin, body, _instance=True)["id"])
+                self._plug(ctx, instance_uuid, host, entry, group_ids, availability_zone, created, bound)
         except Exception:
-            for port_id in created:
-                self._quiet(self.ports.delete_port, admin, port_id, _internal=True)
-            for port_id in bound:
-                self._quiet(self.ports.update_port, admin, port_id,
-                            {"device_id": "", "device_owner": "", "binding:host_id": ""})
+            self._unplug_all(admin, created, bound)
             raise
         return self.instance_ports(ctx, instance_uuid)
+
+    def _plug(self, ctx: RequestContext, instance_uuid: str, host: str, entry: RequestedNetwork,
+              group_ids: list[str], availability_zone: str, created: list[str], bound: list[str]) -> str:
+        """Bind the user's port or make one on ``entry``'s network for the server; returns its id.
+
+        The id goes to ``created`` or ``bound`` as soon as the port is the server's, for the caller's undo.
+        """
+        admin = ctx.elevated()
+        binding = {"device_id": instance_uuid, "device_owner": f"compute:{availability_zone}",
+                   "binding:host_id": host or ""}
+        if entry.port_id:
+            self.ports.update_port(admin, entry.port_id, binding)
+            bound.append(entry.port_id)
+            return entry.port_id
+        with db.transaction() as s:
+            net = s.get(models.Network, entry.network_id)
+            psec = net.port_security_enabled if net is not None else True
+        body: dict[str, Any] = dict(binding, network_id=entry.network_id, project_id=ctx.project_id or "")
+        if entry.fixed_ip:
+            body["fixed_ips"] = [{"ip_address": entry.fixed_ip}]
+        body["security_groups"] = group_ids if psec else []
+        if not psec:
+            body["port_security_enabled"] = False
+        port_id = str(self.ports.create_port(admin, body, _instance=True)["id"])
+        created.append(port_id)
+        return port_id
+
+    def _unplug_all(self, admin: RequestContext, created: list[str], bound: list[str]) -> None:
+        """Undo :meth:`_plug`: delete the ports made, unbind the user's (errors logged, not raised)."""
+        for port_id in created:
+            self._quiet(self.ports.delete_port, admin, port_id, _internal=True)
+        for port_id in bound:
+            self._quiet(self.ports.update_port, admin, port_id, _UNBOUND)
+
+    def attach_instance_port(self, ctx: RequestContext, instance_uuid: str, host: str,
+                             requested: RequestedNetwork, availability_zone: str = "nova") -> InstancePort:
+        """One more port for a running server: the user's bound, or a new one on a network (contract 1.2).
+
+        Validated as a server create's request is (:meth:`_resolve_requested`); a new port joins the
+        project's ``default`` group, as Neutron gives a port made without groups. Undone on failure.
+        """
+        if not isinstance(requested, RequestedNetwork) or not (requested.port_id or requested.network_id):
+            raise exception.Invalid(reason="An interface needs a port or a network.")
+        [entry] = self._resolve_requested(ctx, [requested], allow_auto_create=False)
+        group_ids: list[str] = []
+        if not entry.port_id:
+            with db.transaction() as s:
+                group_ids = self._resolve_groups(s, ctx, ["default"])
+        created: list[str] = []
+        bound: list[str] = []
+        try:
+            port_id = self._plug(ctx, instance_uuid, host, entry, group_ids, availability_zone, created, bound)
+            for port in self.instance_ports(ctx, instance_uuid):
+                if port.id == port_id:
+                    return port
+            raise nexc.PortNotFound(id=port_id)  # deleted under us between the bind and the read
+        except Exception:
+            self._unplug_all(ctx.elevated(), created, bound)
+            raise
+
+    def detach_instance_port(self, ctx: RequestContext, instance_uuid: str, port_id: str) -> None:
+        """Take a port from a server: delete it if it was made for the server, else unbind it (contract 1.2).
+
+        PortNotFound unless ``port_id`` is bound to that server. The caller's right to the
+        server is the compute area's to check; the port needs no other visibility.
+        """
+        with db.transaction() as s:
+            port = s.get(models.Port, port_id) if isinstance(port_id, str) and port_id else None
+            if port is None or port.device_id != instance_uuid or not port.device_owner.startswith("compute:"):
+                raise nexc.PortNotFound(id=port_id)
+            created = port.created_for_instance
+        admin = ctx.elevated()
+        if created:
+            self.ports.delete_port(admin, port_id, _internal=True)
+        else:
+            self.ports.update_port(admin, port_id, _UNBOUND)
 
     @staticmethod
     def _quiet(fn: Any, *args: Any, **kwargs: Any) -> None:
@@ -294,7 +352,7 @@ class Instances:
                 if created:
                     self.ports.delete_port(admin, port_id, _internal=True)
                 else:
-                    self.ports.update_port(admin, port_id, {"device_id": "", "device_owner": "", "binding:host_id": ""})
+                    self.ports.update_port(admin, port_id, _UNBOUND)
             except nexc.PortNotFound:
                 pass
 

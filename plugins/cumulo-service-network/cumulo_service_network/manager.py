@@ -52,19 +52,26 @@ from oslo_config import cfg
 import cumulo_service_network.ipam as ipam
 import cumulo_service_network.models as models
 import cumulo_service_network.policies as _policies
+import cumulo_service_network.records as records
 from cumulo import conf as cumulo_conf
 from cumulo import db, registry
 from cumulo.context import RequestContext
 from cumulo.contracts.network import (
+    Direction,
+    Ethertype,
     FloatingIP,
     InstancePort,
+    NetworkNotFound,
     NetworkRequest,
     NetworkService,
     NetworkSummary,
+    RequestedNetwork,
     SecurityGroup,
+    SecurityGroupRule,
 )
 from cumulo.interfaces.base import PluginContext
 from cumulo.interfaces.network import Model, NetworkDriver
+from cumulo_service_network.agents import Agents
 from cumulo_service_network.dataplane import DataPlane
 from cumulo_service_network.instances import Instances
 from cumulo_service_network.l3 import L3
@@ -116,8 +123,9 @@ class Service:
         self.l3 = L3(self.dataplane, self.quotas)
         self.instances = Instances(self.conf, self.networks, self.subnets, self.ports, self.l3, self.security_groups,
                                    self.quotas, self.dataplane)
+        self.agents = Agents(self.conf, self.dataplane)
         self._api = self._methods(self.networks, self.subnets, self.ports, self.l3, self.security_groups,
-                                  self.quotas, self.tags, self.instances)
+                                  self.quotas, self.tags, self.instances, self.agents)
 
     @staticmethod
     def _methods(*components: Any) -> dict[str, Callable[..., Any]]:
@@ -169,6 +177,15 @@ class Service:
         return self.instances.allocate_instance_ports(ctx, instance_uuid, host, requested_networks, security_groups,
                                                       availability_zone)
 
+    def attach_instance_port(self, ctx: RequestContext, instance_uuid: str, host: str,
+                             requested: RequestedNetwork, availability_zone: str = "nova") -> InstancePort:
+        """See :meth:`cumulo.contracts.network.NetworkService.attach_instance_port`."""
+        return self.instances.attach_instance_port(ctx, instance_uuid, host, requested, availability_zone)
+
+    def detach_instance_port(self, ctx: RequestContext, instance_uuid: str, port_id: str) -> None:
+        """See :meth:`cumulo.contracts.network.NetworkService.detach_instance_port`."""
+        self.instances.detach_instance_port(ctx, instance_uuid, port_id)
+
     def deallocate_for_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
         """See :meth:`cumulo.contracts.network.NetworkService.deallocate_for_instance`."""
         self.instances.deallocate_for_instance(ctx, instance_uuid)
@@ -200,6 +217,80 @@ class Service:
     def floating_ips(self, ctx: RequestContext) -> list[FloatingIP]:
         """See :meth:`cumulo.contracts.network.NetworkService.floating_ips`."""
         return self.l3.floating_ips(ctx)
+
+    # -- contract 1.3: the Compute API's proxies, on the Neutron-shaped methods (records in, records out)
+    def project_security_groups(self, ctx: RequestContext) -> list[SecurityGroup]:
+        """See :meth:`cumulo.contracts.network.NetworkService.project_security_groups`."""
+        return [records.security_group(g) for g in self.security_groups.list_security_groups(ctx)]
+
+    def security_group(self, ctx: RequestContext, group_id: str) -> SecurityGroup:
+        """See :meth:`cumulo.contracts.network.NetworkService.security_group`."""
+        return records.security_group(self.security_groups.get_security_group(ctx, group_id))
+
+    def add_security_group(self, ctx: RequestContext, name: str, description: str = "") -> SecurityGroup:
+        """See :meth:`cumulo.contracts.network.NetworkService.add_security_group`."""
+        view = self.security_groups.create_security_group(ctx, {"name": name, "description": description})
+        return records.security_group(view)
+
+    def edit_security_group(self, ctx: RequestContext, group_id: str, name: str | None = None,
+                            description: str | None = None) -> SecurityGroup:
+        """See :meth:`cumulo.contracts.network.NetworkService.edit_security_group`."""
+        changes = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
+        view = self.security_groups.update_security_group(ctx, group_id, changes)
+        return records.security_group(view)
+
+    def drop_security_group(self, ctx: RequestContext, group_id: str) -> None:
+        """See :meth:`cumulo.contracts.network.NetworkService.drop_security_group`."""
+        self.security_groups.delete_security_group(ctx, group_id)
+
+    def add_security_group_rule(self, ctx: RequestContext, group_id: str, *, direction: Direction = "ingress",
+                                ethertype: Ethertype = "IPv4", protocol: str | None = None,
+                                port_range_min: int | None = None, port_range_max: int | None = None,
+                                remote_ip_prefix: str | None = None,
+                                remote_group_id: str | None = None) -> SecurityGroupRule:
+        """See :meth:`cumulo.contracts.network.NetworkService.add_security_group_rule`."""
+        rule = {"security_group_id": group_id, "direction": direction, "ethertype": ethertype,
+                "protocol": protocol, "port_range_min": port_range_min, "port_range_max": port_range_max,
+                "remote_ip_prefix": remote_ip_prefix, "remote_group_id": remote_group_id}
+        view = self.security_groups.create_security_group_rule(
+            ctx, {k: v for k, v in rule.items() if v is not None})
+        return records.security_group_rule(view)
+
+    def drop_security_group_rule(self, ctx: RequestContext, rule_id: str) -> None:
+        """See :meth:`cumulo.contracts.network.NetworkService.drop_security_group_rule`."""
+        self.security_groups.delete_security_group_rule(ctx, rule_id)
+
+    def floating_ip(self, ctx: RequestContext, fip_id: str) -> FloatingIP:
+        """See :meth:`cumulo.contracts.network.NetworkService.floating_ip`."""
+        return records.floating_ip(self.l3.get_floatingip(ctx, fip_id))
+
+    def allocate_floating_ip(self, ctx: RequestContext, network: str | None = None) -> FloatingIP:
+        """See :meth:`cumulo.contracts.network.NetworkService.allocate_floating_ip`."""
+        external = [n for n in self.networks.network_summaries(ctx) if n.external]
+        if network is None:
+            chosen = [n for n in external if n.is_default] or external[:1]
+        else:
+            chosen = [n for n in external if n.id == network] or [n for n in external if n.name == network]
+        if not chosen:
+            raise NetworkNotFound(id=network or "(the default external network)")
+        view = self.l3.create_floatingip(ctx, {"floating_network_id": chosen[0].id})
+        return records.floating_ip(view)
+
+    def associate_floating_ip(self, ctx: RequestContext, fip_id: str, port_id: str,
+                              fixed_ip: str | None = None) -> FloatingIP:
+        """See :meth:`cumulo.contracts.network.NetworkService.associate_floating_ip`."""
+        body: dict[str, Any] = {"port_id": port_id}
+        if fixed_ip is not None:
+            body["fixed_ip_address"] = fixed_ip
+        return records.floating_ip(self.l3.update_floatingip(ctx, fip_id, body))
+
+    def disassociate_floating_ip(self, ctx: RequestContext, fip_id: str) -> FloatingIP:
+        """See :meth:`cumulo.contracts.network.NetworkService.disassociate_floating_ip`."""
+        return records.floating_ip(self.l3.update_floatingip(ctx, fip_id, {"port_id": None}))
+
+    def release_floating_ip(self, ctx: RequestContext, fip_id: str) -> None:
+        """See :meth:`cumulo.contracts.network.NetworkService.release_floating_ip`."""
+        self.l3.delete_floatingip(ctx, fip_id)
 
     # ----------------------------------------------------------------- driver
     def model_snapshot(self) -> Model:

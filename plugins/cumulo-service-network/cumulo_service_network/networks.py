@@ -179,10 +179,22 @@ class Networks:
             net = c.get_network(s, ctx, network_id)
             if not c.is_owner(ctx, net.project_id):
                 raise nexc.PolicyNotAuthorized(action="delete_network")
+            # As Neutron: an external network's floating IPs that no port uses go with it; one in use
+            # (associated) keeps the network in use through its port.
+            loose = list(s.execute(sa.select(models.FloatingIP).where(
+                models.FloatingIP.floating_network_id == net.id, models.FloatingIP.fixed_port_id.is_(None)))
+                .scalars()) if net.external else []
+            loose_ports = {f.floating_port_id for f in loose}
             in_use = s.execute(sa.select(models.Port.id).where(
-                models.Port.network_id == net.id, models.Port.device_owner != c.DEVICE_OWNER_DHCP)).first()
+                models.Port.network_id == net.id, models.Port.device_owner != c.DEVICE_OWNER_DHCP,
+                models.Port.id.not_in(loose_ports))).first()
             if in_use:
                 raise nexc.NetworkInUse(net_id=net.id)
+            fip_records = [(f.id, self.dataplane.fip_record(f)) for f in loose]
+            for fip in loose:
+                s.execute(sa.delete(models.Tag).where(models.Tag.resource_id == fip.id))
+                s.delete(fip)
+            s.flush()
             record = self.dataplane.network_record(s, net)
             s.execute(sa.delete(models.Port).where(models.Port.network_id == net.id))
             subnet_ids = list(s.execute(sa.select(models.Subnet.id).where(models.Subnet.network_id == net.id))
@@ -192,6 +204,8 @@ class Networks:
             s.execute(sa.delete(models.AutoAllocatedTopology).where(
                 models.AutoAllocatedTopology.network_id == net.id))
             s.delete(net)
+        for fip_id, fip_record in fip_records:
+            self.dataplane.notify_fip("delete", fip_id, fip_record)
         self.dataplane.notify_network("delete", record.id, record)
 
 

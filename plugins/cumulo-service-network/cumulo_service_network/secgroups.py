@@ -31,6 +31,23 @@ RULE_ATTRS = ("security_group_id", "direction", "ethertype", "protocol", "port_r
               "remote_address_group_id")
 
 
+
+def _port_value(value: Any) -> int | None:
+    """A port (or ICMP type/code) given as an integer 0..65535; Neutron's words otherwise."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(value)
+        if isinstance(value, float) and number != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise nexc.InvalidInput(error_message=f"Invalid value for port {value}.") from None
+    if not 0 <= number <= 65535:
+        raise nexc.InvalidInput(error_message=f"Invalid value for port {number}.")
+    return number
+
 class SecurityGroups:
     """Security groups and their rules; the default group every project gets on first use."""
 
@@ -68,6 +85,9 @@ class SecurityGroups:
             row = s.get(models.DefaultSecurityGroup, project_id)
             assert row is not None
             return row.security_group_id
+        # The caller's transaction owns the group: the driver hears of it once that commits (before the
+        # caller, after its commit, tells it of the port or server that uses the group).
+        self.dataplane.notify_sg_after_commit(s, "create", group.id)
         return group.id
 
     def ensure_default_security_group(self, project_id: str) -> str:
@@ -201,24 +221,26 @@ class SecurityGroups:
             raise nexc.InvalidInput(error_message=f"{ethertype} is not in ['IPv4', 'IPv6'] for ethertype")
         ethertype = "IPv4" if str(ethertype).lower() == "ipv4" else "IPv6"
         protocol = self._protocol(body.get("protocol"))
-        pmin = c.to_int(body.get("port_range_min"), "port_range_min", 0, 65535, allow_none=True)
-        pmax = c.to_int(body.get("port_range_max"), "port_range_max", 0, 65535, allow_none=True)
+        pmin = _port_value(body.get("port_range_min"))
+        pmax = _port_value(body.get("port_range_max"))
         if (pmin is not None or pmax is not None) and protocol is None:
             raise nexc.InvalidInput(error_message="Must also specify protocol if port range is given.")
         if protocol in PORT_PROTOCOLS:
-            if pmin is not None and pmax is None or pmax is not None and pmin is None:
-                pmin = pmax = pmin if pmin is not None else pmax
-            if pmin is not None and pmax is not None:
+            # Neutron's checks and words: port 0 is refused, and a range needs both ends in order.
+            if pmin is not None or pmax is not None:
                 if pmin == 0 or pmax == 0:
-                    raise nexc.InvalidInput(error_message="Invalid port range: port 0 is not allowed for "
-                                                          f"protocol {protocol}")
-                if pmin > pmax:
+                    raise nexc.InvalidInput(error_message="Invalid value for port 0.")
+                if pmin is None or pmax is None or pmin > pmax:
                     raise nexc.InvalidInput(error_message="For TCP/UDP protocols, port_range_min must be <= "
                                                           "port_range_max")
         elif protocol in ICMP_PROTOCOLS:
-            if pmin is not None and pmin > 255 or pmax is not None and pmax > 255:
-                raise nexc.InvalidInput(error_message="ICMP type (port-range-min) and code (port-range-max) must "
-                                                      "be 0-255")
+            for value, field, attr in ((pmin, "type", "port-range-min"), (pmax, "code", "port-range-max")):
+                if value is not None and value > 255:
+                    raise nexc.InvalidInput(error_message=f"Invalid value for ICMP {field} ({attr}) {value}. "
+                                                          "It must be 0 to 255.")
+            if pmin is None and pmax is not None:
+                raise nexc.InvalidInput(error_message=f"ICMP code (port-range-max) {pmax} is provided but ICMP "
+                                                      "type (port-range-min) is missing.")
         elif pmin is not None or pmax is not None:
             raise nexc.InvalidInput(error_message=f"Port ranges are not supported for protocol {protocol}")
         prefix = body.get("remote_ip_prefix")
@@ -230,7 +252,11 @@ class SecurityGroups:
                                   "remote_ip_prefix")
             if (net.version == 4) != (ethertype == "IPv4"):
                 raise nexc.BadRequest(reason=f"Conflicting value ethertype {ethertype} for CIDR {prefix}")
-            prefix = str(net.cidr)
+            # As Neutron: the prefix stays as the client gave it (host bits and all; a bare address
+            # gets its /32 or /128); the view's normalized_cidr is the network, and duplicates compare that.
+            given = str(prefix).strip() if "/" in str(prefix) else f"{net.ip}/{net.prefixlen}"
+            prefix = given if views.normalized_cidr(given) == str(net.cidr) else str(net.cidr)
+        normalized = views.normalized_cidr(prefix)
         with db.transaction() as s:
             group = c.get_owned(s, ctx, models.SecurityGroup, body["security_group_id"], nexc.SecurityGroupNotFound)
             if remote_group:
@@ -238,9 +264,9 @@ class SecurityGroups:
             project = group.project_id
             for r in s.execute(sa.select(models.SecurityGroupRule).where(
                     models.SecurityGroupRule.security_group_id == group.id)).scalars():
-                if (r.direction, r.ethertype, r.protocol, r.port_range_min, r.port_range_max, r.remote_ip_prefix
-                        or None, r.remote_group_id) == (direction, ethertype, protocol, pmin, pmax, prefix or None,
-                                                        remote_group or None):
+                if (r.direction, r.ethertype, r.protocol, r.port_range_min, r.port_range_max,
+                        views.normalized_cidr(r.remote_ip_prefix), r.remote_group_id) == (
+                        direction, ethertype, protocol, pmin, pmax, normalized, remote_group or None):
                     raise nexc.SecurityGroupRuleExists(rule_id=r.id)
             self.quotas.check(s, project, "security_group_rule", 1)
             rule = models.SecurityGroupRule(project_id=project, security_group_id=group.id, direction=direction,

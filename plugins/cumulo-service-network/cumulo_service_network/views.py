@@ -8,6 +8,7 @@ network service. A leaf module: it imports the models,
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import sqlalchemy as sa
@@ -129,12 +130,22 @@ def fip_views(s: orm.Session, fips: list[models.FloatingIP]) -> list[dict[str, A
     return out
 
 
+def normalized_cidr(prefix: str | None) -> str | None:
+    """A rule's remote_ip_prefix as the network it names (``10.2.3.124/24`` -> ``10.2.3.0/24``); None for none."""
+    if not prefix:
+        return None
+    try:
+        return str(ipaddress.ip_network(prefix, strict=False))
+    except ValueError:
+        return prefix
+
+
 def rule_views(rules: list[models.SecurityGroupRule]) -> list[dict[str, Any]]:
     return [{"id": r.id, "security_group_id": r.security_group_id, "direction": r.direction,
              "ethertype": r.ethertype, "protocol": r.protocol, "port_range_min": r.port_range_min,
              "port_range_max": r.port_range_max, "remote_ip_prefix": r.remote_ip_prefix,
              "remote_group_id": r.remote_group_id, "remote_address_group_id": None,
-             "normalized_cidr": r.remote_ip_prefix, "description": r.description, "tenant_id": r.project_id,
+             "normalized_cidr": normalized_cidr(r.remote_ip_prefix), "description": r.description, "tenant_id": r.project_id,
              "project_id": r.project_id, "created_at": c.timestamp(r.created_at),
              "updated_at": c.timestamp(r.updated_at or r.created_at), "revision_number": r.revision_number,
              "tags": []} for r in rules]

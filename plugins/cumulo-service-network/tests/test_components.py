@@ -42,6 +42,7 @@ PUBLIC = {
     "default_quotas", "list_quotas", "get_quota", "get_quota_details", "update_quota", "delete_quota",
     "get_tags", "replace_tags", "add_tag", "has_tag", "remove_tag",
     "validate_networks", "validate_security_groups", "instance_by_address", "allocate_instance_ports",
+    "attach_instance_port", "detach_instance_port",
     "deallocate_for_instance", "instance_ports", "add_security_group_to_instance",
     "remove_security_group_from_instance", "instance_security_groups", "get_auto_allocated_topology",
     "delete_auto_allocated_topology",

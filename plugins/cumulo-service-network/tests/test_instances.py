@@ -139,3 +139,66 @@ def test_unknown_security_group_at_boot(service, demo, net):
     with pytest.raises(nexc.SecurityGroupNotFound):
         service.allocate_instance_ports(demo, "vm1", "h", [RequestedNetwork(network_id=net["id"])], ["nope"])
     assert service.list_ports(demo, device_id="vm1") == []
+
+
+# -- attaching and detaching one port (contract 1.2) ---------------------------------------------
+
+def test_attach_a_new_port_on_a_network_then_detach_deletes_it(service, demo, net):
+    service.allocate_instance_ports(demo, "vm1", "h1", [RequestedNetwork(network_id=net["id"])], None)
+    port = service.attach_instance_port(demo, "vm1", "h1", RequestedNetwork(network_id=net["id"],
+                                                                              fixed_ip="10.0.0.50"), "az1")
+    assert (port.instance_uuid, port.host, port.addresses()) == ("vm1", "h1", ("10.0.0.50",))
+    default = next(g for g in service.list_security_groups(demo) if g["name"] == "default")
+    assert port.security_groups == (default["id"],)
+    assert service.get_port(demo, port.id)["device_owner"] == "compute:az1"
+    assert [p.id for p in service.instance_ports(demo, "vm1")][-1] == port.id
+    assert len(service.instance_ports(demo, "vm1")) == 2
+    service.detach_instance_port(demo, "vm1", port.id)
+    with pytest.raises(nexc.PortNotFound):
+        service.get_port(demo, port.id)  # made for the server: deleted with the interface
+    assert len(service.instance_ports(demo, "vm1")) == 1
+
+
+def test_attach_the_users_port_then_detach_unbinds_it(service, demo, net):
+    sg = service.create_security_group(demo, {"name": "web"})
+    mine = service.create_port(demo, {"network_id": net["id"], "name": "mine", "security_groups": [sg["id"]]})
+    port = service.attach_instance_port(demo, "vm1", "h1", RequestedNetwork(port_id=mine["id"]))
+    assert port.id == mine["id"] and port.security_groups == (sg["id"],)  # its own groups stay
+    with pytest.raises(nexc.PortInUse):  # a port in use by a server cannot go to another
+        service.attach_instance_port(demo, "vm2", "h1", RequestedNetwork(port_id=mine["id"]))
+    with pytest.raises(nexc.PortNotFound):  # not that server's port
+        service.detach_instance_port(demo, "vm2", mine["id"])
+    service.detach_instance_port(demo, "vm1", mine["id"])
+    kept = service.get_port(demo, mine["id"])
+    assert (kept["device_id"], kept["device_owner"], kept["binding:host_id"]) == ("", "", "")
+    assert service.instance_ports(demo, "vm1") == []
+    with pytest.raises(nexc.PortNotFound):  # detached already
+        service.detach_instance_port(demo, "vm1", mine["id"])
+
+
+def test_attach_refuses_what_a_create_would(service, demo, other, net):
+    with pytest.raises(exception.Invalid, match="needs a port or a network"):
+        service.attach_instance_port(demo, "vm1", "h1", RequestedNetwork(fixed_ip="10.0.0.9"))
+    with pytest.raises(nexc.NetworkNotFound):  # another project's network
+        service.attach_instance_port(other, "vm1", "h1", RequestedNetwork(network_id=net["id"]))
+    mine = service.create_port(demo, {"network_id": net["id"]})
+    # an address this port did not get (it takes a free one at random: once it was 10.0.0.9)
+    ip = next(a for a in ("10.0.0.9", "10.0.0.10") if a != mine["fixed_ips"][0]["ip_address"])
+    with pytest.raises(nexc.PortNotFound):  # another project's port
+        service.attach_instance_port(other, "vm1", "h1", RequestedNetwork(port_id=mine["id"]))
+    with pytest.raises(nexc.PortNotFound):
+        service.attach_instance_port(demo, "vm1", "h1", RequestedNetwork(port_id="no-such-port"))
+    with pytest.raises(nexc.InvalidIpForNetwork):
+        service.attach_instance_port(demo, "vm1", "h1", RequestedNetwork(network_id=net["id"], fixed_ip="10.9.0.1"))
+    service.attach_instance_port(demo, "vm1", "h1", RequestedNetwork(network_id=net["id"], fixed_ip=ip))
+    with pytest.raises(exception.Conflict, match="already in use"):
+        service.attach_instance_port(demo, "vm2", "h1", RequestedNetwork(network_id=net["id"], fixed_ip=ip))
+    assert service.instance_ports(demo, "vm2") == []  # nothing left behind by the refusals
+
+
+def test_attach_over_the_port_quota_leaves_nothing_behind(service, admin, demo, net):
+    service.update_quota(admin, demo.project_id, {"port": 1})
+    service.attach_instance_port(demo, "vm1", "h1", RequestedNetwork(network_id=net["id"]))
+    with pytest.raises((nexc.OverQuota, exception.QuotaExceeded)):
+        service.attach_instance_port(demo, "vm1", "h1", RequestedNetwork(network_id=net["id"]))
+    assert len(service.instance_ports(demo, "vm1")) == 1 and len(service.list_ports(demo)) == 1

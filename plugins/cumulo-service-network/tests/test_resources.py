@@ -197,6 +197,21 @@ def test_security_groups_and_rules(service, demo, other):
         service.create_security_group_rule(demo, {
             "security_group_id": sg["id"], "direction": "ingress", "protocol": "tcp", "port_range_min": 22,
             "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"})
+    # as Neutron: the prefix is kept as given (host bits too), normalized_cidr is its network, and a
+    # rule naming the same network another way is a duplicate
+    hosty = service.create_security_group_rule(demo, {
+        "security_group_id": sg["id"], "direction": "ingress", "protocol": "tcp", "port_range_min": 80,
+        "port_range_max": 80, "remote_ip_prefix": "10.2.3.124/24"})
+    assert (hosty["remote_ip_prefix"], hosty["normalized_cidr"]) == ("10.2.3.124/24", "10.2.3.0/24")
+    assert service.get_security_group_rule(demo, hosty["id"])["remote_ip_prefix"] == "10.2.3.124/24"
+    with pytest.raises(nexc.SecurityGroupRuleExists):
+        service.create_security_group_rule(demo, {
+            "security_group_id": sg["id"], "direction": "ingress", "protocol": "tcp", "port_range_min": 80,
+            "port_range_max": 80, "remote_ip_prefix": "10.2.3.0/24"})
+    single = service.create_security_group_rule(demo, {
+        "security_group_id": sg["id"], "direction": "ingress", "protocol": "udp", "port_range_min": 53,
+        "port_range_max": 53, "remote_ip_prefix": "10.9.9.9"})
+    assert (single["remote_ip_prefix"], single["normalized_cidr"]) == ("10.9.9.9/32", "10.9.9.9/32")
     remote = service.create_security_group_rule(demo, {"security_group_id": sg["id"], "direction": "ingress",
                                                        "remote_group_id": default["id"]})
     assert remote["remote_group_id"] == default["id"]

@@ -9,11 +9,27 @@ from oslo_config import cfg
 
 from cumulo import exception
 from cumulo.contracts.object import Caller
-from cumulo.utils.metadata import ci_merge
+from cumulo.utils.metadata import ci_get, ci_merge
 from cumulo_service_object.access import Access
 from cumulo_service_object.common import check_quota_value, listing_limit, meta_update
 from cumulo_service_object.constraints import check_metadata
 from cumulo_service_object.store import Store
+
+#: Where Swift 2.34's account quotas (``X-Account-Quota-Bytes``, ``-Count``) are kept: system
+#: metadata, never shown as user metadata.
+QUOTA_SYSMETA = {"bytes": "X-Account-Sysmeta-Quota-Bytes", "count": "X-Account-Sysmeta-Quota-Count"}
+
+
+def _quota_update(headers: Mapping[str, str]) -> dict[str, str]:
+    """The system quotas a request sets (``X-Account-Quota-*``) or removes (``X-Remove-Account-Quota-*``)."""
+    out: dict[str, str] = {}
+    for kind, key in QUOTA_SYSMETA.items():
+        given = ci_get(headers, f"X-Account-Quota-{kind.capitalize()}")
+        if ci_get(headers, f"X-Remove-Account-Quota-{kind.capitalize()}") is not None:
+            given = ""
+        if given is not None:
+            out[key] = given.strip()
+    return out
 
 
 class Accounts:
@@ -46,6 +62,13 @@ class Accounts:
             if not self.access.is_reseller(caller.ctx):
                 raise exception.Forbidden("Forbidden: only reseller admins may set X-Account-Meta-Quota-Bytes")
             check_quota_value(update[quota_keys[0]], "X-Account-Meta-Quota-Bytes")
+        quotas = _quota_update(headers)
+        if quotas:
+            if not self.access.is_reseller(caller.ctx):
+                raise exception.Forbidden("Forbidden: only reseller admins may set account quotas")
+            for key, value in quotas.items():
+                check_quota_value(value, key)
+            update.update(quotas)
         current = self.store.backend.head_account(account)["metadata"]
         check_metadata(ci_merge(current, update), "account", self.conf)
         if update:

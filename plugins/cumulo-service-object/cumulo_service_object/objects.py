@@ -17,7 +17,7 @@ import cumulo_service_object.tempurl as tempurl
 from cumulo import exception
 from cumulo.contracts.object import Caller, SwiftError, split_copy_path, strip_swift_bytes
 from cumulo.interfaces.object import ObjectInfo, ObjectNotFound
-from cumulo.utils.metadata import ci_get, ci_merge
+from cumulo.utils.metadata import ci_get
 from cumulo_service_object.access import Access
 from cumulo_service_object.common import SLO_ETAG, SLO_SIZE, truthy
 from cumulo_service_object.constraints import check_container_name, check_object_name
@@ -26,6 +26,13 @@ from cumulo_service_object.slo import StaticLargeObjects, manifest_etag, manifes
 from cumulo_service_object.store import Store
 from cumulo_service_object.versioning import Versioning
 from cumulo_service_object.writes import Writer
+
+
+def ci_override(current: Mapping[str, str], update: Mapping[str, str]) -> dict[str, str]:
+    """``current`` with ``update``'s keys set case-insensitively, empty values included."""
+    merged = {k: v for k, v in current.items() if k.lower() not in {u.lower() for u in update}}
+    merged.update(update)
+    return merged
 
 
 class Objects:
@@ -120,7 +127,9 @@ class Objects:
                          SLO_SIZE: str(manifest_size(src.manifest))})
         elif manifest_get and ci_get(src.info.metadata, "X-Object-Manifest"):
             meta["X-Object-Manifest"] = ci_get(src.info.metadata, "X-Object-Manifest") or ""
-        meta = ci_merge(meta, self.writer.object_meta(headers))
+        # The request's headers override the source's; an empty X-Object-Meta-* value is kept as
+        # empty (Swift's copy puts the source's metadata under the request's), not a removal.
+        meta = ci_override(meta, self.writer.object_meta(headers))
         if headers.get("Content-Type"):
             ctype = self.writer.content_type(headers, obj)
         else:

@@ -101,11 +101,16 @@ class Writer:
         count = ci_get(cmeta, "X-Container-Meta-Quota-Count")
         if count and int(cinfo["object_count"]) + 1 > int(count) and new_object():
             raise SwiftError(413, "Upload exceeds quota.")
-        if not self.access.is_reseller(caller.ctx):
+        if not self.access.is_reseller(caller.ctx):  # as Swift's account_quotas: resellers are not held
             ainfo = self.store.backend.head_account(account)
-            quota = ci_get(ainfo["metadata"], "X-Account-Meta-Quota-Bytes")
-            if quota:
-                remaining.append(int(quota) - int(ainfo["bytes_used"]))
+            ameta = ainfo["metadata"]
+            for name in ("X-Account-Meta-Quota-Bytes", "X-Account-Sysmeta-Quota-Bytes"):
+                quota = ci_get(ameta, name)
+                if quota:
+                    remaining.append(int(quota) - int(ainfo["bytes_used"]))
+            count = ci_get(ameta, "X-Account-Sysmeta-Quota-Count")
+            if count and int(ainfo["object_count"]) + 1 > int(count) and new_object():
+                raise SwiftError(413, "Upload exceeds quota.")
         if not remaining:
             return None
         left = min(remaining)

@@ -31,3 +31,13 @@ def test_merge_of_keys_differing_by_case_keeps_one():
 def test_the_service_uses_the_kernels_helpers():
     assert store.ci_get is ci_get
     assert containers.ci_merge is ci_merge
+
+
+def test_copy_override_keeps_empty_values():
+    """A copy's request headers override the source's metadata; an empty value stays, as in Swift's copy."""
+    from cumulo_service_object.objects import ci_override
+
+    src = {"X-Object-Meta-Src": "s", "x-object-meta-b": "old"}
+    merged = ci_override(src, {"X-Object-Meta-B": "new", "X-Object-Meta-Test": ""})
+    assert merged == {"X-Object-Meta-Src": "s", "X-Object-Meta-B": "new", "X-Object-Meta-Test": ""}
+    assert src == {"X-Object-Meta-Src": "s", "x-object-meta-b": "old"}

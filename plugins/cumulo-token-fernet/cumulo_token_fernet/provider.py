@@ -52,9 +52,9 @@ _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _PAYLOAD_VERSION = 1
 # Short keys keep tokens small; unknown keys travel under their own name.
 _SHORT = {"user_id": "u", "methods": "m", "project_id": "p", "domain_id": "d", "system": "s",
-          "expires_at": "e", "issued_at": "i", "audit_ids": "a", "app_cred_id": "c"}
+          "expires_at": "e", "issued_at": "i", "audit_ids": "a", "app_cred_id": "c", "trust_id": "t"}
 _LONG = {v: k for k, v in _SHORT.items()}
-_ID_KEYS = {"u", "p", "d", "c"}
+_ID_KEYS = {"u", "p", "d", "c", "t"}
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -96,3 +96,16 @@ def test_rotation_initializes_an_empty_repository(tmp_path):
     repo = KeyRepository(str(tmp_path / "keys"), 3)
     repo.rotate()
     assert sorted(int(n) for n in os.listdir(repo.path) if n.isdigit()) == [0, 1]
+
+
+def test_system_and_trust_scopes_round_trip_compactly():
+    import uuid
+
+    trust_id = uuid.uuid4().hex
+    system = _payload(project_id=None, system="all", methods=["password", "token"])
+    trust = _payload(project_id=None, trust_id=trust_id, methods=["token"])
+    for p in (system, trust):
+        expected = {k: v for k, v in p.items() if v is not None}
+        assert decode_payload(encode_payload(p)) == expected
+    # the trust id travels as 16 raw bytes under a one-letter key, as the other ids do
+    assert trust_id.encode() not in encode_payload(trust) and bytes.fromhex(trust_id) in encode_payload(trust)

@@ -12,7 +12,7 @@ microversion, no URL), which the Compute API frontend renders as Nova JSON.
 The package holds the values below; the views are in
 :mod:`cumulo.contracts.compute.views`, the protocols in
 :mod:`cumulo.contracts.compute.service` and
-:mod:`cumulo.contracts.compute.servers`, all re-exported here: import them
+:mod:`cumulo.contracts.compute.servers` and :mod:`cumulo.contracts.compute.volumes`, all re-exported here: import them
 from ``cumulo.contracts.compute``.
 
 Servers move through the vm and task states below (``vm_state`` and
@@ -31,10 +31,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from cumulo.contracts.compute.moves import MigrationView, ServerMoveService
 from cumulo.contracts.compute.servers import (
     InstanceActionService,
     ServerActionService,
     ServerConsoleService,
+    ServerInterfaceService,
     ServerMetadataService,
     ServerPowerService,
     ServerSecurityGroupService,
@@ -64,6 +66,8 @@ from cumulo.contracts.compute.views import (
     HypervisorView,
     InstanceActionEventView,
     InstanceActionView,
+    InterfaceAttachmentView,
+    InterfaceFixedIPView,
     KeypairView,
     QuotaUsageView,
     ServerFlavorView,
@@ -71,28 +75,44 @@ from cumulo.contracts.compute.views import (
     ServerSecurityGroupView,
     ServerView,
     ServiceView,
+    VolumeAttachmentView,
     ZoneServiceView,
+)
+from cumulo.contracts.compute.volumes import (
+    BDM_DESTINATION_TYPES,
+    BDM_SOURCE_TYPES,
+    BlockDeviceRequest,
+    ServerVolumeService,
 )
 from cumulo.exception import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded, ValidationError
 
 #: Version of this contract ("MAJOR.MINOR"): a new value, view key, error or method is a minor
-#: change, a removed or renamed one a major change. 1.1: :class:`ComputeService` and its views.
-CONTRACT_VERSION = "1.1"
+#: change, a removed or renamed one a major change. 1.1: :class:`ComputeService` and its views;
+#: 1.2: :class:`ServerInterfaceService` (attach and detach interfaces) and :data:`InterfaceAttachmentView`;
+#: 1.3: :class:`ServerVolumeService` (attach and detach volumes), :data:`VolumeAttachmentView`,
+#: ``create_servers(block_devices=)`` with :class:`BlockDeviceRequest`, ``ServerView.volumes_attached``;
+#: 1.4: ``reset_state`` (ServerActionService), ``quota_class_set`` and ``update_quota_class_set`` (QuotaService);
+#: 1.5: :class:`ServerMoveService` (backups, cold and live migration, evacuation, shelving, migration records),
+#: :data:`MigrationView`, the shelved vm_states and the moving task states.
+CONTRACT_VERSION = "1.5"
 
 __all__ = [
-    "CONTRACT_VERSION", "KEYPAIR_TYPES", "QUOTA_RESOURCES", "SERVER_GROUP_POLICIES", "TASK_STATES", "VM_STATES",
+    "BDM_DESTINATION_TYPES", "BDM_SOURCE_TYPES", "CONTRACT_VERSION", "KEYPAIR_TYPES", "QUOTA_RESOURCES", "SERVER_GROUP_POLICIES", "TASK_STATES", "VM_STATES",
     "TaskStates", "VmStates",
     # the facade and its parts
     "ComputeService",
     "AggregateService", "FlavorAccessService", "FlavorExtraSpecService", "FlavorService", "HostService",
     "HousekeepingService", "InstanceActionService", "KeypairService", "MetadataLookupService", "QuotaService",
-    "ServerActionService", "ServerConsoleService", "ServerGroupService", "ServerMetadataService",
-    "ServerPowerService", "ServerSecurityGroupService", "ServerService",
+    "ServerActionService", "ServerConsoleService", "ServerGroupService", "ServerInterfaceService",
+    "ServerMetadataService", "ServerMoveService", "ServerPowerService", "ServerSecurityGroupService",
+    "ServerService", "ServerVolumeService",
+    # the block-device mapping of a new server
+    "BlockDeviceRequest",
     # the views
     "AggregateView", "AvailabilityZoneView", "ConsoleView", "FaultView", "FlavorAccessView",
     "FlavorView", "HypervisorServerView", "HypervisorView", "InstanceActionEventView", "InstanceActionView",
-    "KeypairView", "QuotaUsageView", "ServerFlavorView", "ServerGroupView", "ServerSecurityGroupView",
-    "ServerView", "ServiceView", "ZoneServiceView",
+    "InterfaceAttachmentView", "InterfaceFixedIPView", "KeypairView", "MigrationView", "QuotaUsageView", "ServerFlavorView",
+    "ServerGroupView", "ServerSecurityGroupView", "ServerView", "ServiceView", "VolumeAttachmentView", "ZoneServiceView",
     # errors (the kernel's)
     "Conflict", "Forbidden", "Invalid", "NotFound", "QuotaExceeded", "ValidationError",
 ]
@@ -109,6 +129,10 @@ class VmStates:
     RESCUED: Final = "rescued"
     #: Resized, waiting for the resize to be confirmed or reverted.
     RESIZED: Final = "resized"
+    #: Shelved: stopped, snapshotted to the image service, still on its host (contract 1.5).
+    SHELVED: Final = "shelved"
+    #: Shelved and offloaded: no host holds it; unshelving schedules it again (contract 1.5).
+    SHELVED_OFFLOADED: Final = "shelved_offloaded"
     ERROR: Final = "error"
     DELETED: Final = "deleted"
 
@@ -138,19 +162,26 @@ class TaskStates:
     REBUILDING: Final = "rebuilding"
     IMAGE_SNAPSHOT: Final = "image_snapshot"
     UPDATING_PASSWORD: Final = "updating_password"
+    #: Being live-migrated to another host (contract 1.5).
+    MIGRATING: Final = "migrating"
+    #: Being shelved, offloaded, unshelved (contract 1.5).
+    SHELVING: Final = "shelving"
+    SHELVING_OFFLOADING: Final = "shelving_offloading"
+    UNSHELVING: Final = "unshelving"
 
 
 #: Every vm_state, in lifecycle order.
 VM_STATES: tuple[str, ...] = (
     VmStates.BUILDING, VmStates.ACTIVE, VmStates.STOPPED, VmStates.PAUSED, VmStates.SUSPENDED, VmStates.RESCUED,
-    VmStates.RESIZED, VmStates.ERROR, VmStates.DELETED)
+    VmStates.RESIZED, VmStates.SHELVED, VmStates.SHELVED_OFFLOADED, VmStates.ERROR, VmStates.DELETED)
 #: Every task_state.
 TASK_STATES: tuple[str, ...] = (
     TaskStates.SCHEDULING, TaskStates.NETWORKING, TaskStates.SPAWNING, TaskStates.DELETING, TaskStates.REBOOTING,
     TaskStates.REBOOTING_HARD, TaskStates.POWERING_OFF, TaskStates.POWERING_ON, TaskStates.PAUSING,
     TaskStates.UNPAUSING, TaskStates.SUSPENDING, TaskStates.RESUMING, TaskStates.RESCUING, TaskStates.UNRESCUING,
     TaskStates.RESIZE_PREP, TaskStates.RESIZE_MIGRATING, TaskStates.RESIZE_FINISH, TaskStates.RESIZE_REVERTING,
-    TaskStates.RESIZE_CONFIRMING, TaskStates.REBUILDING, TaskStates.IMAGE_SNAPSHOT, TaskStates.UPDATING_PASSWORD)
+    TaskStates.RESIZE_CONFIRMING, TaskStates.REBUILDING, TaskStates.IMAGE_SNAPSHOT, TaskStates.UPDATING_PASSWORD,
+    TaskStates.MIGRATING, TaskStates.SHELVING, TaskStates.SHELVING_OFFLOADING, TaskStates.UNSHELVING)
 
 #: How a server group places its members; the first two are the only ones before
 #: Compute API microversion 2.15.

@@ -8,14 +8,27 @@ typed against its protocol alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from cumulo.context import RequestContext
-from cumulo.contracts.compute.views import ConsoleView, InstanceActionView, ServerSecurityGroupView, ServerView
+from cumulo.contracts.compute.views import (
+    ConsoleView,
+    InstanceActionView,
+    InterfaceAttachmentView,
+    ServerSecurityGroupView,
+    ServerView,
+)
+from cumulo.contracts.compute.volumes import BlockDeviceRequest
+
+#: The ``system_metadata`` key of a server's disk configuration (Nova's ``OS-DCF:diskConfig``: "True" for
+#: AUTO, "False" for MANUAL, absent for never set), which ``update_server`` sets from ``auto_disk_config``
+#: (contract 1.5).
+AUTO_DISK_CONFIG = "auto_disk_config"
 
 __all__ = [
-    "InstanceActionService", "ServerActionService", "ServerConsoleService", "ServerMetadataService",
-    "ServerPowerService", "ServerSecurityGroupService", "ServerService",
+    "AUTO_DISK_CONFIG", "InstanceActionService", "ServerActionService", "ServerConsoleService", "ServerInterfaceService",
+    "ServerMetadataService", "ServerPowerService", "ServerSecurityGroupService", "ServerService",
 ]
 
 
@@ -35,14 +48,22 @@ class ServerService(Protocol):
                        admin_password: str | None = None, description: str | None = None,
                        tags: list[str] | None = None, config_drive: bool = False,
                        access_ip_v4: str | None = None, access_ip_v6: str | None = None,
-                       hostname: str | None = None) -> list[ServerView]:
+                       hostname: str | None = None,
+                       block_devices: Sequence[BlockDeviceRequest] = (),
+                       auto_disk_config: bool | None = None) -> list[ServerView]:
         """Create ``min_count``..``max_count`` servers (as many as quota allows) in BUILD; builds start later.
 
         ``availability_zone`` may force a host (``zone:host[:node]``). ``networks``: "auto", "none" or
-        requests ({"uuid"|"port", "fixed_ip", "tag"}).
+        requests ({"uuid"|"port", "fixed_ip", "tag"}). ``block_devices`` (contract 1.3): the
+        block-device mapping; a volume at boot index 0 makes a volume-backed server (no
+        ``image_ref``; its ``image_ref`` is ""): an existing volume is reserved now, one made from an
+        image is made by the build before the spawn. ``auto_disk_config`` (contract 1.5): Nova's
+        ``OS-DCF:diskConfig`` (AUTO: True, MANUAL: False), kept with the server; None keeps no choice.
 
         :raises Invalid: an unknown or disabled flavor, a missing or inactive image, a flavor too small for
-            it, an unknown key pair, zone, host, network, port or security group.
+            it, an unknown key pair, zone, host, network, port or security group; an invalid block-device
+            mapping (an unknown or unavailable volume, no size for a volume made from an image, several
+            servers with one volume, no volume service).
         :raises QuotaExceeded: instances, cores, ram, metadata_items or server_group_members.
         :raises NotFound: an unknown server group.
         :raises Conflict: a requested port in use.
@@ -61,6 +82,9 @@ class ServerService(Protocol):
 
     def update_server(self, ctx: RequestContext, uuid: str, values: dict[str, Any]) -> ServerView:
         """Set names, description or access IPs (other keys are ignored).
+
+        Contract 1.5: ``auto_disk_config`` (a bool) sets the server's disk configuration, kept in its
+        ``system_metadata`` under :data:`AUTO_DISK_CONFIG`.
 
         :raises NotFound: no such server.
         :raises Conflict: locked.
@@ -119,13 +143,21 @@ class ServerActionService(Protocol):
     Those that change the server move it to the action's task state and cast to its host.
     """
 
+    def reset_state(self, ctx: RequestContext, uuid: str, state: str) -> None:
+        """Set the vm_state (``active`` or ``error``) and clear the task state, whatever they were
+        (an administrator's repair; nothing is cast to the host; contract 1.4).
+
+        :raises NotFound: no such server.
+        :raises ValidationError: ``state`` is not ``active`` or ``error``.
+        """
+
     def rescue(self, ctx: RequestContext, uuid: str, password: str | None = None,
                rescue_image_ref: str | None = None) -> str:
         """Boot the rescue image; returns the rescue password (generated when None).
 
         :raises NotFound: no such server.
         :raises Conflict: locked or wrong state.
-        :raises Invalid: an unknown or inactive rescue image.
+        :raises Invalid: an unknown or inactive rescue image; a volume-backed server (contract 1.3).
         """
 
     def unrescue(self, ctx: RequestContext, uuid: str) -> None:
@@ -147,7 +179,8 @@ class ServerActionService(Protocol):
 
         ``description``, ``key_name`` and ``user_data`` left out stay as they are (None clears them).
 
-        :raises Invalid: an unknown or inactive image, or too big for the flavor.
+        :raises Invalid: an unknown or inactive image, or too big for the flavor; a volume-backed server
+            (contract 1.3).
         :raises NotFound: no such server or key pair.
         :raises Conflict: locked or wrong state.
         """
@@ -158,7 +191,7 @@ class ServerActionService(Protocol):
         :raises Invalid: an unknown or the same flavor, a smaller disk, no host for it.
         :raises QuotaExceeded: cores or ram.
         :raises NotFound: no such server.
-        :raises Conflict: locked or wrong state.
+        :raises Conflict: locked or wrong state; volumes attached (contract 1.3).
         """
 
     def confirm_resize(self, ctx: RequestContext, uuid: str) -> None:
@@ -277,4 +310,56 @@ class ServerSecurityGroupService(Protocol):
         :raises NotFound: no such server or group.
         :raises Conflict: no network service.
         :raises Invalid: the server does not have it.
+        """
+
+
+@runtime_checkable
+class ServerInterfaceService(Protocol):
+    """The ports plugged into a server, attached and detached while it exists (contract 1.2).
+
+    Attaching and detaching need the network service, a server in ACTIVE, SHUTOFF or PAUSED
+    with no task under way (else Conflict: wrong state), and a host whose hypervisor hot-plugs
+    interfaces (capability ``attach_interface``). Both ask the server's host, so they may also
+    raise :class:`cumulo.exception.MessagingTimeout`.
+    """
+
+    def list_interfaces(self, ctx: RequestContext, uuid: str) -> list[InterfaceAttachmentView]:
+        """The server's interfaces, oldest first ([] without a network service). :raises NotFound: no such server."""
+
+    def get_interface(self, ctx: RequestContext, uuid: str, port_id: str) -> InterfaceAttachmentView:
+        """One interface. :raises NotFound: no such server, or ``port_id`` is not one of its ports."""
+
+    def attach_interface(self, ctx: RequestContext, uuid: str, *, port_id: str | None = None,
+                         network_id: str | None = None, fixed_ip: str | None = None,
+                         tag: str | None = None) -> InterfaceAttachmentView:
+        """Plug the user's port, or a new port on ``network_id`` (on ``fixed_ip``), into the server.
+
+        Neither given: a port on the project's one network. A port made here goes away when it is
+        detached or the server deleted; the user's is only unbound. A port the host's hypervisor
+        fails to plug is undone.
+
+        :raises NotFound: no such server, network or port.
+        :raises Invalid: both a port and a network, a fixed IP without a network, a network without
+            a subnet or the fixed IP not on it; no network to choose.
+        :raises Conflict: locked, wrong state, no network service, the port in use, the fixed IP taken,
+            no address left, several networks to choose from.
+        :raises QuotaExceeded: no port left in the project's quota.
+        """
+
+    def detach_interface(self, ctx: RequestContext, uuid: str, port_id: str) -> None:
+        """Unplug a port from the server, then delete it (made for the server) or unbind it (the user's).
+
+        :raises NotFound: no such server, or not one of its ports.
+        :raises Conflict: locked, wrong state, or no network service.
+        """
+
+    def add_fixed_ip(self, ctx: RequestContext, uuid: str, network_id: str) -> None:
+        """Nova's ``addFixedIp``: a new interface on ``network_id`` (errors as :meth:`attach_interface`)."""
+
+    def remove_fixed_ip(self, ctx: RequestContext, uuid: str, address: str) -> None:
+        """Nova's ``removeFixedIp``: detach the interface holding fixed IP ``address`` (and no other address).
+
+        :raises NotFound: no such server.
+        :raises Invalid: no interface of the server holds ``address``.
+        :raises Conflict: the interface holds other addresses too; or as :meth:`detach_interface`.
         """

@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 from cumulo.context import RequestContext
+from cumulo.contracts.compute.moves import ServerMoveService
 from cumulo.contracts.compute.servers import (
     InstanceActionService,
     ServerActionService,
     ServerConsoleService,
+    ServerInterfaceService,
     ServerMetadataService,
     ServerPowerService,
     ServerSecurityGroupService,
@@ -33,6 +35,7 @@ from cumulo.contracts.compute.views import (
     ServerView,
     ServiceView,
 )
+from cumulo.contracts.compute.volumes import ServerVolumeService
 from cumulo.interfaces.scheduler import HostState
 
 __all__ = [
@@ -183,7 +186,23 @@ class QuotaService(Protocol):
         """
 
     def quota_defaults(self, ctx: RequestContext) -> dict[str, int]:
-        """The ``[quota]`` default limits (raises nothing)."""
+        """The default limits: the ``[quota]`` options, as the ``default`` quota class overrides them (raises nothing)."""
+
+    def quota_class_set(self, ctx: RequestContext, name: str) -> dict[str, int]:
+        """The limits of quota class ``name``: the defaults, overridden by what the class sets (contract 1.4).
+
+        Only the ``default`` class changes the limits projects get, as in Nova (raises nothing).
+        """
+
+    def update_quota_class_set(self, ctx: RequestContext, name: str, values: dict[str, int]) -> dict[str, int]:
+        """Set limits of quota class ``name``; returns every limit of the class (contract 1.4).
+
+        ``values`` may also name the network resources Nova's classes kept below microversion 2.36
+        (``fixed_ips``, ``floating_ips``, ``security_groups``, ``security_group_rules``, ``networks``):
+        stored and shown with the class, they limit nothing here.
+
+        :raises ValidationError: an unknown resource.
+        """
 
     def delete_quota_set(self, ctx: RequestContext, project_id: str) -> None:
         """Drop a project's limits: the defaults apply again (raises nothing)."""
@@ -294,7 +313,8 @@ class HousekeepingService(Protocol):
 @runtime_checkable
 class ComputeService(FlavorService, FlavorExtraSpecService, FlavorAccessService, KeypairService, ServerGroupService,
                      QuotaService, ServerService, ServerPowerService, ServerActionService, ServerConsoleService,
-                     ServerMetadataService, InstanceActionService, ServerSecurityGroupService, HostService,
+                     ServerMetadataService, InstanceActionService, ServerSecurityGroupService,
+                     ServerInterfaceService, ServerVolumeService, ServerMoveService, HostService,
                      AggregateService, MetadataLookupService, HousekeepingService, Protocol):
     """``hub.compute``: every part above in one protocol, answering the views of :mod:`~cumulo.contracts.compute.views`.
 

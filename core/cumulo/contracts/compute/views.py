@@ -12,9 +12,10 @@ from typing import Any, TypedDict
 
 __all__ = [
     "AggregateView", "AvailabilityZoneView", "ConsoleView", "FaultView", "FlavorAccessView", "FlavorView",
-    "HypervisorServerView", "HypervisorView", "InstanceActionEventView", "InstanceActionView", "KeypairView",
+    "HypervisorServerView", "HypervisorView", "InstanceActionEventView", "InterfaceAttachmentView",
+    "InterfaceFixedIPView", "InstanceActionView", "KeypairView",
     "QuotaUsageView", "ServerFlavorView", "ServerGroupView", "ServerSecurityGroupView", "ServerView",
-    "ServiceView", "ZoneServiceView",
+    "ServiceView", "VolumeAttachmentView", "ZoneServiceView",
 ]
 
 
@@ -101,12 +102,31 @@ class _ServerRecord(TypedDict):
     deleted: bool
 
 
+class VolumeAttachmentView(TypedDict):
+    """A volume of a server (Nova's volume attachment, a row of its block-device mapping; contract 1.3).
+
+    ``id`` is the mapping's uuid (Nova's ``bdm_uuid``), ``attachment_id`` the volume area's attachment
+    (None until reserved); ``status`` is ``attaching``, ``attached`` or ``detaching``; ``boot_index``
+    0 for the root device.
+    """
+
+    id: str
+    server_id: str
+    volume_id: str
+    device: str | None
+    tag: str | None
+    delete_on_termination: bool
+    attachment_id: str | None
+    boot_index: int | None
+    status: str
+
+
 class ServerView(_ServerRecord, total=False):
     """A server (Nova's instance): its record, and what every method but ``create_servers`` adds to it.
 
     The API ``status``, the latest ``fault`` (or None), the ``host_id`` the project sees, the
-    ``host_status`` (UP, DOWN, "" without a host) and the ``ports`` (the network service's port
-    dicts, [] without one).
+    ``host_status`` (UP, DOWN, "" without a host), the ``ports`` (the network service's port
+    dicts, [] without one) and the ``volumes_attached`` (its volumes, contract 1.3).
     """
 
     status: str
@@ -114,6 +134,7 @@ class ServerView(_ServerRecord, total=False):
     host_id: str
     host_status: str
     ports: list[dict[str, Any]]
+    volumes_attached: list[VolumeAttachmentView]
 
 
 class FlavorView(TypedDict):
@@ -193,6 +214,27 @@ class ServerSecurityGroupView(_Named, total=False):
     tenant_id: str
     stateful: bool
     security_group_rules: list[dict[str, Any]]
+
+
+class InterfaceFixedIPView(TypedDict):
+    """An address of an interface attachment."""
+
+    subnet_id: str
+    ip_address: str
+
+
+class InterfaceAttachmentView(TypedDict):
+    """A port plugged into a server (Nova's interface attachment; contract 1.2).
+
+    ``port_state`` is the port's status; ``tag`` the device tag given when it was attached (None: none).
+    """
+
+    port_id: str
+    net_id: str
+    mac_addr: str
+    port_state: str
+    fixed_ips: list[InterfaceFixedIPView]
+    tag: str | None
 
 
 class InstanceActionEventView(TypedDict):

@@ -1,10 +1,17 @@
-"""Hypervisor drivers (``cumulo.hypervisor``), interface 2.0: run instances on one compute host.
+"""Hypervisor drivers (``cumulo.hypervisor``), interface 3.1: run instances on one compute host.
 
 This package is all a driver author needs: :class:`HypervisorDriver`, the
 records it is handed (:mod:`.records`: :class:`Instance`, :class:`Flavor`,
 :class:`ImageMeta`, :class:`VIF`, :class:`BlockDevice`,
 :class:`ConnectionInfo`...) and the :class:`ImageReader` that gives it an
 image's bytes (:mod:`.image`).
+
+Volumes. A volume reaches the driver as the volume driver exported it: the
+:class:`ConnectionInfo` of :mod:`cumulo.interfaces.volume` (re-exported here), whose
+``data`` is a :class:`FileConnection` (a raw or qcow2 file on this host, qcow2
+with its backing chain) or an :class:`NbdConnection` (an NBD export, TLS-PSK).
+The driver names the transports it can open, in the order it prefers them, in
+``volume_protocols``; the compute area asks the volume area for one of those.
 
 Threads. One driver instance serves one compute host (``self.host``). The
 compute area calls it from worker threads: calls for *different* instances may
@@ -30,9 +37,14 @@ hosts a process runs; :meth:`~cumulo.interfaces.base.Plugin.validate_config` che
 the driver's options at start and in ``cumulo config check``.
 
 Version history: 1.0 took plain dicts and no image bytes; 2.0 takes
-records, an image reader and the block-device mapping; 2.1 (this) adds
+records, an image reader and the block-device mapping; 2.1 adds
 :meth:`ImageReader.related`, the images an image names (AKI/ARI kernel and ramdisk),
-:meth:`HypervisorDriver.register_power_events` and :meth:`HypervisorDriver.start_local`.
+:meth:`HypervisorDriver.register_power_events` and :meth:`HypervisorDriver.start_local`;
+3.0 hands volumes over as the volume interface's :class:`ConnectionInfo`
+(typed ``data`` instead of ``device_path``/iSCSI fields), adds ``volume_protocols``, and
+``attach_volume`` returns the device name it used; 3.1 (this) adds the optional
+``live_migration`` capability (:meth:`HypervisorDriver.live_migration` on the source,
+:meth:`HypervisorDriver.post_live_migration_at_destination` on the destination).
 """
 
 from __future__ import annotations
@@ -48,26 +60,32 @@ from cumulo.interfaces.base import Plugin, PluginContext
 from cumulo.interfaces.hypervisor.errors import HypervisorError, ImageVerificationError, InstanceNotFound
 from cumulo.interfaces.hypervisor.image import ImageReader, StreamImageReader
 from cumulo.interfaces.hypervisor.records import (
+    PROTOCOL_FILE,
+    PROTOCOL_NBD,
     VIF,
     BlockDevice,
     ConnectionInfo,
+    Connector,
     DiskInfo,
+    FileConnection,
     FixedIP,
     Flavor,
     HostResources,
     ImageMeta,
     Instance,
+    NbdConnection,
     PowerState,
     RemoteConsole,
     SnapshotResult,
+    TlsPsk,
 )
 from cumulo.interfaces.service import Stoppable
 
 __all__ = [
-    "CAPABILITIES", "CAPABILITY_METHODS", "VIF", "BlockDevice", "ConnectionInfo", "DiskInfo", "FixedIP",
-    "Flavor", "HostResources", "HypervisorDriver", "HypervisorError", "ImageMeta", "ImageReader",
-    "ImageVerificationError", "Instance", "InstanceNotFound", "PowerState", "RemoteConsole",
-    "SnapshotResult", "StreamImageReader",
+    "CAPABILITIES", "CAPABILITY_METHODS", "PROTOCOL_FILE", "PROTOCOL_NBD", "VIF", "BlockDevice", "ConnectionInfo",
+    "Connector", "DiskInfo", "FileConnection", "FixedIP", "Flavor", "HostResources", "HypervisorDriver",
+    "HypervisorError", "ImageMeta", "ImageReader", "ImageVerificationError", "Instance", "InstanceNotFound",
+    "NbdConnection", "PowerState", "RemoteConsole", "SnapshotResult", "StreamImageReader", "TlsPsk",
 ]
 
 #: Each optional capability and the methods a driver overrides to have it.
@@ -83,6 +101,7 @@ CAPABILITY_METHODS: Mapping[str, tuple[str, ...]] = {
     "attach_volume": ("attach_volume", "detach_volume"),
     "attach_interface": ("attach_interface", "detach_interface"),
     "set_admin_password": ("set_admin_password",),
+    "live_migration": ("live_migration", "post_live_migration_at_destination"),
 }
 
 #: Every capability name: the optional operations and ``soft_reboot``.
@@ -92,12 +111,16 @@ CAPABILITIES: tuple[str, ...] = (*CAPABILITY_METHODS, "soft_reboot")
 class HypervisorDriver(Plugin):
     """The contract between the compute area and a hypervisor (see the module docstring)."""
 
-    INTERFACE_VERSION = "2.1"  # 2.1: ImageReader.related (kernel_id/ramdisk_id images)
+    INTERFACE_VERSION = "3.1"  # 3.0: volumes as ConnectionInfo, volume_protocols; 3.1: live_migration
     #: Derived at class creation from the overridden methods (:data:`CAPABILITY_METHODS`);
     #: do not set it by hand.
     capabilities: ClassVar[frozenset[str]] = frozenset()
     #: True when ``reboot(hard=False)`` asks the guest to restart (ACPI) rather than power-cycling it.
     graceful_reboot: ClassVar[bool] = False
+    #: The volume transports ``attach_volume`` and ``spawn`` can open, preferred first
+    #: (:data:`PROTOCOL_FILE`, :data:`PROTOCOL_NBD`); the compute area puts them in the
+    #: :class:`Connector` it hands the volume area. Empty: no volumes (and no ``attach_volume``).
+    volume_protocols: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -301,6 +324,31 @@ class HypervisorDriver(Plugin):
         """
         raise self._unsupported("resize")
 
+    def live_migration(self, instance: Instance, dest_host: str, network_info: Sequence[VIF],
+                       block_migration: bool) -> DiskInfo:
+        """Live migration, on the source host: move the running instance to ``dest_host`` (interface 3.1).
+
+        When it returns, the instance runs on the destination (or is ready to, with what is returned)
+        and no longer here; :meth:`post_live_migration_at_destination` is then called there.
+
+        :returns: what the destination needs (JSON-serialisable).
+        :raises InstanceNotFound: the hypervisor does not know the instance.
+        :raises HypervisorError: the move failed; the instance still runs here.
+        :raises cumulo.exception.NotImplementedByDriver: the driver cannot live-migrate.
+        """
+        raise self._unsupported("live_migration")
+
+    def post_live_migration_at_destination(self, instance: Instance, migrate_data: DiskInfo,
+                                           network_info: Sequence[VIF],
+                                           block_devices: Sequence[BlockDevice] = ()) -> None:
+        """Live migration, on the destination: take over the instance :meth:`live_migration` moved here
+        (interface 3.1). It keeps running.
+
+        :raises HypervisorError: the instance could not be taken over here.
+        :raises cumulo.exception.NotImplementedByDriver: the driver cannot live-migrate.
+        """
+        raise self._unsupported("live_migration")
+
     def snapshot(self, instance: Instance, write_chunk: Callable[[bytes], object]) -> SnapshotResult:
         """Stream a point-in-time copy of the root disk to ``write_chunk``; the instance keeps its state.
 
@@ -342,8 +390,14 @@ class HypervisorDriver(Plugin):
         """
         raise self._unsupported("set_admin_password")
 
-    def attach_volume(self, instance: Instance, block_device: BlockDevice) -> None:
+    def attach_volume(self, instance: Instance, block_device: BlockDevice) -> str | None:
         """Attach the volume ``block_device.connection_info`` reaches, as ``block_device.device_name``.
+
+        The instance may be running (hot-plug) or stopped (the volume is there at its next start).
+        Idempotent: attaching the same volume again changes nothing. Returns the guest device the
+        volume got (``/dev/vdc``) when it is not the one asked for (a name the driver cannot honour:
+        taken by a config drive, or none asked), so the APIs report where it really is; None means
+        ``block_device.device_name``.
 
         :raises InstanceNotFound: the hypervisor does not know the instance.
         :raises HypervisorError: the volume could not be attached.

@@ -13,9 +13,21 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+# A volume reaches the hypervisor exactly as the volume driver exported it: one record for both kinds.
+from cumulo.interfaces.volume.records import (
+    PROTOCOL_FILE,
+    PROTOCOL_NBD,
+    ConnectionInfo,
+    Connector,
+    FileConnection,
+    NbdConnection,
+    TlsPsk,
+)
+
 __all__ = [
-    "BlockDevice", "ConnectionInfo", "DiskInfo", "FixedIP", "Flavor", "HostResources", "ImageMeta",
-    "Instance", "PowerState", "RemoteConsole", "SnapshotResult", "VIF",
+    "PROTOCOL_FILE", "PROTOCOL_NBD", "BlockDevice", "ConnectionInfo", "Connector", "DiskInfo", "FileConnection",
+    "FixedIP", "Flavor", "HostResources", "ImageMeta", "Instance", "NbdConnection", "PowerState", "RemoteConsole",
+    "SnapshotResult", "TlsPsk", "VIF",
 ]
 
 _EMPTY: Mapping[str, str] = {}
@@ -153,29 +165,6 @@ class VIF:
     def tap_name(self) -> str:
         """The host device name: ``devname`` or Nova's ``tap`` + the port id's first 11 characters."""
         return self.devname or ("tap" + self.id[:11])
-
-
-@dataclasses.dataclass(frozen=True)
-class ConnectionInfo:
-    """How this host reaches a volume, as the block-storage driver exported it.
-
-    ``driver_volume_type`` names the transport: ``local`` (``device_path`` is a
-    block device or file on this host), ``iscsi`` (``target_portal``,
-    ``target_iqn``, ``target_lun``, CHAP in ``auth_*``), ``rbd``, ``nfs``...
-    ``extra`` carries transport keys this record does not name.
-    """
-
-    driver_volume_type: str
-    volume_id: str
-    device_path: str | None = None
-    target_portal: str | None = None
-    target_iqn: str | None = None
-    target_lun: int | None = None
-    auth_method: str | None = None
-    auth_username: str | None = None
-    auth_password: str | None = None
-    read_only: bool = False
-    extra: Mapping[str, str] = dataclasses.field(default_factory=lambda: _EMPTY)
 
 
 @dataclasses.dataclass(frozen=True)

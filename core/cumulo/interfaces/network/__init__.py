@@ -1,4 +1,4 @@
-"""Network drivers (``cumulo.network``), interface 3.0: realise the network model on hosts.
+"""Network drivers (``cumulo.network``), interface 3.2: realise the network model on hosts.
 
 This package is all a driver author needs: :class:`NetworkDriver`, the
 records it is handed (:mod:`.records`: :class:`Network` with its
@@ -87,8 +87,11 @@ from cumulo.interfaces.network.records import (
     VifDetail,
 )
 
+#: The agent roles a driver may name in :meth:`NetworkDriver.agent_roles`.
+AGENT_ROLES: tuple[str, ...] = ("l2", "dhcp", "l3", "metadata")
+
 __all__ = [
-    "ACTIONS", "VIF_TYPE_BINDING_FAILED", "VIF_TYPE_BRIDGE", "VIF_TYPE_TAP", "VIF_TYPE_UNBOUND", "Action",
+    "ACTIONS", "AGENT_ROLES", "VIF_TYPE_BINDING_FAILED", "VIF_TYPE_BRIDGE", "VIF_TYPE_TAP", "VIF_TYPE_UNBOUND", "Action",
     "AllocationPool", "AllowedAddressPair", "Direction", "Ethertype", "FixedIP", "FloatingIP", "HostRoute",
     "InterfaceIP", "Model", "Network", "NetworkDriver", "NetworkDriverError", "Port", "Route", "Router",
     "RouterInterface", "SecurityGroup", "SecurityGroupRule", "Subnet", "VifBinding", "VifDetail",
@@ -108,7 +111,7 @@ class NetworkDriver(Plugin):
     :mod:`cumulo.interfaces.network.records`.
     """
 
-    INTERFACE_VERSION = "3.1"  # 3.0: typed records, VifBinding, Model for sync; 3.1: DHCP ports
+    INTERFACE_VERSION = "3.2"  # 3.0: typed records, VifBinding, Model for sync; 3.1: DHCP ports; 3.2: agent_roles
 
     #: Whether the area keeps a ``network:dhcp`` port on every network with a DHCP subnet
     #: (handed as :attr:`Network.dhcp_port`). A driver without its own DHCP server leaves it off.
@@ -170,6 +173,15 @@ class NetworkDriver(Plugin):
 
         :raises NetworkDriverError: the data plane failed (logged; the area starts anyway).
         """
+
+    def agent_roles(self) -> tuple[str, ...]:
+        """The Neutron agents this driver stands for on its host (``/v2.0/agents`` lists them).
+
+        Any of :data:`AGENT_ROLES`: ``"l2"`` (it plugs ports into networks), ``"dhcp"`` (it serves
+        DHCP), ``"l3"`` (it routes and NATs), ``"metadata"`` (it proxies the metadata service). The
+        default is none: a driver that realises nothing plays no agent's part.
+        """
+        return ()
 
     def port_binding_vif(self, port: Port, host: str) -> VifBinding:
         """How the hypervisor plugs ``port`` on ``host``: shown as its ``binding:vif_type``/``binding:vif_details``.

@@ -33,7 +33,7 @@ from cumulo.interfaces.hypervisor import (
 class DiskImageDriver(HypervisorDriver):
     """Disk files from images, power states in memory; the required methods only."""
 
-    interface_version = "2.0"
+    interface_version = "3.0"
 
     def __init__(self, ctx: PluginContext, disk_dir: str = "") -> None:
         super().__init__(ctx)

@@ -42,9 +42,12 @@ from cumulo.interfaces import hypervisor as iface
 from cumulo.interfaces.base import signature_problems
 from cumulo.interfaces.hypervisor import (
     CAPABILITIES,
+    PROTOCOL_FILE,
+    PROTOCOL_NBD,
     VIF,
     BlockDevice,
     ConnectionInfo,
+    FileConnection,
     FixedIP,
     Flavor,
     HostResources,
@@ -102,10 +105,15 @@ class HypervisorConformance(RegistryConformance):
         return [VIF(id=str(uuidlib.uuid4()), mac_address="fa:16:3e:00:00:01", network_id="net",
                     fixed_ips=(FixedIP("10.0.0.5", subnet_id="sub", prefixlen=24, gateway="10.0.0.1"),))]
 
-    def volume(self, device_name: str = "/dev/vdb") -> BlockDevice:
+    def volume(self, path: str = "/nonexistent/volume", device_name: str = "/dev/vdb") -> BlockDevice:
+        """A 1 MiB raw volume file at ``path`` (created unless it is the default, for calls that fail first)."""
         vid = str(uuidlib.uuid4())
+        if path != "/nonexistent/volume":
+            with open(path, "wb") as f:
+                f.truncate(1 << 20)
         return BlockDevice(source_type="volume", destination_type="volume", device_name=device_name, volume_id=vid,
-                           connection_info=ConnectionInfo(driver_volume_type="fake", volume_id=vid))
+                           connection_info=ConnectionInfo(driver_volume_type=PROTOCOL_FILE, volume_id=vid,
+                                                          data=FileConnection(path, "raw")))
 
     def spawned(self, driver: HypervisorDriver, **overrides: Any) -> Instance:
         inst = self.make_instance(**overrides)
@@ -327,12 +335,15 @@ class HypervisorConformance(RegistryConformance):
         driver.set_admin_password(inst, "n3w-pass")
         assert driver.get_power_state(inst) == PowerState.RUNNING
 
-    def test_attach_detach_volume(self, driver: HypervisorDriver) -> None:
-        volume = self.volume()
+    def test_attach_detach_volume(self, driver: HypervisorDriver, tmp_path: Any) -> None:
+        volume = self.volume(str(tmp_path / "volume.raw"))
         if "attach_volume" not in driver.capabilities:
             return self._undeclared(driver, "attach_volume", lambda i: driver.attach_volume(i, volume))
+        # the compute area asks the volume area for a transport the driver names
+        assert PROTOCOL_FILE in driver.volume_protocols or PROTOCOL_NBD in driver.volume_protocols
         inst = self.spawned(driver)
-        driver.attach_volume(inst, volume)
+        used = driver.attach_volume(inst, volume)
+        assert used is None or (isinstance(used, str) and used.startswith("/dev/") and used != volume.device_name)
         driver.detach_volume(inst, volume)
         driver.detach_volume(inst, volume)  # idempotent
         assert driver.get_power_state(inst) == PowerState.RUNNING

@@ -29,7 +29,9 @@ class AggregatesController(Controller):
         self.authorize(req, policies.ADMIN)
         a = self.body(req, schemas.AGGREGATE_CREATE)["aggregate"]
         agg = self.compute.create_aggregate(req.context, a["name"], a.get("availability_zone"))
-        return {"aggregate": views.aggregate(agg, self.ver(req))}
+        out = views.aggregate(agg, self.ver(req))
+        # As Nova: a new aggregate is shown without its (empty) hosts and metadata.
+        return {"aggregate": {k: val for k, val in out.items() if k not in ("hosts", "metadata")}}
 
     def show(self, req: Request, agg_id: str) -> dict[str, Any]:
         self.authorize(req, policies.ADMIN)

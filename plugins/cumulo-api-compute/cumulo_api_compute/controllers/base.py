@@ -3,11 +3,12 @@ body validation, collection paging, and the route and server-action declarations
 
 from __future__ import annotations
 
+import ipaddress
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from cumulo import policy
+from cumulo import exception, policy
 from cumulo.contracts.compute import ComputeService
 from cumulo.wsgi import Request, validate
 from cumulo.wsgi import microversion as mv
@@ -88,3 +89,19 @@ def as_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def access_ip(value: str | None, version: int, field: str) -> str | None:
+    """An ``accessIPv4``/``accessIPv6`` in canonical form (None and "" as given), as Nova stores it.
+
+    :raises ValidationError: not an IPv``version`` address.
+    """
+    if not value:
+        return value
+    try:
+        addr = ipaddress.ip_address(value.strip())
+    except ValueError:
+        addr = None
+    if addr is None or addr.version != version:
+        raise exception.ValidationError(field=field, reason=f"'{value}' is not a valid IPv{version} address")
+    return str(addr)

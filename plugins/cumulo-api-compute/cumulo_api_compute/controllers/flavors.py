@@ -10,6 +10,25 @@ from cumulo_api_compute import policies, schemas, views
 from cumulo_api_compute.controllers.base import Controller, Route, as_bool
 from cumulo_api_compute.views import v
 
+_TRUE, _FALSE = ("1", "t", "true", "on", "y", "yes"), ("0", "f", "false", "off", "n", "no")
+
+
+def _is_public(raw: str | None) -> bool | None:
+    """Nova's ``is_public`` filter: absent is True, ``none`` is every flavor, else a strict boolean string.
+
+    :raises ValidationError: neither (``oslo_utils.strutils.bool_from_string(strict=True)`` words).
+    """
+    if raw is None:
+        return True
+    low = raw.strip().lower()
+    if low == "none":
+        return None
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise exception.ValidationError(field="is_public", reason=f"'{raw}' is not a boolean")
+
 
 class FlavorsController(Controller):
     """``/flavors`` and ``/flavors/{flavor_id}`` (reading for everyone, managing for administrators)."""
@@ -24,11 +43,7 @@ class FlavorsController(Controller):
 
     def _list(self, req: Request, brief: bool) -> dict[str, Any]:
         self.authorize(req, policies.READER)
-        raw = req.GET.get("is_public")
-        is_public: bool | None = True
-        if raw is not None:
-            low = raw.lower()
-            is_public = None if low == "none" else req.bool_param("is_public")
+        is_public = _is_public(req.GET.get("is_public"))
         limit = req.int_param("limit", None, minimum=0)
         flavors = self.compute.list_flavors(
             req.context, is_public=is_public, min_ram=req.int_param("minRam", None),

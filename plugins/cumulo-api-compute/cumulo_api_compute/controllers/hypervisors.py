@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cumulo import exception
+from cumulo.contracts.compute import HypervisorView
 from cumulo.wsgi import Request
 from cumulo_api_compute import policies, views
 from cumulo_api_compute.controllers.base import Controller, Route
@@ -24,6 +25,7 @@ class HypervisorsController(Controller):
                 ("GET", "/os-hypervisors/detail", self.detail),
                 ("GET", "/os-hypervisors/statistics", self.statistics),
                 ("GET", "/os-hypervisors/{hypervisor_id}", self.show),
+                ("GET", "/os-hypervisors/{hypervisor_id}/uptime", self.uptime),
                 ("GET", "/os-hypervisors/{pattern}/search", self.search),
                 ("GET", "/os-hypervisors/{pattern}/servers", self.servers)]
 
@@ -70,19 +72,47 @@ class HypervisorsController(Controller):
         return {"hypervisors": [views.hypervisor(h, ver, False, self.compute.hypervisor_servers(req.context, h["host"]),
                                                  index=i + 1) for i, h in enumerate(hvs)]}
 
-    def show(self, req: Request, hypervisor_id: str) -> dict[str, Any]:
-        self.authorize(req, policies.ADMIN)
+    def _find(self, req: Request, hypervisor_id: str) -> tuple[int, HypervisorView]:
+        """A hypervisor by its id at the request's microversion, with its 1-based position.
+
+        :raises Invalid: not a UUID from 2.53.
+        :raises NotFound: no such hypervisor.
+        """
         ver = self.ver(req)
-        hvs = self.compute.list_hypervisors(req.context)
-        for i, h in enumerate(hvs):
+        for i, h in enumerate(self.compute.list_hypervisors(req.context)):
             if (ver >= v("2.53") and h["id"] == hypervisor_id) or (ver < v("2.53") and str(i + 1) == hypervisor_id):
-                servers = None
-                if ver >= v("2.53") and req.bool_param("with_servers", False):
-                    servers = self.compute.hypervisor_servers(req.context, h["host"])
-                return {"hypervisor": views.hypervisor(h, ver, True, servers, index=i + 1)}
+                return i + 1, h
         if ver >= v("2.53") and not re.match(r"^[0-9a-fA-F-]{32,36}$", hypervisor_id):
             raise exception.Invalid(reason=f"Invalid uuid {hypervisor_id}")
         raise exception.NotFound(f"Hypervisor with ID {hypervisor_id} could not be found.")
+
+    def show(self, req: Request, hypervisor_id: str) -> dict[str, Any]:
+        self.authorize(req, policies.ADMIN)
+        ver = self.ver(req)
+        index, h = self._find(req, hypervisor_id)
+        servers = None
+        if ver >= v("2.53") and req.bool_param("with_servers", False):
+            servers = self.compute.hypervisor_servers(req.context, h["host"])
+        return {"hypervisor": views.hypervisor(h, ver, True, servers, index=index)}
+
+    def uptime(self, req: Request, hypervisor_id: str) -> Any:
+        """``/os-hypervisors/{id}/uptime`` (below 2.88; the show has it from 2.88).
+
+        501 when the host reports no uptime, as Nova for a driver without one (the clients
+        read 501 as "not supported": ``openstack hypervisor show`` shows the rest).
+        """
+        self.authorize(req, policies.ADMIN)
+        ver = self.ver(req)
+        if ver >= v("2.88"):
+            raise exception.NotFound("The uptime is in the hypervisor's show from microversion 2.88.")
+        index, h = self._find(req, hypervisor_id)
+        uptime: Any = h.get("uptime")
+        if not uptime:
+            return 501, {"notImplemented": {"code": 501, "message": "The hypervisor of host "
+                                            f"{h['host']} does not report its uptime."}}
+        out = views.hypervisor(h, ver, False, index=index)
+        out["uptime"] = uptime
+        return {"hypervisor": out}
 
     def statistics(self, req: Request) -> dict[str, Any]:
         self.authorize(req, policies.ADMIN)

@@ -29,6 +29,8 @@ class LimitsController(Controller):
                     "maxServerGroupMembers": q["server_group_members"]["limit"],
                     "totalInstancesUsed": q["instances"]["in_use"], "totalCoresUsed": q["cores"]["in_use"],
                     "totalRAMUsed": q["ram"]["in_use"], "totalServerGroupsUsed": q["server_groups"]["in_use"]}
+        if ver < v("2.39"):  # as Nova: an image's metadata is limited as a server's (the image proxy's)
+            absolute["maxImageMeta"] = q["metadata_items"]["limit"]
         if ver < v("2.57"):
             absolute.update({"maxPersonality": q["injected_files"]["limit"],
                              "maxPersonalitySize": q["injected_file_content_bytes"]["limit"]})

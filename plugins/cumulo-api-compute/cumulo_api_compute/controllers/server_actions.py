@@ -1,5 +1,5 @@
 """``POST /servers/{server_id}/action``: the dispatcher, and the server lifecycle actions
-(power, pause, suspend, lock, rescue, resize, rebuild, snapshot, password, force delete).
+(power, pause, suspend, lock, rescue, resize, rebuild, snapshot, backup, shelve, password, force delete).
 
 Other controllers contribute actions of their own resource through
 :meth:`~cumulo_api_compute.controllers.base.Controller.actions` (consoles, security groups).
@@ -14,7 +14,7 @@ import webob
 
 from cumulo import exception
 from cumulo.wsgi import Request, validate
-from cumulo_api_compute import policies, schemas
+from cumulo_api_compute import policies, schemas, views
 from cumulo_api_compute.controllers.base import Controller, Route, ServerAction, ref
 from cumulo_api_compute.controllers.servers import server_view
 from cumulo_api_compute.views import v
@@ -48,7 +48,9 @@ class ServerActionsController(Controller):
                 "rescue": self._rescue, "unrescue": self._unrescue, "resize": self._resize,
                 "confirmResize": self._confirm_resize, "revertResize": self._revert_resize,
                 "rebuild": self._rebuild, "createImage": self._create_image,
-                "changePassword": self._change_password, "forceDelete": self._force_delete}
+                "changePassword": self._change_password, "forceDelete": self._force_delete,
+                "createBackup": self._create_backup, "shelve": self._shelve, "shelveOffload": self._shelve_offload,
+                "unshelve": self._unshelve}
 
     def dispatch(self, req: Request, server_id: str) -> Any:
         self.authorize(req, policies.OWNER)
@@ -139,7 +141,7 @@ class ServerActionsController(Controller):
         inst, password = self.compute.rebuild(req.context, sid, ref(arg["imageRef"]) or "",
                                               admin_password=arg.get("adminPass"), name=arg.get("name"),
                                               metadata=arg.get("metadata"), **kwargs)
-        view = server_view(self.compute, req, inst)
+        view = server_view(self.compute, req, inst, views.REBUILD)
         if self.hub.conf.compute.enable_instance_password:
             view["adminPass"] = password
         return 202, {"server": view}
@@ -161,3 +163,52 @@ class ServerActionsController(Controller):
     def _force_delete(self, req: Request, sid: str, arg: Any) -> Any:
         self.compute.delete_server(req.context, sid, force=True)
         return 202, None
+
+    def _create_backup(self, req: Request, sid: str, arg: Any) -> Any:
+        self.authorize(req, policies.CREATE_BACKUP)
+        validate(arg, CREATE_BACKUP)
+        rotation = int(arg["rotation"])
+        image_id = self.compute.create_backup(req.context, sid, arg["name"], arg["backup_type"], rotation,
+                                              arg.get("metadata"))
+        # Named even with rotation 0 (the image is deleted once uploaded): openstacksdk and the CLI read the
+        # Location of every backup.
+        headers = {"Location": f"{req.application_url.rstrip('/')}/images/{image_id}"}
+        if self.ver(req) >= v("2.45"):
+            return 202, {"image_id": image_id}, headers
+        return webob.Response(status=202, headers=headers)
+
+    def _shelve(self, req: Request, sid: str, arg: Any) -> Any:
+        self.authorize(req, policies.SHELVE)
+        self.compute.shelve(req.context, sid)
+        return 202, None
+
+    def _shelve_offload(self, req: Request, sid: str, arg: Any) -> Any:
+        self.authorize(req, policies.SHELVE_OFFLOAD)
+        self.compute.shelve_offload(req.context, sid)
+        return 202, None
+
+    def _unshelve(self, req: Request, sid: str, arg: Any) -> Any:
+        self.authorize(req, policies.UNSHELVE)
+        ver = self.ver(req)
+        zone = host = None
+        if arg:
+            if ver < v("2.77"):
+                raise exception.ValidationError(field="unshelve", reason="a body needs microversion 2.77")
+            validate(arg, UNSHELVE if ver >= v("2.91") else UNSHELVE_2_77)
+            zone, host = arg.get("availability_zone"), arg.get("host")
+            if host:
+                self.authorize(req, policies.UNSHELVE_TO_HOST)
+        self.compute.unshelve(req.context, sid, availability_zone=zone, host=host)
+        return 202, None
+
+
+CREATE_BACKUP = {"type": "object", "properties": {
+    "name": schemas.LOOSE_NAME, "backup_type": {"type": "string", "minLength": 1, "maxLength": 255},
+    "rotation": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0},
+    "metadata": schemas.METADATA},
+    "required": ["name", "backup_type", "rotation"], "additionalProperties": False}
+UNSHELVE_2_77 = {"type": "object", "properties": {"availability_zone": {"type": "string", "minLength": 1}},
+                 "required": ["availability_zone"], "additionalProperties": False}
+UNSHELVE = {"type": "object", "properties": {"availability_zone": {"type": ["string", "null"]},
+                                              "host": {"type": "string", "minLength": 1}},
+            "minProperties": 1, "additionalProperties": False}

@@ -25,7 +25,8 @@ class ServicesController(Controller):
 
     def index(self, req: Request) -> dict[str, Any]:
         self.authorize(req, policies.ADMIN)
-        rows = self.compute.list_services(req.context, req.GET.get("host"), req.GET.get("binary"))
+        binary = req.GET.get("binary")
+        rows = self.compute.list_services(req.context, req.GET.get("host"), binary and views.cumulo_binary(binary))
         return {"services": [views.service(s, self.ver(req)) for s in rows]}
 
     def update(self, req: Request, service_id: str) -> dict[str, Any]:
@@ -52,12 +53,14 @@ class ServicesController(Controller):
         else:
             kwargs["disabled"] = action != "enable"
             kwargs["reason"] = body.get("disabled_reason")
-        row = self.compute.set_service(req.context, None, host=body["host"], binary=body["binary"], **kwargs)
-        out: dict[str, Any] = {"host": row["host"], "binary": row["binary"], "status": row["status"]}
+        row = self.compute.set_service(req.context, None, host=body["host"], binary=views.cumulo_binary(body["binary"]),
+                                       **kwargs)
+        binary = views.nova_binary(row["binary"])
+        out: dict[str, Any] = {"host": row["host"], "binary": binary, "status": row["status"]}
         if action == "disable-log-reason":
             out["disabled_reason"] = row.get("disabled_reason")
         if action == "force-down":
-            out = {"host": row["host"], "binary": row["binary"], "forced_down": row["forced_down"]}
+            out = {"host": row["host"], "binary": binary, "forced_down": row["forced_down"]}
         return {"service": out}
 
     def delete(self, req: Request, service_id: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cumulo import exception
 from cumulo.wsgi import Router
 from cumulo.wsgi.request import Request
 from cumulo_api_identity.controllers.base import Controller
@@ -20,11 +21,19 @@ class Endpoints(Controller):
     def _endpoint(self, req: Request, e: dict[str, Any]) -> dict[str, Any]:
         return {**e, "links": self.link(req, f"endpoints/{e['id']}")}
 
-    @staticmethod
-    def _endpoint_data(data: dict[str, Any]) -> dict[str, Any]:
-        if "region" in data and "region_id" not in data:
-            data["region_id"] = data["region"]
-        data.pop("region", None)
+    def _endpoint_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``region`` stands for ``region_id`` when that is absent; as Keystone does for v2-era
+        clients, a region named that way is created when it does not exist."""
+        legacy = data.pop("region", None)
+        if data.get("region_id") is None and legacy is not None:
+            data["region_id"] = legacy
+            try:
+                self.svc.get_region(legacy)
+            except exception.NotFound:
+                try:
+                    self.svc.create_region({"id": legacy})
+                except exception.Conflict:
+                    pass  # made meanwhile by another request
         return data
 
     def list_endpoints(self, req: Request) -> Any:

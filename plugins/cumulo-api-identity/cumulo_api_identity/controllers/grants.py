@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cumulo import exception
 from cumulo.wsgi import Router
 from cumulo.wsgi.request import Request
 from cumulo_api_identity.controllers.base import Controller
@@ -25,7 +24,8 @@ class Grants(Controller):
                     if inherited and target == "system":
                         continue
                     handlers = self._grant_handlers(target, actor, inherited)
-                    tpath = "system/{system}" if target == "system" else f"{target}s/{{{target}_id}}"
+                    # Keystone's system target is the literal ``/v3/system`` (only "all" exists).
+                    tpath = "system" if target == "system" else f"{target}s/{{{target}_id}}"
                     base = f"/v3/{tpath}/{actor}s/{{{actor}_id}}/roles"
                     if inherited:
                         base = f"/v3/OS-INHERIT/{tpath}/{actor}s/{{{actor}_id}}/roles"
@@ -49,22 +49,27 @@ class Grants(Controller):
                 out[f"{target}_id"] = params[f"{target}_id"]
             return out
 
+        # Keystone names the system grants' rules apart (identity:create_system_grant_for_user...).
+        def rule(verb: str) -> str:
+            return f"{verb}_system_grant_for_{actor}" if target == "system" else f"{verb}_grant"
+
         def put(req: Request, role_id: str, **params: Any) -> Any:
-            self.authorize(req, "create_grant")
-            if target == "system" and params.get("system") != "all":
-                raise exception.NotFound(resource="system", id=params.get("system"))
+            self.authorize(req, rule("create"))
             self.svc.create_grant(role_id, **kwargs(params))
 
         def head(req: Request, role_id: str, **params: Any) -> Any:
-            self.authorize(req, "check_grant")
+            self.authorize(req, rule("check"))
             self.svc.check_grant(role_id, **kwargs(params))
 
         def delete(req: Request, role_id: str, **params: Any) -> Any:
-            self.authorize(req, "revoke_grant")
+            self.authorize(req, rule("revoke"))
             self.svc.delete_grant(role_id, **kwargs(params))
 
         def listing(req: Request, **params: Any) -> Any:
-            self.authorize(req, "list_grants")
+            if target == "system":
+                self.authorize(req, f"list_system_grants_for_{actor}")
+            else:
+                self.authorize(req, "list_grants")
             roles = self.svc.list_grants(**kwargs(params))
             base = self.base(req)
             return self.collection(req, "roles", [role_doc(base, r) for r in roles], "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cumulo import exception, policy
+from cumulo import policy
 from cumulo.wsgi import Router
 from cumulo.wsgi.request import Request
 from cumulo_api_identity.controllers.base import Controller
@@ -17,7 +17,8 @@ _IGNORED = {"options", "federated", "id", "links"}
 
 
 class Users(Controller):
-    """User CRUD; a caller without ``identity:list_users`` lists only itself."""
+    """User CRUD; listing users needs ``identity:list_users`` (Keystone's default: an administrator or a
+    system reader), so a project member's ``openstack user list`` is a 403 as in Keystone."""
 
     def add_routes(self, router: Router) -> None:
         """``/v3/users[/{user_id}]`` and the user's ``projects``, ``groups`` and ``password``."""
@@ -28,9 +29,13 @@ class Users(Controller):
 
     def list_users(self, req: Request) -> Any:
         ctx = self.context(req)
+        target = {"target.domain_id": req.GET.get("domain_id")}
+        own_lookup = "name" in req.GET and not policy.check(ctx, "identity:list_users", target)
+        if not own_lookup:
+            self.authorize(req, "list_users", {"domain_id": req.GET.get("domain_id")})
         items = self.svc.list_users({"name": req.GET.get("name"), "domain_id": req.GET.get("domain_id"),
                                      "enabled": self.bool_filter(req, "enabled")})
-        if not policy.check(ctx, "identity:list_users", {}):  # a non-admin sees only itself
+        if own_lookup:  # a lookup by name (openstack user show NAME) finds the caller only, as for projects
             items = [u for u in items if u["id"] == ctx.user_id]
         base = self.base(req)
         return self.collection(req, "users", [user_doc(base, u) for u in items], "users")
@@ -65,12 +70,9 @@ class Users(Controller):
         self.svc.delete_user(user_id)
 
     def change_password(self, req: Request, user_id: str) -> Any:
+        """No policy, as in Keystone: the original password is the proof, whoever's token comes with
+        it (Tempest's admin changes a user's password this way)."""
         data = self.body(req, PASSWORD_CHANGE)["user"]
-        token = req.headers.get("X-Auth-Token")
-        if token:
-            ctx = self.context(req)
-            if ctx.user_id != user_id:
-                raise exception.Forbidden("Users may only change their own password here.")
         self.svc.change_password(user_id, data["original_password"], data["password"])
 
     def list_user_projects(self, req: Request, user_id: str) -> Any:

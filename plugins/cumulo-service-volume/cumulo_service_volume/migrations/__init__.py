@@ -1,0 +1,1 @@
+"""Alembic revisions of the volume area (branch ``cumulo_volume``, first revision ``volume_0001``)."""
