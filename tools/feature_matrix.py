@@ -20,6 +20,13 @@ Recording results::
 runs of parts of the suites add up. A row's evidence is what its tests did: "proved" when at least one
 passed and none failed, "FAILING" when one failed, "not run" when no result names them, "no test
 named" when the map names none; a row claiming "no" is a declared absence.
+
+A section with ``columns`` (the hypervisor drivers) is a grid instead: each column names the test
+class that runs a conformance kit against one driver, each row the kit's test (``kit``) and the
+optional capability it exercises (``capability``). A cell says "yes" when that test passed and the
+driver declares the capability (the kit records the declared ones in the junit report), "refuses"
+when it passed because the driver refuses an operation it does not declare, "FAILING", "skipped" or
+"not run"; a row's ``cells`` may name other tests for a column without a kit class.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from typing import Any
 
 import yaml
 
@@ -51,6 +59,9 @@ class Row:
     feature: str
     claim: str
     tests: tuple[str, ...]
+    kit: str = ""  # in a grid section: the conformance kit's test
+    capability: str = ""  # ... and the optional capability it exercises
+    cells: tuple[tuple[str, tuple[str, ...]], ...] = ()  # column -> tests, where a column has no kit class
 
     @property
     def absent(self) -> bool:
@@ -61,6 +72,12 @@ class Row:
 class Section:
     title: str
     rows: tuple[Row, ...]
+    columns: tuple[tuple[str, str], ...] = ()  # a grid: column name -> the kit's test class ("" for none)
+
+    def patterns(self) -> list[str]:
+        """Every test id pattern the section names (a grid's kit classes, whole)."""
+        found = [p for r in self.rows for p in r.tests] + [p for r in self.rows for _, ps in r.cells for p in ps]
+        return found + [cls for _, cls in self.columns if cls]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,14 +85,21 @@ class Outcome:
     status: str  # pass, fail or skip
     source: str  # "tempest" or "pytest", and the day it was collected
     reason: str = ""
+    properties: dict[str, str] = dataclasses.field(default_factory=dict)  # junit <property>s
 
 
 def load_map(path: str = MAP) -> list[Section]:
     with open(path, encoding="utf-8") as f:
         doc = yaml.safe_load(f)
-    return [Section(s["title"], tuple(Row(" ".join(str(r["feature"]).split()), " ".join(str(r["claim"]).split()),
-                                          tuple(r.get("tests") or ())) for r in s["rows"]))
+    return [Section(s["title"], tuple(_row(r) for r in s["rows"]),
+                    tuple((str(k), str(v or "")) for k, v in (s.get("columns") or {}).items()))
             for s in doc["sections"]]
+
+
+def _row(r: dict[str, Any]) -> Row:
+    return Row(" ".join(str(r["feature"]).split()), " ".join(str(r.get("claim", "")).split()),
+               tuple(r.get("tests") or ()), kit=str(r.get("kit") or ""), capability=str(r.get("capability") or ""),
+               cells=tuple((str(k), tuple(v)) for k, v in (r.get("cells") or {}).items()))
 
 
 def matches(pattern: str, test_id: str) -> bool:
@@ -112,12 +136,13 @@ def read_junit(path: str) -> dict[str, Outcome]:
         if bad is None:
             bad = case.find("error")
         skipped = case.find("skipped")
+        props = {str(p.get("name")): str(p.get("value")) for p in case.iter("property")}
         if bad is not None:
             out[test_id] = Outcome("fail", name, (bad.get("message") or "")[:200])
         elif skipped is not None:
             out[test_id] = Outcome("skip", name, (skipped.get("message") or "")[:200])
         else:
-            out[test_id] = Outcome("pass", name)
+            out[test_id] = Outcome("pass", name, properties=props)
     return out
 
 
@@ -133,7 +158,7 @@ def load_results(path: str = RESULTS) -> dict[str, Outcome]:
 def collect(sections: list[Section], inputs: Iterable[dict[str, Outcome]], previous: dict[str, Outcome],
             ) -> dict[str, Outcome]:
     """``previous`` updated with the outcomes in ``inputs`` of every test some row's pattern names."""
-    patterns = [p for s in sections for r in s.rows for p in r.tests]
+    patterns = [p for s in sections for p in s.patterns()]
     merged = dict(previous)
     for results in inputs:
         for test_id, outcome in results.items():
@@ -145,7 +170,8 @@ def collect(sections: list[Section], inputs: Iterable[dict[str, Outcome]], previ
 def write_results(results: dict[str, Outcome], path: str = RESULTS) -> None:
     doc = {"note": "Written by tools/feature_matrix.py collect; rendered into the feature matrix.",
            "updated": datetime.date.today().isoformat(),
-           "tests": {k: dataclasses.asdict(v) for k, v in sorted(results.items())}}
+           "tests": {k: {f: v for f, v in dataclasses.asdict(o).items() if v or f != "properties"}
+                     for k, o in sorted(results.items())}}
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1, sort_keys=False)
         f.write("\n")
@@ -177,10 +203,48 @@ def _short(test_id: str) -> str:
     return "``" + test_id.rsplit("::", 1)[-1].rsplit(".", 1)[-1] + "``"
 
 
+def cell(column_class: str, row: Row, results: dict[str, Outcome]) -> str:
+    """A grid cell: what the kit's ``row.kit`` test did against the column's driver."""
+    found = [o for t, o in results.items() if matches(f"{column_class}::{row.kit}", t)]
+    if not found:
+        return "not run"
+    if any(o.status == "fail" for o in found):
+        return "FAILING"
+    if all(o.status == "skip" for o in found):
+        return "skipped"
+    if not row.capability:
+        return "yes"
+    declared = [o.properties["capabilities"] for t, o in results.items()
+                if matches(f"{column_class}::test_capabilities_are_known", t) and "capabilities" in o.properties]
+    if not declared:
+        return "passed"
+    return "yes" if row.capability in declared[0].split() else "refuses"
+
+
+def _grid(section: Section, results: dict[str, Outcome]) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - feature", *[f"     - {n}" for n, _ in section.columns]]
+    for row in section.rows:
+        lines.append(f"   * - {row.feature}")
+        overrides = dict(row.cells)
+        for name, cls in section.columns:
+            if name in overrides:
+                said = evidence(Row(row.feature, "yes", overrides[name]), results).split(":")[0]
+                text = {"proved": "yes", "not proved": "skipped"}.get(said, said)
+            elif cls and row.kit:
+                text = cell(cls, row, results)
+            else:
+                text = "not run"
+            lines.append(f"     - {text}")
+    return lines
+
+
 def render(sections: list[Section], results: dict[str, Outcome]) -> list[str]:
     """The reStructuredText of the tables (a heading and a list-table per API)."""
     lines: list[str] = []
     for section in sections:
+        if section.columns:
+            lines += [section.title, "-" * len(section.title), "", *_grid(section, results), ""]
+            continue
         lines += [section.title, "-" * len(section.title), "",
                   ".. list-table::", "   :header-rows: 1", "   :widths: 45 30 25", "",
                   "   * - feature", "     - status", "     - evidence"]
@@ -204,6 +268,24 @@ def write_rendered(path: str = OUTPUT, map_path: str = MAP, results_path: str = 
     return path
 
 
+def summary(sections: list[Section], results: dict[str, Outcome]) -> list[str]:
+    """A line per section (rows proved, failing, not run, declared absent), then each failing row."""
+    lines, failing = [], []
+    for section in sections:
+        if section.columns:
+            cells = [(row, name, cell(cls, row, results) if cls and row.kit else "not run")
+                     for row in section.rows for name, cls in section.columns if name not in dict(row.cells)]
+            counts = {k: sum(1 for _, _, c in cells if c == k) for k in ("yes", "refuses", "FAILING", "not run")}
+            failing += [f"{section.title}: {row.feature} ({name})" for row, name, c in cells if c == "FAILING"]
+        else:
+            said = [(row, evidence(row, results).split(":")[0]) for row in section.rows]
+            counts = {k: sum(1 for _, e in said if e == k) for k in ("proved", "FAILING", "not run",
+                                                                     "declared absent")}
+            failing += [f"{section.title}: {row.feature}" for row, e in said if e == "FAILING"]
+        lines.append(f"{section.title}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return lines + [f"FAILING: {f}" for f in failing]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,10 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--junit", action="append", default=[], help="a pytest junit xml file (repeatable)")
     c.add_argument("--fresh", action="store_true", help="forget the results recorded before")
     c.add_argument("--results", default=RESULTS)
+    sub.add_parser("summary", help="print what the recorded results prove, a line per section").add_argument(
+        "--results", default=RESULTS)
     r = sub.add_parser("render", help="write the tables the feature matrix page includes")
     r.add_argument("--output", default=OUTPUT)
     r.add_argument("--results", default=RESULTS)
-    for p in (c, r):
+    for p in (c, r, sub.choices["summary"]):
         p.add_argument("--map", default=MAP)
     args = parser.parse_args(argv)
     sections = load_map(args.map)
@@ -226,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
         merged = collect(sections, inputs, {} if args.fresh else load_results(args.results))
         write_results(merged, args.results)
         print(f"feature_matrix: {len(merged)} test outcomes in {args.results}")
+        return 0
+    if args.command == "summary":
+        print("\n".join(summary(sections, load_results(args.results))))
         return 0
     print(write_rendered(args.output, args.map, args.results))
     return 0

@@ -129,7 +129,10 @@ class HypervisorConformance(RegistryConformance):
         assert isinstance(driver, HypervisorDriver)
         assert isinstance(driver.host, str) and driver.host
 
-    def test_capabilities_are_known(self, driver: HypervisorDriver) -> None:
+    def test_capabilities_are_known(self, driver: HypervisorDriver, record_property: Any) -> None:
+        # The junit report carries what the driver declares: the feature matrix's hypervisor
+        # columns tell "refuses cleanly" from "works" by it (tools/feature_matrix.py).
+        record_property("capabilities", " ".join(sorted(driver.capabilities)))
         assert isinstance(driver.capabilities, frozenset | set)
         unknown = set(driver.capabilities) - set(CAPABILITIES)
         assert not unknown, f"capabilities not in cumulo.interfaces.hypervisor.CAPABILITIES: {unknown}"
