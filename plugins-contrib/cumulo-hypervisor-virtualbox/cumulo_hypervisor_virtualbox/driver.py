@@ -108,8 +108,8 @@ class VirtualBoxDriver(HypervisorDriver):
 
     # -- the host --------------------------------------------------------------------------------------
     def get_host_resources(self) -> HostResources:
-        info = output.fields(self.vbox("list", "hostinfo"))
-        host = info[0] if info else {}
+        # "Host Information:" heads the report, a blank line before its fields
+        host = {k: v for block in output.fields(self.vbox("list", "hostinfo")) for k, v in block.items()}
         try:
             version = output.version_number(self.vbox("--version"))
         except ValueError as err:
