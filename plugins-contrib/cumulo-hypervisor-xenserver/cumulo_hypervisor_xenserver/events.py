@@ -1,0 +1,82 @@
+"""Power-state changes from XAPI's event stream (``event.from`` on the ``vm`` class).
+
+A thread of its own, with a session of its own (``event.from`` blocks for up to
+its timeout), follows the VMs this host owns and calls back on each change of
+their power state that the driver did not just ask for itself (the compute
+host syncs at once; a redundant callback does no harm, as the sync only
+compares). A lost session or EVENTS_LOST starts over from a fresh token.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from cumulo.interfaces.hypervisor import PowerState
+from cumulo_hypervisor_xenserver import vm
+from cumulo_hypervisor_xenserver.session import XapiClient
+
+LOG = logging.getLogger(__name__)
+
+#: Seconds each event.from call waits for news (XAPI's own clients use 30 to 60).
+WAIT = 30.0
+
+
+class PowerEvents:
+    """Follow the ``vm`` events of ``host``'s instances and call ``callback(uuid, state)`` on changes."""
+
+    def __init__(self, x: XapiClient, host: str, callback: Callable[[str, PowerState], None],
+                 wait: float = WAIT) -> None:
+        self.x, self.host, self.callback, self.wait = x, host, callback, wait
+        self.states: dict[str, PowerState] = {}
+        self._stop = threading.Event()
+        self._session: Any = None
+        self._thread = threading.Thread(target=self._run, name=f"xenserver-events-{host}", daemon=True)
+
+    def start(self) -> None:
+        self._session = self.x.login(timeout=self.wait + 30)  # raises HypervisorError: the caller learns it now
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        token = ""
+        while not self._stop.is_set():
+            try:
+                if self._session is None:
+                    self._session = self.x.login(timeout=self.wait + 30)
+                    token = ""
+                result = getattr(self._session.xenapi.event, "from")(["vm"], token, self.wait)
+                token = result["token"]
+                for event in result["events"]:
+                    self._seen(event)
+            except Exception as err:  # a lost session or connection, EVENTS_LOST: start over after a pause
+                if self._stop.is_set():
+                    break
+                LOG.warning("XenServer event stream of %s: %s; reconnecting", self.host, err)
+                self._session, token = None, ""
+                self._stop.wait(2)
+        if self._session is not None:
+            self.x.logout(self._session)
+
+    def _seen(self, event: dict[str, Any]) -> None:
+        snap = event.get("snapshot") or {}
+        other = snap.get("other_config") or {}
+        uuid = other.get(vm.TAG_UUID)
+        if (not uuid or other.get(vm.TAG_HOST) != self.host or other.get(vm.TAG_ROLE) not in (vm.INSTANCE, vm.RESCUE)
+                or event.get("operation") == "del"):
+            return
+        state = vm.POWER_STATES.get(str(snap.get("power_state")), PowerState.NOSTATE)
+        if self.states.get(uuid) == state:
+            return
+        first = uuid not in self.states
+        self.states[uuid] = state
+        if not first:
+            try:
+                self.callback(uuid, state)
+            except Exception:  # the compute host's business; the stream goes on
+                LOG.exception("power event callback for %s failed", uuid)
+
