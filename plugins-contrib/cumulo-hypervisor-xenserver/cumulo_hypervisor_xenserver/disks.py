@@ -45,7 +45,7 @@ def destroy_vdi(x: XapiClient, vdi: str) -> None:
     try:
         x.call("VDI.destroy", vdi)
     except XapiError as err:
-        if err.code != "HANDLE_INVALID":
+        if err.xapi_code != "HANDLE_INVALID":
             raise
 
 

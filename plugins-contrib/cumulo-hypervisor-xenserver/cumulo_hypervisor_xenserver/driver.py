@@ -99,10 +99,9 @@ class XenServerDriver(HypervisorDriver):
             return ["[xenserver] connection_url is not set"]
         client = _client(conf)
         try:
-            session = client.login()
+            client.call("pool.get_all")  # logs in: the one session the checks below share
         except HypervisorError as err:
             return [f"[xenserver] cannot log in to {conf.xenserver.connection_url}: {err}"]
-        client.logout(session)
         try:
             _find_sr(client, conf.xenserver.sr_name_label)
         except HypervisorError as err:

@@ -33,26 +33,36 @@ class PowerEvents:
         self.states: dict[str, PowerState] = {}
         self._stop = threading.Event()
         self._session: Any = None
+        self._token = ""
         self._thread = threading.Thread(target=self._run, name=f"xenserver-events-{host}", daemon=True)
 
     def start(self) -> None:
-        self._session = self.x.login(timeout=self.wait + 30)  # raises HypervisorError: the caller learns it now
+        """Log in and take the VMs' current states before returning (no change between the caller's last
+        poll and the stream's start goes unseen), then follow the stream in the thread.
+
+        :raises HypervisorError: the pool master cannot be reached (the caller learns it now).
+        """
+        self._session = self.x.login(timeout=self.wait + 30)
+        self._token = self._next("")
         self._thread.start()
+
+    def _next(self, token: str) -> str:
+        result = getattr(self._session.xenapi.event, "from")(["vm"], token, 0.0 if not token else self.wait)
+        for event in result["events"]:
+            self._seen(event)
+        return str(result["token"])
 
     def stop(self) -> None:
         self._stop.set()
 
     def _run(self) -> None:
-        token = ""
+        token = self._token
         while not self._stop.is_set():
             try:
                 if self._session is None:
                     self._session = self.x.login(timeout=self.wait + 30)
                     token = ""
-                result = getattr(self._session.xenapi.event, "from")(["vm"], token, self.wait)
-                token = result["token"]
-                for event in result["events"]:
-                    self._seen(event)
+                token = self._next(token)
             except Exception as err:  # a lost session or connection, EVENTS_LOST: start over after a pause
                 if self._stop.is_set():
                     break

@@ -25,7 +25,7 @@ from typing import Any
 
 import XenAPI  # type: ignore[import-untyped]
 
-from cumulo.interfaces.hypervisor import HypervisorError, InstanceNotFound
+from cumulo.interfaces.hypervisor import HypervisorError
 
 API_VERSION = "1.2"
 ORIGINATOR = "cumulo"
@@ -35,19 +35,20 @@ _TASK_RESULT = re.compile(r"<value>(.*)</value>", re.S)
 
 
 class XapiError(HypervisorError):
-    """XAPI refused a call: ``details`` is its ErrorDescription, ``code`` the first element."""
+    """XAPI refused a call: ``details`` is its ErrorDescription, ``xapi_code`` the first element
+    (not ``code``: the compute area reads that as an HTTP status)."""
 
     error_code = "hypervisor.xapi"
 
     def __init__(self, details: list[Any], call: str = "") -> None:
         self.details = [str(d) for d in details] or ["INTERNAL_ERROR"]
-        self.code = self.details[0]
+        self.xapi_code = self.details[0]
         where = f" ({call})" if call else ""
         super().__init__(f"XenServer{where}: {' '.join(self.details)}")
 
 
 def is_code(err: BaseException, *codes: str) -> bool:
-    return isinstance(err, XapiError) and err.code in codes
+    return isinstance(err, XapiError) and err.xapi_code in codes
 
 
 class _Transport(xmlrpc.client.Transport):
@@ -243,9 +244,3 @@ def _task_value(result: str) -> str:
     match = _TASK_RESULT.search(result or "")
     return match.group(1) if match else ""
 
-
-def not_found_as(err: XapiError, instance_name: str) -> HypervisorError:
-    """HANDLE_INVALID on a VM (deleted behind our back) as InstanceNotFound; other failures unchanged."""
-    if err.code == "HANDLE_INVALID" and err.details[1:2] == ["VM"]:
-        return InstanceNotFound(f"instance {instance_name}: the XenServer VM is gone")
-    return err
