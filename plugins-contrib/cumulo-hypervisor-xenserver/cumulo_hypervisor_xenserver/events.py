@@ -2,9 +2,10 @@
 
 A thread of its own, with a session of its own (``event.from`` blocks for up to
 its timeout), follows the VMs this host owns and calls back on each change of
-their power state that the driver did not just ask for itself (the compute
-host syncs at once; a redundant callback does no harm, as the sync only
-compares). A lost session or EVENTS_LOST starts over from a fresh token.
+an instance's power state, whoever caused it (the compute host syncs at once;
+a change it asked for itself compares equal and does nothing). An instance's
+state is its rescue VM's while it has one, as ``get_power_state`` says. A lost
+session or EVENTS_LOST starts over from a fresh token.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class PowerEvents:
     def __init__(self, x: XapiClient, host: str, callback: Callable[[str, PowerState], None],
                  wait: float = WAIT) -> None:
         self.x, self.host, self.callback, self.wait = x, host, callback, wait
-        self.states: dict[str, PowerState] = {}
+        self.states: dict[str, PowerState] = {}  # instance uuid -> its effective state
+        self.vms: dict[str, tuple[str, str, PowerState]] = {}  # VM ref -> (instance uuid, role, state)
         self._stop = threading.Event()
         self._session: Any = None
         self._token = ""
@@ -62,6 +64,7 @@ class PowerEvents:
                 if self._session is None:
                     self._session = self.x.login(timeout=self.wait + 30)
                     token = ""
+                    self.vms.clear()  # rebuilt from the fresh token's snapshot; states stay to compare
                 token = self._next(token)
             except Exception as err:  # a lost session or connection, EVENTS_LOST: start over after a pause
                 if self._stop.is_set():
@@ -73,20 +76,33 @@ class PowerEvents:
             self.x.logout(self._session)
 
     def _seen(self, event: dict[str, Any]) -> None:
+        """Track each VM of this host's instances; call back when an instance's effective state changes
+        (its rescue VM's while it has one, as ``get_power_state`` reports)."""
+        ref = str(event.get("ref"))
         snap = event.get("snapshot") or {}
         other = snap.get("other_config") or {}
         uuid = other.get(vm.TAG_UUID)
-        if (not uuid or other.get(vm.TAG_HOST) != self.host or other.get(vm.TAG_ROLE) not in (vm.INSTANCE, vm.RESCUE)
-                or event.get("operation") == "del"):
+        if event.get("operation") == "del" or not uuid or other.get(vm.TAG_HOST) != self.host \
+                or other.get(vm.TAG_ROLE) not in (vm.INSTANCE, vm.RESCUE) or snap.get("is_a_snapshot"):
+            gone = self.vms.pop(ref, None)
+            if gone is None:
+                return
+            uuid = gone[0]
+        else:
+            state = vm.POWER_STATES.get(str(snap.get("power_state")), PowerState.NOSTATE)
+            self.vms[ref] = (uuid, str(other[vm.TAG_ROLE]), state)
+        now = self._effective(uuid)
+        before = self.states.get(uuid)
+        if now is None:
+            self.states.pop(uuid, None)  # destroyed: the compute area knows, it asked
             return
-        state = vm.POWER_STATES.get(str(snap.get("power_state")), PowerState.NOSTATE)
-        if self.states.get(uuid) == state:
-            return
-        first = uuid not in self.states
-        self.states[uuid] = state
-        if not first:
+        self.states[uuid] = now
+        if before is not None and before != now:
             try:
-                self.callback(uuid, state)
+                self.callback(uuid, now)
             except Exception:  # the compute host's business; the stream goes on
                 LOG.exception("power event callback for %s failed", uuid)
 
+    def _effective(self, uuid: str) -> PowerState | None:
+        roles = {role: state for u, role, state in self.vms.values() if u == uuid}
+        return roles.get(vm.RESCUE, roles.get(vm.INSTANCE))

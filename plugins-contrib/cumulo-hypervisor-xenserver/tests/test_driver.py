@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
@@ -218,6 +219,27 @@ def test_power_events_report_a_guest_that_halts_itself(sim: XapiSimulator, drv: 
     sim.api.guest_halts(ref)
     assert got.wait(10), seen
     assert (inst.uuid, PowerState.SHUTDOWN) in seen
+
+
+def test_power_events_follow_the_rescue_vm(sim: XapiSimulator, drv: XenServerDriver) -> None:
+    seen: list[tuple[str, PowerState]] = []
+    inst = instance()
+    drv.spawn(inst, image(), [])
+    drv.register_power_events(lambda uuid, state: seen.append((uuid, state)))
+    drv.rescue(inst, image(b"R" * 8192, "rescue-img"), "pw")
+
+    def wait_last(state: PowerState) -> None:
+        deadline = time.monotonic() + 10
+        while not (seen and seen[-1] == (inst.uuid, state)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen and seen[-1] == (inst.uuid, state), seen
+
+    wait_last(PowerState.RUNNING)  # the rescue VM runs (its own VM halted on the way: a transient hint)
+    (rescue,) = [r for r, rec in sim.records("VM").items() if rec["name_label"] == inst.name + "-rescue"]
+    count = len(seen)
+    sim.api.guest_halts(rescue)
+    wait_last(PowerState.SHUTDOWN)
+    assert len(seen) == count + 1  # one change, the rescue VM's
 
 
 def test_power_off_falls_back_to_a_hard_shutdown(sim: XapiSimulator, drv: XenServerDriver) -> None:
