@@ -233,6 +233,7 @@ class LocalNode:
         self._stopping.set()
         with self._lock:  # a restart under way finishes first, so its process is the one stopped
             proc = self.proc
+        client.POOL.drop(self.ip, self.port)
         if proc is not None and proc.poll() is None:
             proc.terminate()
             try:

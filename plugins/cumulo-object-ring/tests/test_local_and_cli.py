@@ -53,6 +53,9 @@ def test_start_local_builds_rings_once_and_keeps_ports(tmp_path):
     # A port taken by someone else while we were down: that node moves, the ring follows.
     number, (ip, taken_port) = sorted(ports.items())[0]
     blocker = socket.socket()
+    # As any server would (the nodes' pooled keep-alive connections, closed by the stopped
+    # node, may leave its port in TIME_WAIT); a listening socket still takes the port.
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     blocker.bind((ip, taken_port))
     blocker.listen(1)
     try:

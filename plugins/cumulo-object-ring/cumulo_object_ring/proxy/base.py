@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
@@ -48,7 +47,6 @@ class RingProxy:
         self.limiter = client.ErrorLimiter(rc.error_suppression_interval)
         self._rings: dict[str, Ring] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="object-proxy")
         self._last_ts = 0.0
         self._signer: Signer | None = None
 
@@ -163,7 +161,7 @@ class RingProxy:
             yield h
 
     def connect_targets(self, ring: Ring, part: int) -> list[tuple[Node, http.client.HTTPConnection]]:
-        """Connections to ``replicas`` reachable devices: primaries, a handoff for each dead one."""
+        """Connections (pooled) to ``replicas`` reachable devices: primaries, a handoff for each dead one."""
         conns: list[tuple[Node, http.client.HTTPConnection]] = []
         nprimaries = len(ring.get_part_nodes(part))
         for index, node in enumerate(self.write_targets(ring, part)):
@@ -172,7 +170,7 @@ class RingProxy:
             if index >= nprimaries and self.limiter.limited(node):
                 continue
             try:
-                conns.append((node, client.connect(node, self.conn_timeout, self.node_timeout)))
+                conns.append((node, client.POOL.get(node, self.conn_timeout, self.node_timeout)[0]))
             except client.NodeError as err:
                 LOG.info("Storage node %s:%s unreachable: %s", node["ip"], node["port"], err)
                 self.limiter.error(node)
@@ -184,7 +182,9 @@ class RingProxy:
 
         ``headers_of(i, node)`` gives the headers for the ``i``-th target. Nothing is sent
         unless a quorum of nodes accepted a connection, so a request refused for lack of
-        nodes (503) changed nothing.
+        nodes (503) changed nothing. The requests go out to every node first and the
+        answers are read after, from this thread: the nodes work in parallel without a
+        thread per replica.
         """
         signer = self.signer
         conns = self.connect_targets(ring, part)
@@ -192,24 +192,57 @@ class RingProxy:
             for _, conn in conns:
                 conn.close()
             return []
-
-        def send(i: int, node: Node, conn: http.client.HTTPConnection) -> int | None:
+        sent: list[tuple[Node, http.client.HTTPConnection, str, dict[str, str]]] = []
+        for i, (node, conn) in enumerate(conns):
+            path = path_of(node)
+            hdrs = signer.sign(method, path, "", {**headers_of(i, node), "Content-Length": "0"})
             try:
-                path = path_of(node)
-                conn.request(method, path,
-                             headers=signer.sign(method, path, "", {**headers_of(i, node), "Content-Length": "0"}))
-                resp = conn.getresponse()
-                resp.read()
-                return None if resp.status == 507 else resp.status
+                conn.request(method, path, headers=hdrs)
             except client.NodeError as err:
+                conn.close()
                 LOG.info("Storage node %s:%s failed %s: %s", node["ip"], node["port"], method, err)
                 self.limiter.error(node)
-                return None
-            finally:
-                conn.close()
+                continue
+            sent.append((node, conn, path, hdrs))
+        statuses: list[int] = []
+        for node, conn, path, hdrs in sent:
+            status = self._answer(node, conn, method, path, hdrs)
+            if status is not None and status != 507:
+                statuses.append(status)
+        return statuses
 
-        futures = [self._pool.submit(send, i, node, conn) for i, (node, conn) in enumerate(conns)]
-        return [st for st in (f.result() for f in futures) if st is not None]
+    def _answer(self, node: Node, conn: http.client.HTTPConnection, method: str, path: str,
+                hdrs: dict[str, str]) -> int | None:
+        """The status of a request already sent on ``conn``; None when the node failed.
+
+        A pooled connection its node closed meanwhile fails before any answer: the
+        request (bodiless, so safe to repeat) goes once more on a new connection.
+        """
+        for attempt in range(2):
+            try:
+                resp = conn.getresponse()
+                resp.read()
+                client.POOL.put(conn, resp)
+                return resp.status
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as err:
+                conn.close()
+                if attempt:
+                    failure: BaseException = err
+                    break
+                try:
+                    conn = client.connect(node, self.conn_timeout, self.node_timeout)
+                    conn.request(method, path, headers=hdrs)
+                except client.NodeError as err2:
+                    conn.close()
+                    failure = err2
+                    break
+            except client.NodeError as err:
+                conn.close()
+                failure = err
+                break
+        LOG.info("Storage node %s:%s failed %s: %s", node["ip"], node["port"], method, failure)
+        self.limiter.error(node)
+        return None
 
     def succeeded(self, ring: Ring, statuses: list[int]) -> bool:
         """Whether a quorum of the replicas answered 2xx."""

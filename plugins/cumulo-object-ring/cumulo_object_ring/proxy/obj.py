@@ -102,7 +102,9 @@ class ObjectController:
                 p.abort()
             raise ObjectEtagMismatch(f"The body's md5 {got} does not match the Etag {etag}")
         for p in putters:
-            p.finish(self.proxy.node_timeout + 5)
+            p.end()
+        for p in putters:
+            p.wait()
         statuses = [p.status for p in putters if p.status is not None]
         if 422 in statuses:
             raise ObjectEtagMismatch(f"The body's md5 {got} does not match the Etag {etag}")
